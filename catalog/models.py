@@ -1,0 +1,1 @@
+"""Catalog models (domains, teams, event types) arrive with the catalog issue."""

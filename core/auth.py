@@ -1,0 +1,192 @@
+"""Who is calling: API keys (Bearer or HTTP Basic) resolve to a service principal with scopes;
+logged-in users of the web UI get scopes from their role."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from core.constants import SCOPE_ADMIN
+from core.errors import Forbidden, Unauthorized
+from core.scopes import scope_allows
+
+ROLE_ADMIN = "admin"
+ROLE_EDITOR = "editor"
+ROLE_VIEWER = "viewer"
+ROLES = (ROLE_VIEWER, ROLE_EDITOR, ROLE_ADMIN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller as the API sees it: a service (API key) or a person (session), with scopes."""
+
+    scopes: frozenset[str]
+    service_id: int | None = None
+    service_name: str | None = None
+    key_id: str | None = None
+    user_id: int | None = None
+    username: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    is_authenticated: bool = True
+
+    @property
+    def is_admin(self) -> bool:
+        return SCOPE_ADMIN in self.scopes
+
+    def allows(self, action: str, topic: str = "") -> bool:
+        return scope_allows(self.scopes, action, topic)
+
+    def require(self, action: str, topic: str = "") -> None:
+        """Raise 403 naming the missing scope unless this principal may do `action` on `topic`."""
+        if not self.allows(action, topic):
+            needed = SCOPE_ADMIN if action == SCOPE_ADMIN else f"{action}:{topic}"
+            raise Forbidden(f"Missing scope '{needed}'.", details={"required_scope": needed})
+
+    @property
+    def display_name(self) -> str:
+        return self.service_name or self.username or "anonymous"
+
+
+def digest_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(token: str) -> tuple[str, str]:
+    key_id, sep, secret = token.partition(".")
+    if not sep or not key_id or not secret:
+        raise Unauthorized("Malformed API key: expected '<key id>.<secret>'.")
+    return key_id, secret
+
+
+@dataclass(frozen=True)
+class _CachedKey:
+    digest: str
+    principal: Principal
+    expires_at: float
+
+
+_cache: dict[str, _CachedKey] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_key_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _load_key(key_id: str) -> _CachedKey | None:
+    from core.models import ApiKey
+
+    row = (
+        ApiKey.objects.filter(key_id=key_id, revoked_at__isnull=True)
+        .select_related("service")
+        .only("secret_digest", "scopes", "service__id", "service__name")
+        .first()
+    )
+    if row is None:
+        return None
+    principal = Principal(
+        scopes=frozenset(row.scopes),
+        service_id=row.service.id,
+        service_name=row.service.name,
+        key_id=key_id,
+    )
+    ttl = settings.EVENTLINE["API_KEY_CACHE_S"]
+    return _CachedKey(row.secret_digest, principal, time.monotonic() + ttl)
+
+
+def authenticate_key(key_id: str, secret: str) -> Principal:
+    """Resolve an API key to its principal, or raise 401. Lookups are cached briefly per process."""
+    now = time.monotonic()
+    cached = _cache.get(key_id)
+    if cached is None or cached.expires_at <= now:
+        cached = _load_key(key_id)
+        if cached is None:
+            raise Unauthorized("Unknown or revoked API key.")
+        if cached.expires_at > now:
+            with _cache_lock:
+                _cache[key_id] = cached
+    if not hmac.compare_digest(cached.digest, digest_secret(secret)):
+        raise Unauthorized("Unknown or revoked API key.")
+    return cached.principal
+
+
+def credentials_from_header(header: bytes) -> tuple[str, str] | None:
+    """(key id, secret) from `Authorization: Bearer <id>.<secret>` or Basic `<id>:<secret>`."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(b" ")
+    scheme_name = scheme.lower()
+    value = value.strip()
+    if scheme_name == b"bearer":
+        return split_key(value.decode("latin-1"))
+    if scheme_name == b"basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Unauthorized("Malformed Basic credentials.") from exc
+        key_id, sep, secret = decoded.partition(":")
+        if not sep or not key_id or not secret:
+            raise Unauthorized("Basic credentials must be '<key id>:<secret>'.")
+        return key_id, secret
+    return None
+
+
+def principal_for_user(user: Any) -> Principal:
+    """A logged-in person's principal: admins may do anything; editors and viewers may browse."""
+    if user.is_superuser:
+        roles = frozenset(ROLES)
+    else:
+        names = {group.name for group in user.groups.all()}
+        roles = frozenset(role for role in ROLES if role in names)
+        if ROLE_ADMIN in roles:
+            roles = frozenset(ROLES)
+        elif ROLE_EDITOR in roles:
+            roles = roles | {ROLE_VIEWER}
+    scopes = {SCOPE_ADMIN} if ROLE_ADMIN in roles else {"consume:*"} if roles else set()
+    return Principal(scopes=frozenset(scopes), user_id=user.pk, username=user.get_username(), roles=roles)
+
+
+def principal_of(request: Request | Any) -> Principal:
+    """The principal of an authenticated DRF request, whichever way it authenticated."""
+    user = request.user
+    if isinstance(user, Principal):
+        return user
+    if user is not None and getattr(user, "is_authenticated", False):
+        cached = getattr(request, "_eventline_principal", None)
+        if cached is None:
+            cached = principal_for_user(user)
+            request._eventline_principal = cached
+        return cached
+    raise Unauthorized("Authentication required: send an API key as 'Authorization: Bearer <key id>.<secret>'.")
+
+
+def require_role(request: Request | Any, role: str) -> Principal:
+    """For people: raise 403 unless the user holds `role`; API keys with `admin` pass too."""
+    principal = principal_of(request)
+    if principal.is_admin or role in principal.roles:
+        return principal
+    raise Forbidden(f"This needs the {role} role.", details={"required_role": role})
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """DRF authentication for API keys."""
+
+    def authenticate(self, request: Request) -> tuple[Principal, str] | None:
+        credentials = credentials_from_header(get_authorization_header(request))
+        if credentials is None:
+            return None
+        key_id, secret = credentials
+        return authenticate_key(key_id, secret), key_id
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="eventline"'

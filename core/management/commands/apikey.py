@@ -1,0 +1,50 @@
+"""`manage.py apikey create --service NAME --scope SCOPE [--scope ...]` and friends.
+
+`create` prints the new key on its last line as `<key id>.<secret>`; it is never shown again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from core.errors import EventlineError
+from core.selectors import api_key_list
+from core.services import api_key_create, api_key_revoke
+
+
+class Command(BaseCommand):
+    help = "Create, list and revoke API keys of services."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="Create a key (creates the service if needed).")
+        create.add_argument("--service", required=True)
+        create.add_argument(
+            "--scope", action="append", required=True, help="admin, produce:<topic|prefix*>, consume:<topic|prefix*>"
+        )
+        create.add_argument("--label", default="")
+        listing = sub.add_parser("list", help="List keys (never their secrets).")
+        listing.add_argument("--service")
+        revoke = sub.add_parser("revoke", help="Revoke a key by its key id.")
+        revoke.add_argument("key_id")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["action"] == "create":
+                key, plaintext = api_key_create(
+                    service_name=options["service"], scopes=options["scope"], label=options["label"]
+                )
+                self.stdout.write(f"Created key {key.key_id} for service {key.service.name} with scopes {key.scopes}.")
+                self.stdout.write("Store it now; it is not shown again:")
+                self.stdout.write(plaintext)
+            elif options["action"] == "list":
+                for key in api_key_list(service_name=options.get("service")):
+                    state = "revoked" if key.revoked_at else "active"
+                    self.stdout.write(f"{key.key_id}\t{key.service.name}\t{','.join(key.scopes)}\t{state}")
+            elif options["action"] == "revoke":
+                api_key_revoke(key_id=options["key_id"])
+                self.stdout.write(f"Revoked {options['key_id']}.")
+        except EventlineError as exc:
+            raise CommandError(exc.message) from exc

@@ -1,0 +1,1 @@
+"""Lag history and trace indexes arrive with the monitoring issue."""
