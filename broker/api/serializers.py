@@ -1,0 +1,203 @@
+"""Request and response shapes of the broker API. They validate the small control-plane bodies and
+describe every endpoint in the OpenAPI document; the produce and fetch hot paths parse by hand
+(broker/envelope.py) and only use these for documentation."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class TopicCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="1-249 of a-z, A-Z, 0-9, '.', '_', '-'")
+    partitions = serializers.IntegerField(required=False, default=1)
+    config = serializers.DictField(
+        required=False, help_text='{"retention.ms": 604800000, "retention.bytes": -1, "max.message.bytes": 1048588}'
+    )
+
+
+class TopicUpdateSerializer(serializers.Serializer):
+    partitions = serializers.IntegerField(required=False, help_text="new partition count; can only grow")
+    config = serializers.DictField(required=False)
+
+
+class PartitionSerializer(serializers.Serializer):
+    partition = serializers.IntegerField()
+    log_start_offset = serializers.IntegerField()
+    end_offset = serializers.IntegerField()
+    size_bytes = serializers.IntegerField()
+    events = serializers.IntegerField()
+    last_append_time = serializers.DateTimeField(allow_null=True)
+
+
+class TopicSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    partition_count = serializers.IntegerField()
+    config = serializers.DictField()
+    size_bytes = serializers.IntegerField()
+    partitions = PartitionSerializer(many=True)
+    created_at = serializers.DateTimeField()
+
+
+class TopicSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    partition_count = serializers.IntegerField()
+    size_bytes = serializers.IntegerField()
+    last_append_time = serializers.DateTimeField(allow_null=True)
+    config = serializers.DictField()
+
+
+class HeaderSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    value = serializers.CharField(allow_null=True)
+
+
+class EventInSerializer(serializers.Serializer):
+    """A CloudEvent in structured mode. Unknown lowercase attributes are kept as extensions."""
+
+    id = serializers.CharField(required=False, help_text="generated when missing")
+    source = serializers.CharField(required=False, help_text="the caller's service when missing")
+    type = serializers.CharField(required=False, help_text="the topic name when missing")
+    specversion = serializers.CharField(required=False, default="1.0")
+    time = serializers.DateTimeField(required=False)
+    subject = serializers.CharField(required=False)
+    datacontenttype = serializers.CharField(required=False)
+    dataschema = serializers.CharField(required=False)
+    partitionkey = serializers.CharField(
+        required=False, help_text="the Kafka key; hashed with murmur2 to pick the partition"
+    )
+    partition = serializers.IntegerField(required=False, help_text="explicit partition; wins over the key")
+    correlationid = serializers.CharField(required=False)
+    causationid = serializers.CharField(required=False)
+    traceparent = serializers.CharField(required=False, help_text="W3C trace context")
+    headers = HeaderSerializer(many=True, required=False, help_text="ordered; keys may repeat")
+    data = serializers.JSONField(required=False)
+    data_base64 = serializers.CharField(required=False)
+
+
+class ProducedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    partition = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    timestamp = serializers.IntegerField(help_text="event time, epoch ms")
+    duplicate = serializers.BooleanField()
+
+
+class ProduceResponseSerializer(serializers.Serializer):
+    events = ProducedSerializer(many=True)
+
+
+class EventOutSerializer(EventInSerializer):
+    topic = serializers.CharField()
+    offset = serializers.IntegerField()
+    key = serializers.CharField(allow_null=True)
+    timestamp = serializers.IntegerField(help_text="event time, epoch ms")
+    append_time = serializers.IntegerField(help_text="when the broker appended it, epoch ms")
+
+
+class EventPageSerializer(serializers.Serializer):
+    events = EventOutSerializer(many=True)
+    next_offset = serializers.IntegerField()
+    log_start_offset = serializers.IntegerField()
+    end_offset = serializers.IntegerField()
+
+
+class FetchResponseSerializer(serializers.Serializer):
+    events = EventOutSerializer(many=True)
+
+
+class TopicPartitionSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partition = serializers.IntegerField()
+
+
+class JoinSerializer(serializers.Serializer):
+    topics = serializers.ListField(child=serializers.CharField())
+    auto_offset_reset = serializers.ChoiceField(choices=["earliest", "latest"], required=False, default="latest")
+    session_timeout_ms = serializers.IntegerField(required=False, default=45000)
+    assignor = serializers.ChoiceField(choices=["range", "roundrobin"], required=False)
+    client_id = serializers.CharField(required=False, allow_blank=True)
+    member_id = serializers.CharField(required=False, help_text="rejoin as this member")
+
+
+class MemberSerializer(serializers.Serializer):
+    member_id = serializers.CharField()
+    generation = serializers.IntegerField()
+    assignment = TopicPartitionSerializer(many=True)
+    rebalance_in_progress = serializers.BooleanField()
+    state = serializers.CharField()
+
+
+class SeekSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partition = serializers.IntegerField()
+    to = serializers.JSONField(help_text='"beginning" | "end" | {"offset": n} | {"timestamp": ms}')
+
+
+class OffsetSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partition = serializers.IntegerField()
+    offset = serializers.IntegerField(help_text="the next offset to read (last processed + 1)")
+    metadata = serializers.CharField(required=False, allow_blank=True)
+
+
+class CommitSerializer(serializers.Serializer):
+    member_id = serializers.CharField(required=False)
+    generation = serializers.IntegerField(required=False)
+    offsets = OffsetSerializer(many=True)
+
+
+class CommittedOffsetSerializer(OffsetSerializer):
+    committed_time = serializers.DateTimeField(allow_null=True)
+    log_end_offset = serializers.IntegerField(allow_null=True)
+
+
+class OffsetsResponseSerializer(serializers.Serializer):
+    offsets = CommittedOffsetSerializer(many=True)
+
+
+class ResetSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partitions = serializers.ListField(child=serializers.IntegerField(), required=False)
+    to = serializers.JSONField(help_text='"earliest" | "latest" | {"offset": n} | {"timestamp": ms} | {"shift_by": n}')
+    dry_run = serializers.BooleanField(required=False, default=True)
+
+
+class ResetRowSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partition = serializers.IntegerField()
+    before = serializers.IntegerField(allow_null=True)
+    after = serializers.IntegerField()
+
+
+class ResetResponseSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    partitions = ResetRowSerializer(many=True)
+
+
+class GroupMemberSerializer(serializers.Serializer):
+    member_id = serializers.CharField()
+    client_id = serializers.CharField()
+    client_host = serializers.CharField()
+    service = serializers.CharField(allow_null=True)
+    topics = serializers.ListField(child=serializers.CharField())
+    generation = serializers.IntegerField()
+    assignment = TopicPartitionSerializer(many=True)
+    session_timeout_ms = serializers.IntegerField()
+    last_seen_time = serializers.DateTimeField()
+
+
+class GroupSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"])
+    generation = serializers.IntegerField()
+    assignor = serializers.CharField()
+    state_changed_time = serializers.DateTimeField()
+    members = GroupMemberSerializer(many=True)
+
+
+class GroupSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    state = serializers.CharField()
+    generation = serializers.IntegerField()
+    members = serializers.IntegerField()

@@ -1,0 +1,323 @@
+"""HTTP API of the broker: topics, produce, browse, consumer groups. Views parse, call one service
+or selector, and render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from broker import selectors
+from broker.api import serializers as s
+from broker.envelope import CE_BATCH, CE_JSON, raw_events_from_request
+from broker.services.fetch import fetch_limits, group_fetch
+from broker.services.groups import (
+    group_commit,
+    group_delete,
+    group_heartbeat,
+    group_join,
+    group_leave,
+    group_offsets_reset,
+    group_seek,
+)
+from broker.services.produce import events_produce
+from broker.services.topics import topic_create, topic_delete, topic_update
+from core.auth import principal_of
+from core.errors import PayloadTooLarge, field_error
+from core.pagination import LimitOffsetPagination
+from core.timeutil import ms_to_iso
+
+JSON = "application/json"
+
+
+def events_response(payloads: list[str], **extra: Any) -> HttpResponse:
+    """Events are stored serialised; the response is stitched from them without re-encoding."""
+    tail = "".join(f',"{key}":{value}' for key, value in extra.items())
+    body = '{"events":[' + ",".join(payloads) + "]" + tail + "}"
+    return HttpResponse(body.encode(), content_type=JSON)
+
+
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise field_error(name, f"must be an integer from {low} to {high}")
+    return value
+
+
+class TopicListView(APIView):
+    @extend_schema(responses=s.TopicSummarySerializer(many=True), summary="List topics")
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.topic_list(), request, view=self)
+        return paginator.get_paginated_response(
+            [
+                {
+                    "name": topic.name,
+                    "partition_count": topic.partition_count,
+                    "size_bytes": topic.total_size_bytes or 0,
+                    "last_append_time": ms_to_iso(topic.last_append_ms),
+                    "config": topic.config,
+                }
+                for topic in page
+            ]
+        )
+
+    @extend_schema(
+        request=s.TopicCreateSerializer, responses={201: s.TopicSerializer}, summary="Create a topic (admin)"
+    )
+    def post(self, request: Request) -> Response:
+        principal_of(request).require("admin")
+        body = request.data if isinstance(request.data, dict) else {}
+        if not isinstance(request.data, dict):
+            raise field_error("body", "must be a JSON object")
+        topic = topic_create(name=body.get("name"), partitions=body.get("partitions", 1), config=body.get("config"))
+        return Response(selectors.topic_describe(name=topic.name), status=201)
+
+
+class TopicDetailView(APIView):
+    @extend_schema(responses=s.TopicSerializer, summary="Describe a topic and its partitions")
+    def get(self, request: Request, topic: str) -> Response:
+        principal_of(request)
+        return Response(selectors.topic_describe(name=topic))
+
+    @extend_schema(
+        request=s.TopicUpdateSerializer,
+        responses=s.TopicSerializer,
+        summary="Change settings or add partitions (admin)",
+    )
+    def patch(self, request: Request, topic: str) -> Response:
+        principal_of(request).require("admin")
+        if not isinstance(request.data, dict):
+            raise field_error("body", "must be a JSON object")
+        topic_update(name=topic, config=request.data.get("config"), partitions=request.data.get("partitions"))
+        return Response(selectors.topic_describe(name=topic))
+
+    @extend_schema(responses={204: None}, summary="Delete a topic and its events (admin)")
+    def delete(self, request: Request, topic: str) -> Response:
+        principal_of(request).require("admin")
+        topic_delete(name=topic)
+        return Response(status=204)
+
+
+class TopicEventsView(APIView):
+    """Produce. Reads the raw body itself: CloudEvents structured, batch, binary and plain JSON."""
+
+    @extend_schema(
+        request={
+            CE_JSON: s.EventInSerializer,
+            CE_BATCH: s.EventInSerializer(many=True),
+            JSON: OpenApiRequest(OpenApiTypes.OBJECT, examples=None),
+            "application/octet-stream": OpenApiTypes.BINARY,
+        },
+        responses=s.ProduceResponseSerializer,
+        summary="Produce one event or a batch (all or nothing)",
+        description=(
+            "Structured mode (`application/cloudevents+json`), batch (`application/cloudevents-batch+json` or a JSON "
+            "array as `application/json`), or binary mode (`ce-*` headers, the body is the data). Refused batches get "
+            "422 listing every refused event with its index, field and reason; nothing is appended."
+        ),
+    )
+    def post(self, request: Request, topic: str) -> Response:
+        principal = principal_of(request)
+        try:
+            body = request.body
+        except RequestDataTooBig as exc:
+            raise PayloadTooLarge("The request body is larger than the server accepts.") from exc
+        raw_events = raw_events_from_request(body, request.content_type or "", request.headers)
+        results = events_produce(topic_name=topic, raw_events=raw_events, principal=principal)
+        return Response(
+            {
+                "events": [
+                    {
+                        "id": result.event_id,
+                        "partition": result.partition,
+                        "offset": result.offset,
+                        "timestamp": result.timestamp_ms,
+                        "duplicate": result.duplicate,
+                    }
+                    for result in results
+                ]
+            }
+        )
+
+
+class PartitionEventsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("offset", int, description="first offset to read; the log start when missing"),
+            OpenApiParameter("limit", int, description="at most this many events (1-10000, default 100)"),
+        ],
+        responses=s.EventPageSerializer,
+        summary="Read a partition by offset, without a group (browse and replay)",
+    )
+    def get(self, request: Request, topic: str, partition: int) -> HttpResponse:
+        principal_of(request).require("consume", topic)
+        offset = _int_param(request, "offset", None, 0, 2**63 - 1)
+        limit = _int_param(request, "limit", 100, 1, 10_000)
+        assert limit is not None
+        row, batch = selectors.partition_read(topic_name=topic, partition=partition, offset=offset, limit=limit)
+        next_offset = batch.next_offset if batch.payloads else max(offset or 0, row.log_start_offset)
+        return events_response(
+            batch.payloads,
+            next_offset=next_offset,
+            log_start_offset=row.log_start_offset,
+            end_offset=row.end_offset,
+        )
+
+
+class GroupListView(APIView):
+    @extend_schema(responses=s.GroupSummarySerializer(many=True), summary="List consumer groups")
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.group_list(), request, view=self)
+        return paginator.get_paginated_response(
+            [
+                {
+                    "name": group.name,
+                    "state": group.state,
+                    "generation": group.generation,
+                    "members": group.member_count,
+                }
+                for group in page
+            ]
+        )
+
+
+class GroupDetailView(APIView):
+    @extend_schema(responses=s.GroupSerializer, summary="Describe a group: state, generation, members")
+    def get(self, request: Request, group: str) -> Response:
+        principal_of(request)
+        return Response(selectors.group_describe(name=group))
+
+    @extend_schema(responses={204: None}, summary="Delete an empty group's offsets (state Dead)")
+    def delete(self, request: Request, group: str) -> Response:
+        group_delete(group_name=group, principal=principal_of(request))
+        return Response(status=204)
+
+
+class GroupMembersView(APIView):
+    @extend_schema(request=s.JoinSerializer, responses=s.MemberSerializer, summary="Join a group")
+    def post(self, request: Request, group: str) -> Response:
+        if not isinstance(request.data, dict):
+            raise field_error("body", "must be a JSON object")
+        data = request.data
+        view = group_join(
+            group_name=group,
+            principal=principal_of(request),
+            topics=data.get("topics"),
+            auto_offset_reset=data.get("auto_offset_reset", "latest"),
+            session_timeout_ms=data.get("session_timeout_ms", 45000),
+            assignor=data.get("assignor"),
+            client_id=str(data.get("client_id") or ""),
+            client_host=request.META.get("REMOTE_ADDR", ""),
+            member_id=data.get("member_id") or None,
+        )
+        return Response(view.as_dict())
+
+
+class MemberDetailView(APIView):
+    @extend_schema(responses={204: None}, summary="Leave a group")
+    def delete(self, request: Request, group: str, member: str) -> Response:
+        principal_of(request)
+        group_leave(group_name=group, member_id=member)
+        return Response(status=204)
+
+
+class MemberHeartbeatView(APIView):
+    @extend_schema(request=None, responses=s.MemberSerializer, summary="Heartbeat; learn about rebalances")
+    def post(self, request: Request, group: str, member: str) -> Response:
+        principal_of(request)
+        return Response(group_heartbeat(group_name=group, member_id=member).as_dict())
+
+
+class MemberEventsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("max_wait_ms", int, description="long-poll at most this long (default 500)"),
+            OpenApiParameter("max_events", int, description="default 500"),
+            OpenApiParameter("max_bytes", int, description="default 52428800; at least one event is returned"),
+        ],
+        responses=s.FetchResponseSerializer,
+        summary="Fetch (long poll) from the member's partitions",
+    )
+    def get(self, request: Request, group: str, member: str) -> HttpResponse:
+        params = request.query_params
+        limits = fetch_limits(params.get("max_wait_ms"), params.get("max_events"), params.get("max_bytes"))
+        payloads = group_fetch(group_name=group, member_id=member, principal=principal_of(request), limits=limits)
+        return events_response(payloads)
+
+
+class MemberSeekView(APIView):
+    @extend_schema(request=s.SeekSerializer, responses=OpenApiTypes.OBJECT, summary="Move the member's position")
+    def post(self, request: Request, group: str, member: str) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        result = group_seek(
+            group_name=group,
+            member_id=member,
+            principal=principal_of(request),
+            topic=data.get("topic"),
+            partition=data.get("partition"),
+            to=data.get("to"),
+        )
+        return Response(result)
+
+
+class GroupOffsetsView(APIView):
+    @extend_schema(responses=s.OffsetsResponseSerializer, summary="Committed offsets of a group")
+    def get(self, request: Request, group: str) -> Response:
+        principal_of(request)
+        return Response({"offsets": selectors.group_offsets(name=group)})
+
+    @extend_schema(
+        request=s.CommitSerializer, responses=s.OffsetsResponseSerializer, summary="Commit offsets (next to read)"
+    )
+    def post(self, request: Request, group: str) -> Response:
+        if not isinstance(request.data, dict):
+            raise field_error("body", "must be a JSON object")
+        data = request.data
+        committed = group_commit(
+            group_name=group,
+            principal=principal_of(request),
+            offsets=data.get("offsets"),
+            member_id=data.get("member_id") or None,
+            generation=data.get("generation"),
+        )
+        return Response({"offsets": committed})
+
+
+class GroupOffsetsResetView(APIView):
+    @extend_schema(
+        request=s.ResetSerializer,
+        responses=s.ResetResponseSerializer,
+        summary="Reset an inactive group's offsets, with preview",
+    )
+    def post(self, request: Request, group: str) -> Response:
+        if not isinstance(request.data, dict):
+            raise field_error("body", "must be a JSON object")
+        data = request.data
+        dry_run = data.get("dry_run", True)
+        if not isinstance(dry_run, bool):
+            raise field_error("dry_run", "must be true or false")
+        result = group_offsets_reset(
+            group_name=group,
+            principal=principal_of(request),
+            topic=data.get("topic"),
+            to=data.get("to"),
+            partitions=data.get("partitions"),
+            dry_run=dry_run,
+        )
+        return Response(result)

@@ -1,0 +1,35 @@
+"""Broker defaults and names, following Kafka's where Kafka has one."""
+
+import re
+
+TOPIC_NAME_MAX_LENGTH = 249
+TOPIC_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+$")
+
+DEFAULT_PARTITIONS = 1
+MAX_PARTITIONS = 1000
+DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000  # retention.ms
+DEFAULT_RETENTION_BYTES = -1  # retention.bytes, per partition; -1 = no size limit
+DEFAULT_MAX_MESSAGE_BYTES = 1048588  # max.message.bytes
+
+# Topic config keys the API accepts, with their model field.
+TOPIC_CONFIG_FIELDS = {
+    "retention.ms": "retention_ms",
+    "retention.bytes": "retention_bytes",
+    "max.message.bytes": "max_message_bytes",
+}
+
+DEFAULT_SESSION_TIMEOUT_MS = 45000
+MIN_SESSION_TIMEOUT_MS = 1000
+MAX_SESSION_TIMEOUT_MS = 30 * 60 * 1000
+AUTO_OFFSET_RESET_CHOICES = ("earliest", "latest")
+DEFAULT_AUTO_OFFSET_RESET = "latest"
+
+DEFAULT_FETCH_MAX_EVENTS = 500  # max.poll.records
+DEFAULT_FETCH_MAX_BYTES = 52428800  # fetch.max.bytes
+DEFAULT_FETCH_MAX_WAIT_MS = 500  # fetch.max.wait.ms
+
+# CloudEvents attributes Eventline reads itself; everything else lowercase is an extension.
+CLOUDEVENTS_SPECVERSION = "1.0"
+EXTENSION_NAME_PATTERN = re.compile(r"^[a-z0-9]{1,20}$")
+# Names an event may not set because the broker sets them on every event it returns.
+RESERVED_EVENT_FIELDS = frozenset({"topic", "offset", "timestamp", "appendtime"})

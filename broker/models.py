@@ -1,0 +1,189 @@
+"""The log (topics, partitions, events) and consumer groups (members, offsets, the fetch and
+commit log)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from broker.choices import ActivityKind, Assignor, GroupState
+from broker.constants import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_RETENTION_BYTES,
+    DEFAULT_RETENTION_MS,
+    TOPIC_NAME_MAX_LENGTH,
+)
+
+
+class Topic(models.Model):
+    """A named, partitioned, append-only log with Kafka's retention settings."""
+
+    name = models.CharField(max_length=TOPIC_NAME_MAX_LENGTH, unique=True)
+    partition_count = models.PositiveIntegerField()
+    retention_ms = models.BigIntegerField(default=DEFAULT_RETENTION_MS)
+    retention_bytes = models.BigIntegerField(default=DEFAULT_RETENTION_BYTES)
+    max_message_bytes = models.IntegerField(default=DEFAULT_MAX_MESSAGE_BYTES)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def config(self) -> dict[str, int]:
+        return {
+            "retention.ms": self.retention_ms,
+            "retention.bytes": self.retention_bytes,
+            "max.message.bytes": self.max_message_bytes,
+        }
+
+
+class Partition(models.Model):
+    """One partition of a topic. `end_offset` is the log end offset (the offset the next append
+    gets); `log_start_offset` moves up when retention deletes the oldest events."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="partitions")
+    number = models.PositiveIntegerField()
+    log_start_offset = models.BigIntegerField(default=0)
+    end_offset = models.BigIntegerField(default=0)
+    size_bytes = models.BigIntegerField(default=0)
+    last_append_ms = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["topic_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["topic", "number"], name="broker_partition_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id}/{self.number}"
+
+
+class Event(models.Model):
+    """One event in a partition. `payload` is the event exactly as reads return it (serialised once
+    at append time); the other columns are what governance queries need."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    event_id = models.CharField(max_length=255)
+    source = models.CharField(max_length=500)
+    type = models.CharField(max_length=255)
+    key = models.TextField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=255, null=True, blank=True)
+    causation_id = models.CharField(max_length=255, null=True, blank=True)
+    trace_id = models.CharField(max_length=32, null=True, blank=True)
+    producer = models.ForeignKey(
+        "core.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    schema_id = models.IntegerField(null=True, blank=True)
+    timestamp_ms = models.BigIntegerField(help_text="Event time (CloudEvents `time`, else append time).")
+    append_time_ms = models.BigIntegerField()
+    size_bytes = models.IntegerField()
+    payload = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "partition", "offset"], name="broker_event_position"),
+            # Idempotent produce: (source, id) is appended at most once per topic.
+            models.UniqueConstraint(fields=["topic", "event_id", "source"], name="broker_event_identity"),
+        ]
+        indexes = [
+            models.Index(fields=["correlation_id"], name="broker_event_correlation"),
+            models.Index(fields=["trace_id"], name="broker_event_trace"),
+            models.Index(fields=["causation_id"], name="broker_event_causation"),
+            models.Index(fields=["event_id"], name="broker_event_event_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id}/{self.partition}@{self.offset}"
+
+
+class ConsumerGroup(models.Model):
+    """A consumer group: members share the partitions of the topics they subscribe to."""
+
+    name = models.CharField(max_length=255, unique=True)
+    state = models.CharField(max_length=32, choices=GroupState.choices, default=GroupState.EMPTY)
+    generation = models.IntegerField(default=0)
+    assignor = models.CharField(max_length=20, choices=Assignor.choices, default=Assignor.RANGE)
+    # The reset policy last asked for, used when retention overtakes a commit while no one is joined.
+    auto_offset_reset = models.CharField(max_length=10, default="latest")
+    created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMember(models.Model):
+    """A live member of a group. `generation` is the group generation this member last joined or
+    acknowledged; fetches and commits from an older one are refused."""
+
+    group = models.ForeignKey(ConsumerGroup, on_delete=models.CASCADE, related_name="members")
+    member_id = models.CharField(max_length=100, unique=True)
+    client_id = models.CharField(max_length=255, blank=True, default="")
+    client_host = models.CharField(max_length=255, blank=True, default="")
+    service = models.ForeignKey("core.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    topics = models.JSONField(default=list)
+    session_timeout_ms = models.IntegerField()
+    auto_offset_reset = models.CharField(max_length=10)
+    generation = models.IntegerField()
+    assignment = models.JSONField(default=list)
+    joined_ms = models.BigIntegerField()
+    last_seen_ms = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["member_id"]
+
+    def __str__(self) -> str:
+        return self.member_id
+
+
+class GroupPartition(models.Model):
+    """Per group and partition: the committed offset (next to read, Kafka's convention) and the
+    fetch position of the member that owns it in the current generation."""
+
+    group = models.ForeignKey(ConsumerGroup, on_delete=models.CASCADE, related_name="partitions")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    partition = models.IntegerField()
+    committed_offset = models.BigIntegerField(null=True, blank=True)
+    commit_metadata = models.TextField(blank=True, default="")
+    committed_ms = models.BigIntegerField(null=True, blank=True)
+    position = models.BigIntegerField(null=True, blank=True)
+    position_member_id = models.CharField(max_length=100, blank=True, default="")
+    position_generation = models.IntegerField(default=-1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "topic", "partition"], name="broker_group_partition_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}:{self.topic_id}/{self.partition}"
+
+
+class GroupActivity(models.Model):
+    """The fetch and commit log: one row per fetch that returned events and per commit, per group
+    and partition. Lag, time in broker and processing time are derived from it, so the broker
+    never writes per event per consumer. A fetch covers [start_offset, end_offset); a commit
+    stores the committed offset in both."""
+
+    group = models.ForeignKey(ConsumerGroup, on_delete=models.CASCADE, related_name="+", db_index=False)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partition = models.IntegerField()
+    kind = models.SmallIntegerField(choices=ActivityKind.choices)
+    at_ms = models.BigIntegerField()
+    start_offset = models.BigIntegerField()
+    end_offset = models.BigIntegerField()
+    member_id = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["group", "topic", "partition", "at_ms"], name="broker_activity_lookup"),
+            models.Index(fields=["topic", "partition", "end_offset"], name="broker_activity_offsets"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.topic_id}/{self.partition} [{self.start_offset}, {self.end_offset})"

@@ -1,0 +1,126 @@
+"""Reads of the broker: topics with partition figures, groups with members and offsets, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet, Sum
+
+from broker.log import ReadBatch, get_log
+from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
+from core.errors import NotFound, field_error
+from core.timeutil import ms_to_iso
+
+
+def topic_get(*, name: str) -> Topic:
+    topic = Topic.objects.filter(name=name).first()
+    if topic is None:
+        raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+    return topic
+
+
+def topic_list() -> QuerySet[Topic]:
+    """Topics with their totals, in one query."""
+    return Topic.objects.annotate(
+        total_size_bytes=Sum("partitions__size_bytes"),
+        last_append_ms=Max("partitions__last_append_ms"),
+    ).order_by("name")
+
+
+def partition_summary(partition: Partition) -> dict[str, Any]:
+    return {
+        "partition": partition.number,
+        "log_start_offset": partition.log_start_offset,
+        "end_offset": partition.end_offset,
+        "size_bytes": partition.size_bytes,
+        "events": partition.end_offset - partition.log_start_offset,
+        "last_append_time": ms_to_iso(partition.last_append_ms),
+    }
+
+
+def topic_describe(*, name: str) -> dict[str, Any]:
+    topic = topic_get(name=name)
+    partitions = list(Partition.objects.filter(topic=topic).order_by("number"))
+    return {
+        "name": topic.name,
+        "partitions": [partition_summary(p) for p in partitions],
+        "partition_count": topic.partition_count,
+        "config": topic.config,
+        "size_bytes": sum(p.size_bytes for p in partitions),
+        "created_at": topic.created_at.isoformat(),
+    }
+
+
+def partition_read(*, topic_name: str, partition: int, offset: int | None, limit: int) -> tuple[Partition, ReadBatch]:
+    """Browse a partition without a group; an offset before the log start starts at the log start."""
+    topic = topic_get(name=topic_name)
+    row = Partition.objects.filter(topic=topic, number=partition).first()
+    if row is None:
+        raise field_error(
+            "partition", f"partition {partition} does not exist: '{topic_name}' has 0..{topic.partition_count - 1}"
+        )
+    start = row.log_start_offset if offset is None else max(offset, row.log_start_offset)
+    batch = get_log().read(topic_id=topic.id, partition=partition, offset=start, max_events=limit, max_bytes=1 << 62)
+    return row, batch
+
+
+def group_list() -> QuerySet[ConsumerGroup]:
+    return ConsumerGroup.objects.annotate(member_count=Count("members")).order_by("name")
+
+
+def group_get(*, name: str) -> ConsumerGroup:
+    group = ConsumerGroup.objects.filter(name=name).first()
+    if group is None:
+        raise NotFound(f"Consumer group '{name}' does not exist.", code="group_not_found")
+    return group
+
+
+def group_describe(*, name: str) -> dict[str, Any]:
+    group = group_get(name=name)
+    members = list(GroupMember.objects.filter(group=group).select_related("service").order_by("member_id"))
+    return {
+        "name": group.name,
+        "state": group.state,
+        "generation": group.generation,
+        "assignor": group.assignor,
+        "state_changed_time": ms_to_iso(group.state_changed_ms),
+        "members": [
+            {
+                "member_id": member.member_id,
+                "client_id": member.client_id,
+                "client_host": member.client_host,
+                "service": member.service.name if member.service else None,
+                "topics": member.topics,
+                "generation": member.generation,
+                "assignment": [{"topic": t, "partition": p} for t, p in member.assignment],
+                "session_timeout_ms": member.session_timeout_ms,
+                "last_seen_time": ms_to_iso(member.last_seen_ms),
+            }
+            for member in members
+        ],
+    }
+
+
+def group_offsets(*, name: str) -> list[dict[str, Any]]:
+    """Committed offsets with the log end offset beside them."""
+    group = group_get(name=name)
+    rows = list(
+        GroupPartition.objects.filter(group=group, committed_offset__isnull=False)
+        .select_related("topic")
+        .order_by("topic__name", "partition")
+    )
+    ends = {
+        (p.topic_id, p.number): p.end_offset
+        for p in Partition.objects.filter(topic_id__in={row.topic_id for row in rows})
+    }
+    return [
+        {
+            "topic": row.topic.name,
+            "partition": row.partition,
+            "offset": row.committed_offset,
+            "metadata": row.commit_metadata,
+            "committed_time": ms_to_iso(row.committed_ms),
+            "log_end_offset": ends.get((row.topic_id, row.partition)),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,1 @@
+"""Writes of the broker (HackSoft style: `<entity>_<action>`, keyword-only, typed)."""

@@ -1,0 +1,218 @@
+"""Fetch for group members: a long poll over the member's partitions.
+
+Positions live with the group (GroupPartition): a member's position on a partition is valid for
+the generation it was set in; otherwise the member starts from the committed offset, or from its
+reset policy when there is none or retention has passed it. A fetch returns as soon as any
+partition has data, or after `max_wait_ms`. It then records, in one write, the new positions and
+one fetch-log row per partition that returned events.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from broker.choices import ActivityKind
+from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
+from broker.log import get_log
+from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
+from broker.services.groups import expire_if_due, stale_generation
+from broker.wakeups import hub
+from core.auth import Principal
+from core.errors import NotFound, ValidationFailed
+from core.timeutil import now_ms
+
+MAX_FETCH_EVENTS = 50_000
+_rotation = itertools.count()
+_LIVENESS_WRITE_MS = 1000
+
+
+@dataclass
+class _Cursor:
+    topic_id: int
+    topic_name: str
+    partition: int
+    position: int
+    persisted: bool  # False when the position was just derived and must be stored
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    max_wait_ms: int
+    max_events: int
+    max_bytes: int
+
+
+def fetch_limits(max_wait_ms: Any = None, max_events: Any = None, max_bytes: Any = None) -> FetchLimits:
+    def number(name: str, value: Any, default: int, low: int, high: int) -> int:
+        if value in (None, ""):
+            return default
+        try:
+            parsed = int(value)
+        except (TypeError, ValueError):
+            parsed = low - 1
+        if not low <= parsed <= high:
+            raise ValidationFailed(
+                f"{name}: must be an integer from {low} to {high}",
+                details={"errors": [{"field": name, "reason": f"must be an integer from {low} to {high}"}]},
+            )
+        return parsed
+
+    return FetchLimits(
+        max_wait_ms=number(
+            "max_wait_ms", max_wait_ms, DEFAULT_FETCH_MAX_WAIT_MS, 0, settings.EVENTLINE["MAX_FETCH_WAIT_MS"]
+        ),
+        max_events=number("max_events", max_events, DEFAULT_FETCH_MAX_EVENTS, 1, MAX_FETCH_EVENTS),
+        max_bytes=number("max_bytes", max_bytes, DEFAULT_FETCH_MAX_BYTES, 1, 1 << 31),
+    )
+
+
+def _load_member(group_name: str, member_id: str) -> tuple[ConsumerGroup, GroupMember]:
+    member = GroupMember.objects.select_related("group").filter(member_id=member_id, group__name=group_name).first()
+    if member is None:
+        if not ConsumerGroup.objects.filter(name=group_name).exists():
+            raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
+        raise NotFound(
+            f"Member '{member_id}' is not in group '{group_name}' (it left or its session expired); join again.",
+            code="unknown_member",
+        )
+    return member.group, member
+
+
+def _start_positions(group: ConsumerGroup, member: GroupMember) -> list[_Cursor]:
+    assigned = [(topic, partition) for topic, partition in member.assignment]
+    if not assigned:
+        return []
+    topics = {topic.name: topic for topic in Topic.objects.filter(name__in={t for t, _ in assigned}).only("id", "name")}
+    states = {
+        (row.topic_id, row.partition): row
+        for row in GroupPartition.objects.filter(group=group, topic_id__in=[t.id for t in topics.values()])
+    }
+    logs = {
+        (row.topic_id, row.number): row
+        for row in Partition.objects.filter(topic_id__in=[t.id for t in topics.values()])
+    }
+    cursors = []
+    for topic_name, number in assigned:
+        topic = topics.get(topic_name)
+        if topic is None or (topic.id, number) not in logs:
+            continue
+        log = logs[(topic.id, number)]
+        state = states.get((topic.id, number))
+        position: int | None = None
+        persisted = False
+        if (
+            state is not None
+            and state.position is not None
+            and state.position_member_id == member.member_id
+            and state.position_generation == group.generation
+        ):
+            position, persisted = state.position, True
+        elif state is not None and state.committed_offset is not None:
+            position = state.committed_offset
+        if position is None or position < log.log_start_offset or position > log.end_offset:
+            # No commit yet, or retention overtook it: the member's reset policy applies.
+            position = log.log_start_offset if member.auto_offset_reset == "earliest" else log.end_offset
+            persisted = False
+        cursors.append(_Cursor(topic.id, topic_name, number, position, persisted))
+    return cursors
+
+
+def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits: FetchLimits) -> list[str]:
+    """Long-poll the member's partitions; returns serialised events in per-partition offset order."""
+    group, member = _load_member(group_name, member_id)
+    started_ms = now_ms()
+    expire_if_due(group.id, started_ms)
+    if member.generation != group.generation:
+        raise stale_generation(group)
+    for topic_name in {topic for topic, _ in member.assignment}:
+        principal.require("consume", topic_name)
+
+    cursors = _start_positions(group, member)
+    topic_ids = sorted({cursor.topic_id for cursor in cursors})
+    deadline = time.monotonic() + limits.max_wait_ms / 1000
+    log = get_log()
+    payloads: list[str] = []
+    reads: list[tuple[_Cursor, int, int]] = []  # cursor, first offset, next offset
+    while True:
+        seen = hub().versions(topic_ids)
+        if cursors:
+            start = next(_rotation) % len(cursors)
+            remaining_events, remaining_bytes = limits.max_events, limits.max_bytes
+            for cursor in cursors[start:] + cursors[:start]:
+                if remaining_events <= 0 or remaining_bytes <= 0:
+                    break
+                batch = log.read(
+                    topic_id=cursor.topic_id,
+                    partition=cursor.partition,
+                    offset=cursor.position,
+                    max_events=remaining_events,
+                    max_bytes=remaining_bytes,
+                )
+                if batch.payloads:
+                    payloads.extend(batch.payloads)
+                    reads.append((cursor, batch.first_offset, batch.next_offset))
+                    remaining_events -= len(batch.payloads)
+                    remaining_bytes -= batch.size_bytes
+        remaining = deadline - time.monotonic()
+        if payloads or remaining <= 0:
+            break
+        if not connection.in_atomic_block:
+            connection.close()  # hand the connection back (to the pool on PostgreSQL) while parked
+        hub().wait(topic_ids, seen, remaining)
+        current = ConsumerGroup.objects.filter(pk=group.pk).values_list("generation", flat=True).first()
+        if current != group.generation:
+            break  # rebalanced while waiting: fenced below
+
+    _record_fetch(group, member, cursors, reads)
+    return payloads
+
+
+def _record_fetch(
+    group: ConsumerGroup, member: GroupMember, cursors: list[_Cursor], reads: list[tuple[_Cursor, int, int]]
+) -> None:
+    """Store positions and the fetch log in one write, after checking the member is still fenced in."""
+    at_ms = now_ms()
+    moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
+    to_store = [
+        (cursor, moved.get(id(cursor), cursor.position))
+        for cursor in cursors
+        if id(cursor) in moved or not cursor.persisted
+    ]
+    needs_liveness = at_ms - member.last_seen_ms > _LIVENESS_WRITE_MS
+    if not (to_store or needs_liveness):
+        _check_fenced(group, member)
+        return
+    with transaction.atomic():
+        _check_fenced(group, member)
+        for cursor, position in to_store:
+            GroupPartition.objects.filter(group=group, topic_id=cursor.topic_id, partition=cursor.partition).update(
+                position=position, position_member_id=member.member_id, position_generation=group.generation
+            )
+        if reads:
+            GroupActivity.objects.bulk_create(
+                GroupActivity(
+                    group=group,
+                    topic_id=cursor.topic_id,
+                    partition=cursor.partition,
+                    kind=ActivityKind.FETCH,
+                    at_ms=at_ms,
+                    start_offset=first_offset,
+                    end_offset=next_offset,
+                    member_id=member.member_id,
+                )
+                for cursor, first_offset, next_offset in reads
+            )
+        GroupMember.objects.filter(pk=member.pk).update(last_seen_ms=at_ms)
+
+
+def _check_fenced(group: ConsumerGroup, member: GroupMember) -> None:
+    current = ConsumerGroup.objects.filter(pk=group.pk).values_list("generation", flat=True).first()
+    if current != group.generation or not GroupMember.objects.filter(pk=member.pk).exists():
+        group.generation = current if current is not None else group.generation
+        raise stale_generation(group)

@@ -1,0 +1,585 @@
+"""Consumer groups: join, heartbeat, leave, expiry, rebalancing, commits, seeks and resets.
+
+The coordinator assigns partitions itself (range or round-robin, Kafka's layouts) as soon as
+membership changes. Every change bumps the generation; members still on an older generation are
+fenced (their fetches and commits get 409) until they heartbeat or rejoin, which hands them the
+new assignment. The group is PreparingRebalance while any member is still on an old generation
+and Stable once all have caught up; Empty with no members; Dead once deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from broker.assignors import ASSIGNORS
+from broker.choices import ActivityKind, Assignor, GroupState
+from broker.constants import (
+    AUTO_OFFSET_RESET_CHOICES,
+    DEFAULT_AUTO_OFFSET_RESET,
+    DEFAULT_SESSION_TIMEOUT_MS,
+    MAX_SESSION_TIMEOUT_MS,
+    MIN_SESSION_TIMEOUT_MS,
+)
+from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
+from core.auth import Principal
+from core.constants import NAME_PATTERN
+from core.errors import Conflict, NotFound, ValidationFailed, field_error
+from core.timeutil import now_ms
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """What a member learns on join and heartbeat."""
+
+    member_id: str
+    generation: int
+    assignment: list[tuple[str, int]]
+    rebalance_in_progress: bool
+    state: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "member_id": self.member_id,
+            "generation": self.generation,
+            "assignment": [{"topic": topic, "partition": partition} for topic, partition in self.assignment],
+            "rebalance_in_progress": self.rebalance_in_progress,
+            "state": self.state,
+        }
+
+
+def validate_group_name(name: str) -> str:
+    if not name or len(name) > 255 or not NAME_PATTERN.match(name):
+        raise field_error("group", "a group name is 1-255 of a-z, A-Z, 0-9, '.', '_', '-'")
+    return name
+
+
+def _lock_group(name: str, *, create: bool = False) -> ConsumerGroup:
+    """The group row, locked for the rest of the transaction (a no-op lock on SQLite, where the
+    IMMEDIATE transaction already serialises writers)."""
+    group = ConsumerGroup.objects.select_for_update().filter(name=name).first()
+    if group is None:
+        if not create:
+            raise NotFound(f"Consumer group '{name}' does not exist.", code="group_not_found")
+        validate_group_name(name)
+        try:
+            with transaction.atomic():
+                ConsumerGroup.objects.create(name=name, state=GroupState.EMPTY, state_changed_ms=now_ms())
+        except IntegrityError:
+            pass  # created concurrently
+        group = ConsumerGroup.objects.select_for_update().get(name=name)
+    return group
+
+
+def _set_state(group: ConsumerGroup, state: str, at_ms: int) -> None:
+    if group.state != state:
+        group.state = state
+        group.state_changed_ms = at_ms
+
+
+def _rebalance(group: ConsumerGroup, at_ms: int) -> list[GroupMember]:
+    """New generation and assignment for the current members. Call with the group locked."""
+    members = list(GroupMember.objects.filter(group=group))
+    group.generation += 1
+    if not members:
+        _set_state(group, GroupState.EMPTY, at_ms)
+        group.save(update_fields=["generation", "state", "state_changed_ms"])
+        return members
+    subscribed = {topic for member in members for topic in member.topics}
+    topics = {topic.name: topic for topic in Topic.objects.filter(name__in=subscribed)}
+    counts = {name: topic.partition_count for name, topic in topics.items()}
+    layout = ASSIGNORS[group.assignor](
+        {member.member_id: [topic for topic in member.topics if topic in counts] for member in members}, counts
+    )
+    for member in members:
+        member.assignment = [[topic, partition] for topic, partition in layout[member.member_id]]
+        member.save(update_fields=["assignment"])
+    GroupPartition.objects.bulk_create(
+        [
+            GroupPartition(group=group, topic=topics[topic], partition=partition)
+            for assigned in layout.values()
+            for topic, partition in assigned
+        ],
+        ignore_conflicts=True,
+    )
+    _refresh_state(group, members, at_ms)
+    group.save(update_fields=["generation", "state", "state_changed_ms"])
+    return members
+
+
+def _refresh_state(group: ConsumerGroup, members: Sequence[GroupMember], at_ms: int) -> None:
+    if not members:
+        _set_state(group, GroupState.EMPTY, at_ms)
+    elif all(member.generation == group.generation for member in members):
+        _set_state(group, GroupState.STABLE, at_ms)
+    else:
+        _set_state(group, GroupState.PREPARING_REBALANCE, at_ms)
+
+
+def group_rebalance_locked(*, group_id: int) -> None:
+    """Rebalance a group after a topic changed under it. Call inside a transaction."""
+    group = ConsumerGroup.objects.select_for_update().get(pk=group_id)
+    _rebalance(group, now_ms())
+
+
+def _expire_locked(group: ConsumerGroup, at_ms: int) -> bool:
+    """Remove members whose session timed out; True if any was removed (and the group rebalanced)."""
+    expired = [
+        member.pk
+        for member in GroupMember.objects.filter(group=group).only("pk", "last_seen_ms", "session_timeout_ms")
+        if member.last_seen_ms + member.session_timeout_ms < at_ms
+    ]
+    if not expired:
+        return False
+    GroupMember.objects.filter(pk__in=expired).delete()
+    _rebalance(group, at_ms)
+    return True
+
+
+def _acknowledge(group: ConsumerGroup, member: GroupMember, at_ms: int) -> bool:
+    """Bring a member onto the current generation. Partitions it keeps keep its fetch position."""
+    if member.generation == group.generation:
+        return False
+    kept = {(topic, partition) for topic, partition in member.assignment}
+    carried = [
+        row.pk
+        for row in GroupPartition.objects.filter(
+            group=group, position_member_id=member.member_id, position_generation=member.generation
+        ).select_related("topic")
+        if (row.topic.name, row.partition) in kept
+    ]
+    if carried:
+        GroupPartition.objects.filter(pk__in=carried).update(position_generation=group.generation)
+    member.generation = group.generation
+    member.save(update_fields=["generation", "last_seen_ms"])
+    _refresh_state(group, list(GroupMember.objects.filter(group=group).only("generation")), at_ms)
+    group.save(update_fields=["state", "state_changed_ms"])
+    return True
+
+
+def _view(group: ConsumerGroup, member: GroupMember, rebalanced: bool) -> MemberView:
+    return MemberView(
+        member_id=member.member_id,
+        generation=group.generation,
+        assignment=[(topic, partition) for topic, partition in member.assignment],
+        rebalance_in_progress=rebalanced,
+        state=group.state,
+    )
+
+
+def _validate_join(
+    topics: Any, auto_offset_reset: Any, session_timeout_ms: Any, assignor: Any
+) -> tuple[list[str], str, int, str | None]:
+    errors = []
+    if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
+        errors.append({"field": "topics", "reason": "must be a non-empty list of topic names"})
+    if auto_offset_reset not in AUTO_OFFSET_RESET_CHOICES:
+        errors.append(
+            {"field": "auto_offset_reset", "reason": f"must be one of {', '.join(AUTO_OFFSET_RESET_CHOICES)}"}
+        )
+    if (
+        isinstance(session_timeout_ms, bool)
+        or not isinstance(session_timeout_ms, int)
+        or not MIN_SESSION_TIMEOUT_MS <= session_timeout_ms <= MAX_SESSION_TIMEOUT_MS
+    ):
+        errors.append(
+            {
+                "field": "session_timeout_ms",
+                "reason": f"must be an integer from {MIN_SESSION_TIMEOUT_MS} to {MAX_SESSION_TIMEOUT_MS}",
+            }
+        )
+    if assignor is not None and assignor not in Assignor.values:
+        errors.append({"field": "assignor", "reason": f"must be one of {', '.join(Assignor.values)}"})
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['reason']}" for e in errors), details={"errors": errors})
+    return list(dict.fromkeys(topics)), auto_offset_reset, session_timeout_ms, assignor
+
+
+def group_join(
+    *,
+    group_name: str,
+    principal: Principal,
+    topics: Any,
+    auto_offset_reset: Any = DEFAULT_AUTO_OFFSET_RESET,
+    session_timeout_ms: Any = DEFAULT_SESSION_TIMEOUT_MS,
+    assignor: Any = None,
+    client_id: str = "",
+    client_host: str = "",
+    member_id: str | None = None,
+) -> MemberView:
+    """Join (or rejoin with `member_id`) a group subscribed to `topics`; returns the member's id,
+    the generation and its partitions. A new member or a changed subscription rebalances the group."""
+    validate_group_name(group_name)
+    topics, auto_offset_reset, session_timeout_ms, assignor = _validate_join(
+        topics, auto_offset_reset, session_timeout_ms, assignor
+    )
+    known = set(Topic.objects.filter(name__in=topics).values_list("name", flat=True))
+    missing = [topic for topic in topics if topic not in known]
+    if missing:
+        raise NotFound(f"Topic '{missing[0]}' does not exist.", code="topic_not_found", details={"topics": missing})
+    for topic in topics:
+        principal.require("consume", topic)
+
+    at_ms = now_ms()
+    with transaction.atomic():
+        group = _lock_group(group_name, create=True)
+        _expire_locked(group, at_ms)
+        others = GroupMember.objects.filter(group=group).exclude(member_id=member_id or "")
+        if assignor and others.exists() and group.assignor != assignor:
+            raise Conflict(
+                f"Group '{group_name}' uses the {group.assignor} assignor; a member cannot join with {assignor}.",
+                code="inconsistent_group_protocol",
+            )
+        member = GroupMember.objects.filter(group=group, member_id=member_id).first() if member_id else None
+        if member is not None and member.topics == topics:
+            member.last_seen_ms = at_ms
+            member.session_timeout_ms = session_timeout_ms
+            member.auto_offset_reset = auto_offset_reset
+            member.save(update_fields=["last_seen_ms", "session_timeout_ms", "auto_offset_reset"])
+            rebalanced = _acknowledge(group, member, at_ms)
+            return _view(group, member, rebalanced)
+        if assignor and not others.exists():
+            group.assignor = assignor
+        group.auto_offset_reset = auto_offset_reset
+        group.save(update_fields=["assignor", "auto_offset_reset"])
+        if member is None:
+            member = GroupMember(
+                group=group,
+                member_id=f"{client_id or 'consumer'}-{uuid.uuid4()}",
+                joined_ms=at_ms,
+            )
+        member.client_id = client_id[:255]
+        member.client_host = client_host[:255]
+        member.service_id = principal.service_id
+        member.topics = topics
+        member.session_timeout_ms = session_timeout_ms
+        member.auto_offset_reset = auto_offset_reset
+        member.generation = group.generation + 1  # the generation the rebalance below creates
+        member.last_seen_ms = at_ms
+        member.save()
+        _rebalance(group, at_ms)
+        member.refresh_from_db(fields=["assignment"])
+        return _view(group, member, True)
+
+
+def _member_locked(group: ConsumerGroup, member_id: str) -> GroupMember:
+    member = GroupMember.objects.filter(group=group, member_id=member_id).first()
+    if member is None:
+        raise NotFound(
+            f"Member '{member_id}' is not in group '{group.name}' (it left or its session expired); join again.",
+            code="unknown_member",
+        )
+    return member
+
+
+def group_heartbeat(*, group_name: str, member_id: str) -> MemberView:
+    """Keep a member alive; after a rebalance this hands it the new generation and assignment."""
+    at_ms = now_ms()
+    with transaction.atomic():
+        group = _lock_group(group_name)
+        _expire_locked(group, at_ms)
+        member = _member_locked(group, member_id)
+        member.last_seen_ms = at_ms
+        if not _acknowledge(group, member, at_ms):
+            member.save(update_fields=["last_seen_ms"])
+            return _view(group, member, False)
+        return _view(group, member, True)
+
+
+def group_leave(*, group_name: str, member_id: str) -> None:
+    """A member leaves; the others rebalance (or the group becomes Empty)."""
+    at_ms = now_ms()
+    with transaction.atomic():
+        group = _lock_group(group_name)
+        member = _member_locked(group, member_id)
+        member.delete()
+        _rebalance(group, at_ms)
+
+
+def group_expire_members(*, at_ms: int | None = None) -> int:
+    """Periodic: remove members whose session timed out, in every group. Returns how many groups
+    rebalanced."""
+    at_ms = at_ms or now_ms()
+    candidates = {
+        member.group_id
+        for member in GroupMember.objects.only("group_id", "last_seen_ms", "session_timeout_ms")
+        if member.last_seen_ms + member.session_timeout_ms < at_ms
+    }
+    rebalanced = 0
+    for group_id in sorted(candidates):
+        with transaction.atomic():
+            group = ConsumerGroup.objects.select_for_update().get(pk=group_id)
+            rebalanced += _expire_locked(group, at_ms)
+    return rebalanced
+
+
+def expire_if_due(group_id: int, at_ms: int) -> None:
+    """Cheap check before a fetch: only takes the write lock when some member is overdue."""
+    overdue = any(
+        member.last_seen_ms + member.session_timeout_ms < at_ms
+        for member in GroupMember.objects.filter(group_id=group_id).only("last_seen_ms", "session_timeout_ms")
+    )
+    if overdue:
+        with transaction.atomic():
+            group = ConsumerGroup.objects.select_for_update().get(pk=group_id)
+            _expire_locked(group, at_ms)
+
+
+def stale_generation(group: ConsumerGroup) -> Conflict:
+    return Conflict(
+        f"Group '{group.name}' rebalanced to generation {group.generation}; send a heartbeat or rejoin to get "
+        "the new assignment, then fetch again.",
+        code="stale_generation",
+        details={"generation": group.generation},
+    )
+
+
+# -- offsets ---------------------------------------------------------------------------------
+
+
+def _partition_rows(topics: Iterable[Topic]) -> dict[tuple[int, int], Partition]:
+    return {(row.topic_id, row.number): row for row in Partition.objects.filter(topic__in=list(topics))}
+
+
+def _check_offsets(raw: Any, principal: Principal) -> tuple[list[dict[str, Any]], dict[str, Topic]]:
+    if not isinstance(raw, list) or not raw:
+        raise field_error("offsets", "must be a non-empty list of {topic, partition, offset, metadata}")
+    names = {item.get("topic") for item in raw if isinstance(item, dict) and isinstance(item.get("topic"), str)}
+    topics = {topic.name: topic for topic in Topic.objects.filter(name__in=names)}
+    partitions = _partition_rows(topics.values())
+    errors: list[dict[str, Any]] = []
+    clean: list[dict[str, Any]] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            errors.append({"index": index, "field": "", "reason": "must be an object"})
+            continue
+        topic = topics.get(item.get("topic"))  # type: ignore[arg-type]
+        partition, offset, metadata = item.get("partition"), item.get("offset"), item.get("metadata", "")
+        if topic is None:
+            errors.append({"index": index, "field": "topic", "reason": f"unknown topic {item.get('topic')!r}"})
+            continue
+        if not principal.allows("consume", topic.name):
+            principal.require("consume", topic.name)
+        if isinstance(partition, bool) or not isinstance(partition, int) or (topic.id, partition) not in partitions:
+            errors.append(
+                {
+                    "index": index,
+                    "field": "partition",
+                    "reason": f"must be a partition of '{topic.name}' (0..{topic.partition_count - 1})",
+                }
+            )
+            continue
+        end = partitions[(topic.id, partition)].end_offset
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= end:
+            errors.append(
+                {"index": index, "field": "offset", "reason": f"must be an integer from 0 to the log end offset {end}"}
+            )
+            continue
+        if metadata is None:
+            metadata = ""
+        if not isinstance(metadata, str) or len(metadata) > 4096:
+            errors.append(
+                {"index": index, "field": "metadata", "reason": "must be a string of at most 4096 characters"}
+            )
+            continue
+        clean.append({"topic": topic, "partition": partition, "offset": offset, "metadata": metadata})
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} offset(s) refused; nothing was committed.",
+            code="offsets_refused",
+            details={"errors": errors},
+        )
+    return clean, topics
+
+
+def _store_commits(group: ConsumerGroup, commits: Sequence[dict[str, Any]], member_id: str, at_ms: int) -> None:
+    for commit in commits:
+        updated = GroupPartition.objects.filter(
+            group=group, topic=commit["topic"], partition=commit["partition"]
+        ).update(committed_offset=commit["offset"], commit_metadata=commit["metadata"], committed_ms=at_ms)
+        if not updated:
+            GroupPartition.objects.create(
+                group=group,
+                topic=commit["topic"],
+                partition=commit["partition"],
+                committed_offset=commit["offset"],
+                commit_metadata=commit["metadata"],
+                committed_ms=at_ms,
+            )
+    GroupActivity.objects.bulk_create(
+        GroupActivity(
+            group=group,
+            topic=commit["topic"],
+            partition=commit["partition"],
+            kind=ActivityKind.COMMIT,
+            at_ms=at_ms,
+            start_offset=commit["offset"],
+            end_offset=commit["offset"],
+            member_id=member_id,
+        )
+        for commit in commits
+    )
+
+
+def group_commit(
+    *, group_name: str, principal: Principal, offsets: Any, member_id: str | None = None, generation: Any = None
+) -> list[dict[str, Any]]:
+    """Commit, per partition, the next offset to read (Kafka's convention) with optional metadata.
+
+    Members commit with their member id and the current generation; a stale generation gets 409.
+    Without a member id (tools, simple consumers) a commit is only allowed while the group has no
+    members. All offsets are checked before any is stored.
+    """
+    validate_group_name(group_name)
+    commits, _ = _check_offsets(offsets, principal)
+    at_ms = now_ms()
+    with transaction.atomic():
+        group = _lock_group(group_name, create=member_id is None)
+        _expire_locked(group, at_ms)
+        if member_id:
+            member = _member_locked(group, member_id)
+            if generation != group.generation or member.generation != group.generation:
+                raise stale_generation(group)
+            member.last_seen_ms = at_ms
+            member.save(update_fields=["last_seen_ms"])
+        elif GroupMember.objects.filter(group=group).exists():
+            raise Conflict(
+                f"Group '{group_name}' has active members; commit with a member_id and generation.",
+                code="group_has_members",
+            )
+        elif group.state == GroupState.DEAD:
+            _set_state(group, GroupState.EMPTY, at_ms)
+            group.save(update_fields=["state", "state_changed_ms"])
+        _store_commits(group, commits, member_id or "", at_ms)
+    return [
+        {"topic": c["topic"].name, "partition": c["partition"], "offset": c["offset"], "metadata": c["metadata"]}
+        for c in commits
+    ]
+
+
+def _resolve_target(to: Any, partition: Partition, current: int | None, topic_id: int) -> int:
+    """Where a seek or reset lands: beginning/earliest, end/latest, an offset, a timestamp, a shift."""
+    from broker.log import get_log
+
+    start, end = partition.log_start_offset, partition.end_offset
+    if to in ("beginning", "earliest"):
+        return start
+    if to in ("end", "latest"):
+        return end
+    if isinstance(to, dict) and len(to) == 1:
+        ((kind, value),) = to.items()
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise field_error(f"to.{kind}", "must be an integer")
+        if kind == "offset":
+            if not start <= value <= end:
+                raise field_error("to.offset", f"must be within the log, from {start} to {end}")
+            return value
+        if kind == "timestamp":
+            found = get_log().first_offset_at_or_after(
+                topic_id=topic_id, partition=partition.number, timestamp_ms=value
+            )
+            return end if found is None else max(found, start)
+        if kind == "shift_by":
+            base = current if current is not None else end
+            return min(max(base + value, start), end)
+    raise field_error(
+        "to", 'must be "beginning"/"earliest", "end"/"latest", {"offset": n}, {"timestamp": ms} or {"shift_by": n}'
+    )
+
+
+def group_seek(
+    *, group_name: str, member_id: str, principal: Principal, topic: Any, partition: Any, to: Any
+) -> dict[str, Any]:
+    """Move a member's fetch position on one of its partitions (not its committed offset)."""
+    with transaction.atomic():
+        group = _lock_group(group_name)
+        member = _member_locked(group, member_id)
+        if member.generation != group.generation:
+            raise stale_generation(group)
+        if [topic, partition] not in member.assignment:
+            raise field_error("partition", f"{topic}/{partition} is not assigned to this member")
+        principal.require("consume", topic)
+        row = Partition.objects.select_related("topic").get(topic__name=topic, number=partition)
+        state = GroupPartition.objects.get(group=group, topic=row.topic, partition=partition)
+        current = state.position if state.position_generation == group.generation else state.committed_offset
+        target = _resolve_target(to, row, current, row.topic_id)
+        state.position = target
+        state.position_member_id = member.member_id
+        state.position_generation = group.generation
+        state.save(update_fields=["position", "position_member_id", "position_generation"])
+    return {"topic": topic, "partition": partition, "position": target}
+
+
+def group_offsets_reset(
+    *, group_name: str, principal: Principal, topic: Any, to: Any, partitions: Any = None, dry_run: bool = True
+) -> dict[str, Any]:
+    """Reset committed offsets of an inactive group, with a before/after preview (`dry_run`)."""
+    if not isinstance(topic, str):
+        raise field_error("topic", "a topic name is required")
+    row_topic = Topic.objects.filter(name=topic).first()
+    if row_topic is None:
+        raise NotFound(f"Topic '{topic}' does not exist.", code="topic_not_found")
+    principal.require("consume", topic)
+    numbers = list(range(row_topic.partition_count))
+    if partitions is not None:
+        if not isinstance(partitions, list) or not all(isinstance(p, int) and p in numbers for p in partitions):
+            raise field_error(
+                "partitions", f"must be a list of partitions of '{topic}' (0..{row_topic.partition_count - 1})"
+            )
+        numbers = sorted(set(partitions))
+    at_ms = now_ms()
+    with transaction.atomic():
+        if dry_run:
+            group = ConsumerGroup.objects.filter(name=group_name).first()
+        else:
+            group = _lock_group(group_name, create=True)
+        if group is None:
+            validate_group_name(group_name)
+            committed: dict[int, int | None] = {}
+        else:
+            _expire_locked(group, at_ms)
+            if GroupMember.objects.filter(group=group).exists():
+                raise Conflict(
+                    f"Group '{group_name}' has active members; stop them before resetting offsets.",
+                    code="group_has_members",
+                )
+            committed = {
+                row.partition: row.committed_offset
+                for row in GroupPartition.objects.filter(group=group, topic=row_topic)
+            }
+        log_partitions = {p.number: p for p in Partition.objects.filter(topic=row_topic)}
+        preview = []
+        for number in numbers:
+            before = committed.get(number)
+            after = _resolve_target(to, log_partitions[number], before, row_topic.id)
+            preview.append({"topic": topic, "partition": number, "before": before, "after": after})
+        if not dry_run and group is not None:
+            _store_commits(
+                group,
+                [
+                    {"topic": row_topic, "partition": p["partition"], "offset": p["after"], "metadata": ""}
+                    for p in preview
+                ],
+                "",
+                at_ms,
+            )
+    return {"group": group_name, "dry_run": dry_run, "partitions": preview}
+
+
+def group_delete(*, group_name: str, principal: Principal) -> None:
+    """Delete an Empty group's offsets; the group is Dead until someone joins again."""
+    with transaction.atomic():
+        group = _lock_group(group_name)
+        names = set(GroupPartition.objects.filter(group=group).values_list("topic__name", flat=True))
+        for name in sorted(names):
+            principal.require("consume", name)
+        _expire_locked(group, now_ms())
+        if GroupMember.objects.filter(group=group).exists():
+            raise Conflict(f"Group '{group_name}' has active members.", code="group_has_members")
+        GroupPartition.objects.filter(group=group).delete()
+        _set_state(group, GroupState.DEAD, now_ms())
+        group.save(update_fields=["state", "state_changed_ms"])

@@ -1,0 +1,143 @@
+"""Create, configure, grow and delete topics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from broker.constants import (
+    DEFAULT_PARTITIONS,
+    MAX_PARTITIONS,
+    TOPIC_CONFIG_FIELDS,
+    TOPIC_NAME_MAX_LENGTH,
+    TOPIC_NAME_PATTERN,
+)
+from broker.models import GroupMember, Partition, Topic
+from core.errors import Conflict, NotFound, ValidationFailed, field_error
+
+_CONFIG_BOUNDS = {
+    "retention.ms": (-1, 2**63 - 1),
+    "retention.bytes": (-1, 2**63 - 1),
+    "max.message.bytes": (1, 100 * 1024 * 1024),
+}
+
+
+def validate_topic_name(name: Any) -> str:
+    """Kafka's rules: 1-249 of [a-zA-Z0-9._-], and not '.' or '..'."""
+    if not isinstance(name, str) or not name:
+        raise field_error("name", "a topic name is required")
+    if len(name) > TOPIC_NAME_MAX_LENGTH:
+        raise field_error("name", f"is {len(name)} characters long; the maximum is {TOPIC_NAME_MAX_LENGTH}")
+    if name in {".", ".."}:
+        raise field_error("name", "cannot be '.' or '..'")
+    if not TOPIC_NAME_PATTERN.match(name):
+        bad = sorted({char for char in name if not TOPIC_NAME_PATTERN.match(char)})
+        raise field_error("name", f"contains {''.join(bad)!r}; only a-z, A-Z, 0-9, '.', '_' and '-' are allowed")
+    return name
+
+
+def validate_config(config: Any) -> dict[str, int]:
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise field_error("config", "must be an object of topic settings")
+    errors = []
+    clean: dict[str, int] = {}
+    for key, value in config.items():
+        if key not in TOPIC_CONFIG_FIELDS:
+            errors.append(
+                {"field": f"config.{key}", "reason": f"unknown setting; known: {', '.join(TOPIC_CONFIG_FIELDS)}"}
+            )
+            continue
+        low, high = _CONFIG_BOUNDS[key]
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors.append({"field": f"config.{key}", "reason": f"must be an integer from {low} to {high}"})
+            continue
+        clean[key] = value
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['reason']}" for e in errors), details={"errors": errors})
+    return clean
+
+
+def _validate_partitions(partitions: Any) -> int:
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or not 1 <= partitions <= MAX_PARTITIONS:
+        raise field_error("partitions", f"must be an integer from 1 to {MAX_PARTITIONS}")
+    return partitions
+
+
+def topic_create(*, name: Any, partitions: Any = DEFAULT_PARTITIONS, config: Any = None) -> Topic:
+    """Create a topic with `partitions` empty partitions. 409 if the name is taken."""
+    name = validate_topic_name(name)
+    partitions = _validate_partitions(partitions)
+    settings = validate_config(config)
+    try:
+        with transaction.atomic():
+            topic = Topic(name=name, partition_count=partitions)
+            for key, value in settings.items():
+                setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
+            topic.save()
+            Partition.objects.bulk_create(Partition(topic=topic, number=n) for n in range(partitions))
+    except IntegrityError as exc:
+        raise Conflict(f"Topic '{name}' already exists.", code="topic_exists") from exc
+    return topic
+
+
+def topic_update(*, name: str, config: Any = None, partitions: Any = None) -> Topic:
+    """Change settings and/or grow the partition count (partitions are never removed)."""
+    settings = validate_config(config)
+    with transaction.atomic():
+        topic = Topic.objects.select_for_update().filter(name=name).first()
+        if topic is None:
+            raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+        fields = []
+        for key, value in settings.items():
+            setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
+            fields.append(TOPIC_CONFIG_FIELDS[key])
+        if partitions is not None:
+            partitions = _validate_partitions(partitions)
+            if partitions < topic.partition_count:
+                raise field_error(
+                    "partitions",
+                    f"cannot shrink from {topic.partition_count} to {partitions}: partitions can only be added",
+                )
+            if partitions > topic.partition_count:
+                Partition.objects.bulk_create(
+                    Partition(topic=topic, number=n) for n in range(topic.partition_count, partitions)
+                )
+                topic.partition_count = partitions
+                fields.append("partition_count")
+        if fields:
+            topic.save(update_fields=fields)
+        if "partition_count" in fields:
+            _rebalance_subscribers(topic.name)
+    return topic
+
+
+def topic_delete(*, name: str) -> None:
+    """Delete a topic, its events, and every group's offsets for it; subscribed groups rebalance."""
+    with transaction.atomic():
+        topic = Topic.objects.select_for_update().filter(name=name).first()
+        if topic is None:
+            raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+        topic.delete()
+        _rebalance_subscribers(name, removed=True)
+
+
+def _rebalance_subscribers(topic_name: str, removed: bool = False) -> None:
+    """Groups whose members subscribe to the topic get a new assignment (Kafka consumers rebalance
+    on a metadata change); a deleted topic leaves their subscriptions."""
+    from broker.services.groups import group_rebalance_locked
+
+    group_ids = set()
+    for member in GroupMember.objects.only("id", "group_id", "topics"):
+        if topic_name in member.topics:
+            if removed:
+                member.topics = [topic for topic in member.topics if topic != topic_name]
+                member.save(update_fields=["topics"])
+            group_ids.add(member.group_id)
+    for group_id in sorted(group_ids):
+        group_rebalance_locked(group_id=group_id)
