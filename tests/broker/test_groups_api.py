@@ -1,0 +1,303 @@
+"""Consumer groups over HTTP: join, assignment, rebalancing and fencing, fetch, commit, seek, reset."""
+
+import pytest
+
+from broker.models import ConsumerGroup, GroupActivity, GroupMember
+
+pytestmark = pytest.mark.django_db
+
+
+def join(api, group="g", topics=("orders",), **extra):
+    response = api.post(f"/api/v1/groups/{group}/members", {"topics": list(topics), **extra})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def fetch(api, member, group="g", **params):
+    params.setdefault("max_wait_ms", 0)
+    return api.get(f"/api/v1/groups/{group}/members/{member['member_id']}/events", **params)
+
+
+def produce(api, topic="orders", n=1, **fields):
+    return api.post(f"/api/v1/topics/{topic}/events", [{"data": i, **fields} for i in range(n)]).json()["events"]
+
+
+def test_first_member_gets_every_partition_and_a_stable_group(api, make_topic):
+    make_topic("orders", partitions=3)
+    member = join(api)
+    assert member["generation"] == 1
+    assert member["assignment"] == [{"topic": "orders", "partition": p} for p in range(3)]
+    assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
+
+
+def test_a_second_member_rebalances_with_the_range_layout_and_fences_the_first(api, make_topic):
+    make_topic("orders", partitions=3)
+    first = join(api, client_id="a")
+    second = join(api, client_id="b")
+    assert second["generation"] == 2
+    assert api.get("/api/v1/groups/g").json()["state"] == "PreparingRebalance"
+    stale = fetch(api, first)
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "stale_generation"
+    assert "rejoin" in stale.json()["error"]["message"]
+    beat = api.post(f"/api/v1/groups/g/members/{first['member_id']}/heartbeat").json()
+    assert beat["rebalance_in_progress"] is True and beat["generation"] == 2
+    ordered = sorted([first["member_id"], second["member_id"]])
+    layouts = {first["member_id"]: beat["assignment"], second["member_id"]: second["assignment"]}
+    assert layouts[ordered[0]] == [{"topic": "orders", "partition": 0}, {"topic": "orders", "partition": 1}]
+    assert layouts[ordered[1]] == [{"topic": "orders", "partition": 2}]
+    assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
+    assert fetch(api, first).status_code == 200
+
+
+def test_leaving_rebalances_and_the_last_leave_empties_the_group(api, make_topic):
+    make_topic("orders", partitions=2)
+    first, second = join(api), join(api)
+    assert api.delete(f"/api/v1/groups/g/members/{second['member_id']}").status_code == 204
+    beat = api.post(f"/api/v1/groups/g/members/{first['member_id']}/heartbeat").json()
+    assert beat["generation"] == 3 and len(beat["assignment"]) == 2
+    api.delete(f"/api/v1/groups/g/members/{first['member_id']}")
+    described = api.get("/api/v1/groups/g").json()
+    assert described["state"] == "Empty" and described["members"] == [] and described["generation"] == 4
+
+
+def test_an_expired_session_removes_the_member(api, make_topic):
+    from broker.services.groups import group_expire_members
+    from core.timeutil import now_ms
+
+    make_topic("orders", partitions=2)
+    first = join(api, session_timeout_ms=1000)
+    second = join(api, session_timeout_ms=60000)
+    GroupMember.objects.filter(member_id=first["member_id"]).update(last_seen_ms=now_ms() - 5000)
+    assert group_expire_members() == 1
+    assert list(GroupMember.objects.values_list("member_id", flat=True)) == [second["member_id"]]
+    assert fetch(api, first).status_code == 404
+    beat = api.post(f"/api/v1/groups/g/members/{second['member_id']}/heartbeat").json()
+    assert len(beat["assignment"]) == 2
+
+
+def test_roundrobin_assignor_can_be_chosen_and_mixing_assignors_is_refused(api, make_topic):
+    make_topic("t0", partitions=3)
+    make_topic("t1", partitions=3)
+    join(api, topics=["t0", "t1"], assignor="roundrobin")
+    clash = api.post("/api/v1/groups/g/members", {"topics": ["t0"], "assignor": "range"})
+    assert clash.status_code == 409
+    assert ConsumerGroup.objects.get(name="g").assignor == "roundrobin"
+
+
+def test_fetch_delivers_from_earliest_and_commit_stores_the_next_offset(api, make_topic):
+    make_topic("orders")
+    produce(api, n=5)
+    member = join(api, auto_offset_reset="earliest")
+    events = fetch(api, member, max_events=3).json()["events"]
+    assert [e["offset"] for e in events] == [0, 1, 2]
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [3, 4]
+    commit = api.post(
+        "/api/v1/groups/g/offsets",
+        {
+            "member_id": member["member_id"],
+            "generation": member["generation"],
+            "offsets": [{"topic": "orders", "partition": 0, "offset": 5, "metadata": "done"}],
+        },
+    )
+    assert commit.status_code == 200
+    offsets = api.get("/api/v1/groups/g/offsets").json()["offsets"]
+    assert offsets == [
+        {
+            "topic": "orders",
+            "partition": 0,
+            "offset": 5,
+            "metadata": "done",
+            "committed_time": offsets[0]["committed_time"],
+            "log_end_offset": 5,
+        }
+    ]
+
+
+def test_latest_reset_skips_the_backlog_but_delivers_what_comes_after(api, make_topic):
+    make_topic("orders")
+    produce(api, n=3)
+    member = join(api)  # latest is the default, as in Kafka
+    assert fetch(api, member).json()["events"] == []
+    produce(api, n=2)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [3, 4]
+
+
+def test_a_new_member_resumes_from_the_committed_offset(api, make_topic):
+    make_topic("orders")
+    produce(api, n=4)
+    first = join(api, auto_offset_reset="earliest")
+    fetch(api, first)
+    api.post(
+        "/api/v1/groups/g/offsets",
+        {
+            "member_id": first["member_id"],
+            "generation": 1,
+            "offsets": [{"topic": "orders", "partition": 0, "offset": 2}],
+        },
+    )
+    api.delete(f"/api/v1/groups/g/members/{first['member_id']}")
+    second = join(api, auto_offset_reset="earliest")
+    assert [e["offset"] for e in fetch(api, second).json()["events"]] == [2, 3]
+
+
+def test_stale_or_foreign_commits_are_refused_and_store_nothing(api, make_topic):
+    make_topic("orders", partitions=2)
+    produce(api, n=2)
+    first = join(api)
+    join(api)
+    stale = api.post(
+        "/api/v1/groups/g/offsets",
+        {
+            "member_id": first["member_id"],
+            "generation": 1,
+            "offsets": [{"topic": "orders", "partition": 0, "offset": 1}],
+        },
+    )
+    assert stale.status_code == 409
+    anonymous = api.post("/api/v1/groups/g/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]})
+    assert anonymous.status_code == 409
+    assert api.get("/api/v1/groups/g/offsets").json()["offsets"] == []
+
+
+@pytest.mark.parametrize(
+    ("offsets", "field"),
+    [
+        ([{"topic": "orders", "partition": 9, "offset": 0}], "partition"),
+        ([{"topic": "orders", "partition": 0, "offset": 99}], "offset"),
+        ([{"topic": "orders", "partition": 0, "offset": -1}], "offset"),
+        ([{"topic": "nope", "partition": 0, "offset": 0}], "topic"),
+        ([{"topic": "orders", "partition": 0, "offset": 1, "metadata": 5}], "metadata"),
+    ],
+)
+def test_bad_offsets_are_422_and_nothing_is_committed(api, make_topic, offsets, field):
+    make_topic("orders")
+    produce(api, n=2)
+    good = {"topic": "orders", "partition": 0, "offset": 1}
+    response = api.post("/api/v1/groups/idle/offsets", {"offsets": [good, *offsets]})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["errors"][0]["field"] == field
+    assert response.json()["error"]["details"]["errors"][0]["index"] == 1
+    assert not GroupActivity.objects.exists()
+
+
+def test_seek_moves_the_position_by_offset_timestamp_beginning_and_end(api, make_topic):
+    make_topic("orders")
+    produced = produce(api, n=5)
+    member = join(api, auto_offset_reset="earliest")
+    base = f"/api/v1/groups/g/members/{member['member_id']}/seek"
+    assert api.post(base, {"topic": "orders", "partition": 0, "to": {"offset": 3}}).json()["position"] == 3
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [3, 4]
+    api.post(base, {"topic": "orders", "partition": 0, "to": "beginning"})
+    assert fetch(api, member, max_events=1).json()["events"][0]["offset"] == 0
+    api.post(base, {"topic": "orders", "partition": 0, "to": "end"})
+    assert fetch(api, member).json()["events"] == []
+    api.post(base, {"topic": "orders", "partition": 0, "to": {"timestamp": produced[0]["timestamp"]}})
+    assert fetch(api, member, max_events=1).json()["events"][0]["offset"] == 0
+    bad = api.post(base, {"topic": "orders", "partition": 0, "to": {"offset": 50}})
+    assert bad.status_code == 422
+
+
+def test_reset_previews_then_applies_and_is_refused_while_members_are_active(api, make_topic):
+    make_topic("orders", partitions=2)
+    produce(api, n=6)
+    api.post("/api/v1/groups/g/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]})
+    preview = api.post("/api/v1/groups/g/offsets/reset", {"topic": "orders", "to": "latest", "dry_run": True}).json()
+    assert preview["partitions"] == [
+        {"topic": "orders", "partition": 0, "before": 1, "after": 3},
+        {"topic": "orders", "partition": 1, "before": None, "after": 3},
+    ]
+    assert api.get("/api/v1/groups/g/offsets").json()["offsets"][0]["offset"] == 1
+    applied = api.post(
+        "/api/v1/groups/g/offsets/reset",
+        {"topic": "orders", "to": {"shift_by": -2}, "partitions": [0], "dry_run": False},
+    )
+    assert applied.json()["partitions"] == [{"topic": "orders", "partition": 0, "before": 1, "after": 0}]
+    assert api.get("/api/v1/groups/g/offsets").json()["offsets"][0]["offset"] == 0
+    join(api)
+    refused = api.post("/api/v1/groups/g/offsets/reset", {"topic": "orders", "to": "earliest", "dry_run": True})
+    assert refused.status_code == 409
+
+
+def test_every_fetch_and_commit_is_logged_per_partition(api, make_topic):
+    from broker.choices import ActivityKind
+
+    make_topic("orders", partitions=2)
+    api.post(
+        "/api/v1/topics/orders/events",
+        [{"partition": 0, "data": 1}, {"partition": 1, "data": 2}, {"partition": 1, "data": 3}],
+    )
+    member = join(api, auto_offset_reset="earliest")
+    fetch(api, member)
+    api.post(
+        "/api/v1/groups/g/offsets",
+        {
+            "member_id": member["member_id"],
+            "generation": 1,
+            "offsets": [{"topic": "orders", "partition": 1, "offset": 2}],
+        },
+    )
+    fetches = {
+        (a.partition, a.start_offset, a.end_offset) for a in GroupActivity.objects.filter(kind=ActivityKind.FETCH)
+    }
+    assert fetches == {(0, 0, 1), (1, 0, 2)}
+    commits = [(a.partition, a.end_offset) for a in GroupActivity.objects.filter(kind=ActivityKind.COMMIT)]
+    assert commits == [(1, 2)]
+
+
+def test_consuming_needs_the_consume_scope_for_every_topic(make_api, make_topic):
+    make_topic("orders")
+    make_topic("payments")
+    consumer = make_api("consume:orders")
+    refused = consumer.post("/api/v1/groups/g/members", {"topics": ["orders", "payments"]})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["required_scope"] == "consume:payments"
+    assert consumer.get("/api/v1/topics/payments/partitions/0/events").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"topics": []}, "topics"),
+        ({"topics": ["orders"], "auto_offset_reset": "middle"}, "auto_offset_reset"),
+        ({"topics": ["orders"], "session_timeout_ms": 10}, "session_timeout_ms"),
+        ({"topics": ["orders"], "assignor": "sticky"}, "assignor"),
+    ],
+)
+def test_bad_join_requests_are_422(api, make_topic, body, field):
+    make_topic("orders")
+    response = api.post("/api/v1/groups/g/members", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["errors"][0]["field"] == field
+
+
+def test_joining_an_unknown_topic_is_404(api):
+    assert api.post("/api/v1/groups/g/members", {"topics": ["ghost"]}).status_code == 404
+
+
+def test_deleting_an_empty_group_marks_it_dead_and_forgets_its_offsets(api, make_topic):
+    make_topic("orders")
+    produce(api, n=1)
+    api.post("/api/v1/groups/g/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]})
+    assert api.delete("/api/v1/groups/g").status_code == 204
+    assert api.get("/api/v1/groups/g").json()["state"] == "Dead"
+    assert api.get("/api/v1/groups/g/offsets").json()["offsets"] == []
+
+
+def test_group_list_shows_state_and_member_count(api, make_topic):
+    make_topic("orders")
+    join(api, group="a")
+    join(api, group="a")
+    join(api, group="b")
+    results = api.get("/api/v1/groups").json()["results"]
+    assert [(g["name"], g["members"]) for g in results] == [("a", 2), ("b", 1)]
+
+
+def test_browse_reads_by_offset_and_reports_the_next_offset(api, make_topic):
+    make_topic("orders")
+    produce(api, n=5)
+    page = api.get("/api/v1/topics/orders/partitions/0/events", offset=1, limit=2).json()
+    assert [e["offset"] for e in page["events"]] == [1, 2]
+    assert page["next_offset"] == 3 and page["end_offset"] == 5
+    assert api.get("/api/v1/topics/orders/partitions/7/events").status_code == 422
+    assert api.get("/api/v1/topics/orders/partitions/0/events", limit=0).status_code == 422

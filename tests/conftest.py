@@ -1,0 +1,86 @@
+"""Shared fixtures. Tests talk to the API through DRF's client with real API keys, against the real
+database of the run (SQLite by default, PostgreSQL with DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.auth import clear_key_cache
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI (EVENTLINE_FAIL_ON_SKIP=1) a skipped test fails the run: skips there hide missing work."""
+    if os.environ.get("EVENTLINE_FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"EVENTLINE_FAIL_ON_SKIP: {len(skipped)} test(s) skipped; failing the run.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache() -> Iterator[None]:
+    clear_key_cache()
+    yield
+    clear_key_cache()
+
+
+class Api:
+    """A DRF test client that authenticates with one API key and speaks JSON."""
+
+    def __init__(self, token: str | None) -> None:
+        self.client = APIClient()
+        self.token = token
+        if token:
+            self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def get(self, path: str, **params: Any):
+        return self.client.get(path, params)
+
+    def post(self, path: str, body: Any = None, content_type: str = "application/json", **headers: Any):
+        from core.jsonutil import dumps
+
+        data = body if isinstance(body, (bytes, str)) else (b"" if body is None else dumps(body))
+        return self.client.generic("POST", path, data, content_type=content_type, **headers)
+
+    def patch(self, path: str, body: Any):
+        return self.client.patch(path, body, format="json")
+
+    def delete(self, path: str):
+        return self.client.delete(path)
+
+
+@pytest.fixture
+def make_api(db) -> Callable[..., Api]:
+    """make_api("produce:orders", "consume:*", service="orders") -> a client with such a key."""
+    from core.services import api_key_create
+
+    def make(*scopes: str, service: str = "tester") -> Api:
+        _, token = api_key_create(service_name=service, scopes=list(scopes) or ["admin"])
+        return Api(token)
+
+    return make
+
+
+@pytest.fixture
+def api(make_api) -> Api:
+    """An admin client."""
+    return make_api("admin", service="admin-tool")
+
+
+@pytest.fixture
+def make_topic(db) -> Callable[..., Any]:
+    from broker.services.topics import topic_create
+
+    def make(name: str = "orders", partitions: int = 1, **config: int) -> Any:
+        return topic_create(
+            name=name, partitions=partitions, config={key.replace("_", "."): value for key, value in config.items()}
+        )
+
+    return make
