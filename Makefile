@@ -1,0 +1,43 @@
+# Eventline: `make run` to try it, `make test` to test it. Both set themselves up first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-sqlite test-postgres bench lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## setup: virtualenv, pinned dependencies, migrations (idempotent)
+setup: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput --verbosity 0
+
+## run: the app on http://127.0.0.1:8000 with demo data and live demo traffic, on SQLite
+run: setup
+	$(PY) manage.py run_eventline
+
+## test: the whole suite on SQLite, then again on PostgreSQL when TEST_POSTGRES_URL is set
+test: setup
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	 else echo "TEST_POSTGRES_URL is not set: skipped the PostgreSQL pass (.ci/run sets it)."; fi
+
+test-sqlite:
+	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres:
+	DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest $(PYTEST_ARGS)
+
+## bench: every benchmark, each figure printed beside its baseline from the same run
+bench: setup
+	$(PY) -m bench
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .mypy_cache .ruff_cache
