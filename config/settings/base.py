@@ -85,6 +85,7 @@ def database_from_env(url: str | None) -> dict:
         url = f"sqlite:///{VAR_DIR / 'eventline.sqlite3'}"
     config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["ENGINE"] = "core.db.sqlite3"
         config["CONN_MAX_AGE"] = 600
         config["OPTIONS"] = {
             # Every write transaction takes the write lock up front: no lock upgrade, so no
@@ -93,7 +94,13 @@ def database_from_env(url: str | None) -> dict:
             "timeout": 30,
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+                # Each thread has its own connection, so its page cache stays SQLite's default
+                # 2 MB (the OS page cache, shared by all, does the rest) and nothing is mmapped:
+                # a worker's memory must not grow with its thread count.
+                "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-2000; PRAGMA mmap_size=0; "
+                # Checkpoints (copying the WAL into the database, with fsync) run in the scheduler
+                # every second, off the request path; this is only the backstop if it is not running.
+                "PRAGMA wal_autocheckpoint=20000;"
             ),
         }
     elif config["ENGINE"] == "django.db.backends.postgresql":
@@ -125,7 +132,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Served by WhiteNoise straight from the finders; production collects into STATIC_ROOT.
+STATIC_ROOT = None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -187,6 +195,7 @@ EVENTLINE = {
     # How often the periodic tasks run, in seconds.
     "RETENTION_INTERVAL_S": float(os.environ.get("EVENTLINE_RETENTION_INTERVAL_S", 60)),
     "GROUP_EXPIRY_INTERVAL_S": float(os.environ.get("EVENTLINE_GROUP_EXPIRY_INTERVAL_S", 5)),
+    "WAL_CHECKPOINT_INTERVAL_S": float(os.environ.get("EVENTLINE_WAL_CHECKPOINT_INTERVAL_S", 1)),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.

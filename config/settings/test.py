@@ -13,7 +13,7 @@ SECRET_KEY = "test-only-not-a-secret"  # noqa: S105 - tests only; production ref
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 _test_dir = os.environ.get("EVENTLINE_TEST_DIR") or tempfile.mkdtemp(prefix="eventline-test-")
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "core.db.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_test_dir, "test.sqlite3")}
 EVENTLINE["RUN_DIR"] = os.path.join(_test_dir, "run")
 EVENTLINE["API_KEY_CACHE_S"] = 0.0
