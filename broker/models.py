@@ -4,6 +4,7 @@ commit log)."""
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from broker.choices import ActivityKind, Assignor, GroupState
 from broker.constants import (
@@ -84,14 +85,20 @@ class Event(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["topic", "partition", "offset"], name="broker_event_position"),
-            # Idempotent produce: (source, id) is appended at most once per topic.
-            models.UniqueConstraint(fields=["topic", "event_id", "source"], name="broker_event_identity"),
+            # Idempotent produce: (source, id) is appended at most once per topic. Led by event_id so
+            # the same index also finds an event by its id across topics (tracing).
+            models.UniqueConstraint(fields=["event_id", "source", "topic"], name="broker_event_identity"),
         ]
+        # Partial: most events carry no causation or trace id, and an index entry per NULL would
+        # cost every append for nothing.
         indexes = [
-            models.Index(fields=["correlation_id"], name="broker_event_correlation"),
-            models.Index(fields=["trace_id"], name="broker_event_trace"),
-            models.Index(fields=["causation_id"], name="broker_event_causation"),
-            models.Index(fields=["event_id"], name="broker_event_event_id"),
+            models.Index(
+                fields=["correlation_id"], name="broker_event_correlation", condition=Q(correlation_id__isnull=False)
+            ),
+            models.Index(fields=["trace_id"], name="broker_event_trace", condition=Q(trace_id__isnull=False)),
+            models.Index(
+                fields=["causation_id"], name="broker_event_causation", condition=Q(causation_id__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from functools import lru_cache
 
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
@@ -45,7 +46,9 @@ def to_positive(value: int) -> int:
     return value & 0x7FFFFFFF
 
 
+@lru_cache(maxsize=65536)
 def partition_for_key(key: bytes, partitions: int) -> int:
+    """Cached: keys repeat (an order, a customer) and murmur2 in Python costs microseconds."""
     return to_positive(murmur2(key)) % partitions
 
 

@@ -27,6 +27,10 @@ def periodic_schedule() -> dict[str, dict]:
             "task": "broker.tasks.apply_retention",
             "schedule": intervals["RETENTION_INTERVAL_S"],
         },
+        "sqlite-checkpoint": {
+            "task": "broker.tasks.checkpoint_sqlite",
+            "schedule": intervals["WAL_CHECKPOINT_INTERVAL_S"],
+        },
         "expire-group-members": {
             "task": "broker.tasks.expire_group_members",
             "schedule": intervals["GROUP_EXPIRY_INTERVAL_S"],

@@ -30,6 +30,7 @@ from broker.services.produce import events_produce
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
 from core.errors import PayloadTooLarge, field_error
+from core.jsonutil import dumps
 from core.pagination import LimitOffsetPagination
 from core.timeutil import ms_to_iso
 
@@ -130,7 +131,7 @@ class TopicEventsView(APIView):
             "422 listing every refused event with its index, field and reason; nothing is appended."
         ),
     )
-    def post(self, request: Request, topic: str) -> Response:
+    def post(self, request: Request, topic: str) -> HttpResponse:
         principal = principal_of(request)
         try:
             body = request.body
@@ -138,7 +139,7 @@ class TopicEventsView(APIView):
             raise PayloadTooLarge("The request body is larger than the server accepts.") from exc
         raw_events = raw_events_from_request(body, request.content_type or "", request.headers)
         results = events_produce(topic_name=topic, raw_events=raw_events, principal=principal)
-        return Response(
+        body = dumps(
             {
                 "events": [
                     {
@@ -152,6 +153,7 @@ class TopicEventsView(APIView):
                 ]
             }
         )
+        return HttpResponse(body, content_type=JSON)
 
 
 class PartitionEventsView(APIView):
