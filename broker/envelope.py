@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from broker.constants import CLOUDEVENTS_SPECVERSION, EXTENSION_NAME_PATTERN, RESERVED_EVENT_FIELDS
 from core.errors import BadRequest, UnsupportedMediaType
 from core.jsonutil import JSONDecodeError, dumps, loads
+from eventline.ids import uuid7
 
 CE_JSON = "application/cloudevents+json"
 CE_BATCH = "application/cloudevents-batch+json"
@@ -185,152 +185,157 @@ def _headers(value: Any) -> list[dict[str, str | None]]:
     return result
 
 
+_STRING_LIMITS = {
+    "id": _MAX_ID_LENGTH,
+    "source": _MAX_SOURCE_LENGTH,
+    "type": _MAX_ID_LENGTH,
+    "subject": None,
+    "datacontenttype": None,
+    "dataschema": None,
+    "correlationid": _MAX_ID_LENGTH,
+    "causationid": _MAX_ID_LENGTH,
+    "traceparent": None,
+}
+_ATTRIBUTE_ORDER = ("time", "subject", "datacontenttype", "dataschema")
+
+
 def prepare_event(
-    index: int, raw: Any, *, default_source: str, default_type: str, partition_count: int
+    index: int,
+    raw: Any,
+    *,
+    default_source: str,
+    default_type: str,
+    partition_count: int,
+    generated_id: str | None = None,
 ) -> tuple[PreparedEvent | None, list[EventError]]:
-    """Check one raw event and fill the defaults the issue asks for (id, source, type)."""
-    errors: list[EventError] = []
+    """Check one raw event and fill the defaults the issue asks for (id, source, type).
 
-    def bad(name: str, reason: str) -> None:
-        errors.append(EventError(index, name, reason))
-
-    if not isinstance(raw, dict):
+    One pass over the event's fields (this runs for every event of every batch)."""
+    if type(raw) is not dict:
         return None, [EventError(index, "", "an event must be a JSON object")]
-
-    def string(name: str, max_length: int | None = None) -> str | None:
-        value = raw.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            bad(name, "must be a non-empty string")
-            return None
-        if max_length is not None and len(value) > max_length:
-            bad(name, f"must be at most {max_length} characters")
-            return None
-        return value
-
-    specversion = raw.get("specversion")
-    if specversion is not None and specversion != CLOUDEVENTS_SPECVERSION:
-        bad("specversion", f"unsupported CloudEvents specversion {specversion!r}; use '1.0'")
-    event_id = string("id", _MAX_ID_LENGTH) or str(uuid.uuid4())
-    source = string("source", _MAX_SOURCE_LENGTH) or default_source
-    event_type = string("type", _MAX_ID_LENGTH) or default_type
-
-    attributes: dict[str, Any] = {"specversion": CLOUDEVENTS_SPECVERSION}
+    errors: list[EventError] = []
+    strings: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
     timestamp_ms: int | None = None
-    time_value = raw.get("time")
-    if time_value is not None:
-        if not isinstance(time_value, str):
-            bad("time", "must be an RFC 3339 timestamp string")
-        else:
-            try:
-                timestamp_ms = parse_time_ms(time_value)
-                attributes["time"] = time_value
-            except ValueError as exc:
-                bad("time", f"not an RFC 3339 timestamp: {exc}")
-    for name in _CORE_STRING_ATTRIBUTES:
-        value = string(name)
-        if value is not None:
-            attributes[name] = value
-
-    key_value = raw.get("partitionkey", raw.get("key"))
-    key_field = "partitionkey" if "partitionkey" in raw else "key"
     key: str | None = None
-    if key_value is not None:
-        if isinstance(key_value, str):
-            key = key_value
-        else:
-            bad(key_field, "must be a string")
-
     partition: int | None = None
-    partition_value = raw.get("partition")
-    if partition_value is not None:
-        if isinstance(partition_value, bool) or not isinstance(partition_value, int):
-            bad("partition", "must be an integer")
-        elif not 0 <= partition_value < partition_count:
-            bad(
-                "partition",
-                f"partition {partition_value} does not exist: the topic has partitions 0..{partition_count - 1}",
-            )
-        else:
-            partition = partition_value
-
     headers: list[dict[str, str | None]] = []
-    if raw.get("headers") is not None:
-        try:
-            headers = _headers(raw["headers"])
-        except ValueError as exc:
-            bad("headers", str(exc))
+    has_data = False
+    data: Any = None
+    for name, value in raw.items():
+        if name in _STRING_LIMITS:
+            if value is None:
+                continue
+            limit = _STRING_LIMITS[name]
+            if type(value) is not str or not value:
+                errors.append(EventError(index, name, "must be a non-empty string"))
+            elif limit is not None and len(value) > limit:
+                errors.append(EventError(index, name, f"must be at most {limit} characters"))
+            else:
+                strings[name] = value
+        elif name == "data":
+            has_data = True
+            data = value
+        elif name == "partitionkey" or name == "key":
+            if value is None:
+                continue
+            if type(value) is str:
+                key = value
+            else:
+                errors.append(EventError(index, name, "must be a string"))
+        elif name == "partition":
+            if value is None:
+                continue
+            if type(value) is not int:
+                errors.append(EventError(index, "partition", "must be an integer"))
+            elif not 0 <= value < partition_count:
+                errors.append(
+                    EventError(
+                        index,
+                        "partition",
+                        f"partition {value} does not exist: the topic has partitions 0..{partition_count - 1}",
+                    )
+                )
+            else:
+                partition = value
+        elif name == "time":
+            if value is None:
+                continue
+            if type(value) is not str:
+                errors.append(EventError(index, "time", "must be an RFC 3339 timestamp string"))
+                continue
+            try:
+                timestamp_ms = parse_time_ms(value)
+                strings["time"] = value
+            except ValueError as exc:
+                errors.append(EventError(index, "time", f"not an RFC 3339 timestamp: {exc}"))
+        elif name == "specversion":
+            if value is not None and value != CLOUDEVENTS_SPECVERSION:
+                errors.append(
+                    EventError(index, "specversion", f"unsupported CloudEvents specversion {value!r}; use '1.0'")
+                )
+        elif name == "headers":
+            if value is None:
+                continue
+            try:
+                headers = _headers(value)
+            except ValueError as exc:
+                errors.append(EventError(index, "headers", str(exc)))
+        elif name == "data_base64":
+            has_data = True
+            try:
+                if type(value) is not str:
+                    raise ValueError
+                data = base64.b64decode(value, validate=True)
+            except ValueError:
+                errors.append(EventError(index, "data_base64", "must be base64"))
+        elif name in RESERVED_EVENT_FIELDS:
+            errors.append(EventError(index, name, "is set by the broker and cannot be sent"))
+        elif not EXTENSION_NAME_PATTERN.match(name):
+            errors.append(
+                EventError(index, name, "not a valid CloudEvents attribute name (1-20 lowercase letters and digits)")
+            )
+        elif value is None:
+            continue
+        elif type(value) in (str, int, bool):
+            extensions[name] = value
+        else:
+            errors.append(EventError(index, name, "extension attributes must be strings, integers or booleans"))
 
-    correlation_id = string("correlationid", _MAX_ID_LENGTH)
-    causation_id = string("causationid", _MAX_ID_LENGTH)
+    if "data" in raw and "data_base64" in raw:
+        errors.append(EventError(index, "data_base64", "send either data or data_base64, not both"))
     trace_id: str | None = None
-    traceparent = string("traceparent")
+    traceparent = strings.get("traceparent")
     if traceparent is not None:
         trace_id = parse_traceparent(traceparent)
         if trace_id is None:
-            bad("traceparent", "not a valid W3C traceparent (version-traceid-parentid-flags)")
-
-    handled = {
-        "specversion",
-        "id",
-        "source",
-        "type",
-        "time",
-        "partitionkey",
-        "key",
-        "partition",
-        "headers",
-        "data",
-        "data_base64",
-        *_CORE_STRING_ATTRIBUTES,
-    }
-    for name, value in raw.items():
-        if name in handled:
-            continue
-        if name in RESERVED_EVENT_FIELDS:
-            bad(name, "is set by the broker and cannot be sent")
-            continue
-        if not EXTENSION_NAME_PATTERN.match(name):
-            bad(name, "not a valid CloudEvents attribute name (1-20 lowercase letters and digits)")
-            continue
-        if value is None:
-            continue
-        if isinstance(value, bool) or isinstance(value, (str, int)):
-            attributes[name] = value
-        else:
-            bad(name, "extension attributes must be strings, integers or booleans")
-
-    has_data = "data" in raw or "data_base64" in raw
-    data: Any = None
-    if "data" in raw and "data_base64" in raw:
-        bad("data_base64", "send either data or data_base64, not both")
-    elif "data_base64" in raw:
-        encoded = raw["data_base64"]
-        try:
-            if not isinstance(encoded, str):
-                raise ValueError
-            data = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            bad("data_base64", "must be base64")
-    else:
-        data = raw.get("data")
-
+            errors.append(
+                EventError(index, "traceparent", "not a valid W3C traceparent (version-traceid-parentid-flags)")
+            )
     if errors:
         return None, errors
+
+    attributes: dict[str, Any] = {"specversion": CLOUDEVENTS_SPECVERSION}
+    for name in _ATTRIBUTE_ORDER:
+        if name in strings:
+            attributes[name] = strings[name]
+    for name in ("correlationid", "causationid", "traceparent"):
+        if name in strings:
+            attributes[name] = strings[name]
+    attributes.update(extensions)
     return (
         PreparedEvent(
             index=index,
-            event_id=event_id,
-            source=source,
-            type=event_type,
+            event_id=strings.get("id") or generated_id or uuid7(),
+            source=strings.get("source") or default_source,
+            type=strings.get("type") or default_type,
             key=key,
             partition=partition,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
+            correlation_id=strings.get("correlationid"),
+            causation_id=strings.get("causationid"),
             trace_id=trace_id,
             timestamp_ms=timestamp_ms,
-            dataschema=attributes.get("dataschema"),
+            dataschema=strings.get("dataschema"),
             data=data,
             has_data=has_data,
             attributes=attributes,

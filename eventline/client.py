@@ -29,11 +29,12 @@ import json
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
+
+from eventline.ids import uuid7
 
 __all__ = ["Consumer", "Delivery", "Event", "EventlineError", "Producer"]
 
@@ -261,7 +262,7 @@ class Producer:
         """Queue one event; returns its id (set now, so retries never duplicate it)."""
         if self._closed:
             raise RuntimeError("producer is closed")
-        event: dict[str, Any] = {"id": id or str(uuid.uuid4())}
+        event: dict[str, Any] = {"id": id or uuid7()}
         if source or self._source:
             event["source"] = source or self._source
         optional = {
@@ -294,7 +295,7 @@ class Producer:
         """Send a batch now (ids are added where missing before the first attempt)."""
         batch = [dict(event) for event in events]
         for event in batch:
-            event.setdefault("id", str(uuid.uuid4()))
+            event.setdefault("id", uuid7())
             if self._source:
                 event.setdefault("source", self._source)
         return self._post(topic, batch)
