@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn serves it under `make run`)."""
+"""WSGI entry point (granian serves it under `make run`)."""
 
 import os
 

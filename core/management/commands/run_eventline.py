@@ -1,4 +1,4 @@
-"""`make run`: migrate, seed the demo, print how to get in, then run the web server (gunicorn,
+"""`make run`: migrate, seed the demo, print how to get in, then run the web server (granian,
 multi-threaded), the periodic work (in-process scheduler, or Celery worker and beat with
 REDIS_URL) and the demo traffic, until Ctrl-C."""
 
@@ -22,6 +22,37 @@ from core.services import api_key_create
 DEMO_ADMIN = "admin"
 
 
+def web_server_env(env: dict[str, str]) -> dict[str, str]:
+    """glibc gives every thread its own malloc arena by default; with a pool of threads that lets
+    a worker's memory creep up with fragmentation. Two arenas keep it flat."""
+    return {"MALLOC_ARENA_MAX": "2", **env}
+
+
+def web_server_command(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """Granian serving the WSGI app: worker processes, each with a pool of threads for Django
+    (a long poll parks one), HTTP parsed in Rust. Chosen over gunicorn's gthread worker by
+    measurement (see bench/README.md)."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        *(["--access-log"] if os.environ.get("EVENTLINE_ACCESS_LOG") else []),
+        "config.wsgi:application",
+    ]
+
+
 class Command(BaseCommand):
     help = "Set up the demo and run Eventline with its background work."
 
@@ -39,29 +70,10 @@ class Command(BaseCommand):
         env = {**os.environ, "EVENTLINE_DEMO_KEY": demo_key}
         python = sys.executable
         base = f"http://{options['bind']}"
+        host, _, port = options["bind"].rpartition(":")
         processes = [
             subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi",
-                    "--bind",
-                    options["bind"],
-                    "--workers",
-                    str(options["workers"]),
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    str(options["threads"]),
-                    "--timeout",
-                    "120",
-                    "--graceful-timeout",
-                    "5",
-                    "--access-logfile",
-                    "-" if os.environ.get("EVENTLINE_ACCESS_LOG") else "/dev/null",
-                ],
-                env=env,
+                web_server_command(host, int(port), options["workers"], options["threads"]), env=web_server_env(env)
             )
         ]
         if settings.REDIS_URL:
