@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from core.constants import SCOPE_ADMIN
+from core.constants import SCOPE_ADMIN, SCOPE_REGISTRY_WRITE
 from core.errors import Forbidden, Unauthorized
 from core.scopes import scope_allows
 
@@ -48,7 +48,7 @@ class Principal:
     def require(self, action: str, topic: str = "") -> None:
         """Raise 403 naming the missing scope unless this principal may do `action` on `topic`."""
         if not self.allows(action, topic):
-            needed = SCOPE_ADMIN if action == SCOPE_ADMIN else f"{action}:{topic}"
+            needed = action if action in (SCOPE_ADMIN, SCOPE_REGISTRY_WRITE) else f"{action}:{topic}"
             raise Forbidden(f"Missing scope '{needed}'.", details={"required_scope": needed})
 
     @property

@@ -7,4 +7,5 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+$")
 SERVICE_NAME_MAX_LENGTH = 200
 
 SCOPE_ADMIN = "admin"
+SCOPE_REGISTRY_WRITE = "registry:write"
 SCOPE_ACTIONS = ("produce", "consume")

@@ -74,6 +74,9 @@ def test_prefix_scopes_match_by_prefix_and_exact_scopes_exactly():
     assert not scope_allows(["produce:orders"], "produce", "orders2")
     assert not scope_allows(["consume:*"], "produce", "orders")
     assert scope_allows(["admin"], "produce", "anything")
+    assert scope_allows(["registry:write"], "registry:write")
+    assert not scope_allows(["produce:*"], "registry:write")
+    assert scope_allows(["admin"], "registry:write")
 
 
 def test_a_logged_in_viewer_may_browse_but_not_administer(django_user_model, make_topic):

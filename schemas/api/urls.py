@@ -1,0 +1,3 @@
+"""The Confluent Schema Registry REST API, mounted at /registry/ (filled by the registry issue)."""
+
+urlpatterns: list = []
