@@ -194,3 +194,34 @@ class GroupActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.topic_id}/{self.partition} [{self.start_offset}, {self.end_offset})"
+
+
+class FlowStat(models.Model):
+    """Observed traffic, per minute: who produced which event type to a topic, and which group
+    (and its service) consumed from it. Written in the same transaction as the append or fetch it
+    counts, so lineage and the catalog see real flows without scanning the log. Zero means
+    "unknown" for service_id and group_id (no NULLs, so the unique key works as an upsert key)."""
+
+    ROLE_PRODUCE = 1
+    ROLE_CONSUME = 2
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    role = models.SmallIntegerField(choices=[(ROLE_PRODUCE, "produce"), (ROLE_CONSUME, "consume")])
+    service_id = models.BigIntegerField(default=0)
+    group_id = models.BigIntegerField(default=0)
+    event_type = models.CharField(max_length=255, blank=True, default="")
+    minute_ms = models.BigIntegerField()
+    events = models.BigIntegerField(default=0)
+    last_seen_ms = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "role", "service_id", "group_id", "event_type", "minute_ms"],
+                name="broker_flowstat_key",
+            )
+        ]
+        indexes = [models.Index(fields=["minute_ms"], name="broker_flowstat_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.topic_id} svc={self.service_id} grp={self.group_id} {self.event_type}"

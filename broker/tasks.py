@@ -5,13 +5,16 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import connection
 
+from broker.flows import flow_stats_prune
 from broker.services.groups import group_expire_members
 from broker.services.retention import retention_apply
+from core.timeutil import now_ms
 
 
 @shared_task(name="broker.tasks.apply_retention")
 def apply_retention() -> int:
-    """Returns the number of events deleted."""
+    """Returns the number of events deleted (old flow counts are pruned on the same pass)."""
+    flow_stats_prune(now_ms=now_ms())
     return sum(result.deleted_events for result in retention_apply())
 
 

@@ -9,7 +9,7 @@ time, BEGIN IMMEDIATE) and PostgreSQL (row lock held to commit, so commit order 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
     psycopg_errors = None  # type: ignore[assignment]
 
 from broker.envelope import PreparedEvent
+from broker.flows import FlowKey, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
 
 _INSERT = (
@@ -217,6 +218,21 @@ class SQLLog:
                     offset += 1
             if rows:
                 _insert_rows(cursor, rows)
+                flows: Counter[FlowKey] = Counter()
+                for job_number, job in enumerate(jobs):
+                    flows.update(
+                        produced(
+                            job.topic_id,
+                            job.producer_id,
+                            (
+                                event.type
+                                for event in job.events
+                                if first_seen.get((job.topic_id, event.source, event.event_id))
+                                == (job_number, event.index)
+                            ),
+                        )
+                    )
+                record_flows(cursor, flows, max(job.now_ms for job in jobs))
 
         answers = []
         for job_number, job in enumerate(jobs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 
 from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
+from broker.flows import FlowKey, consumed, record_flows
 from broker.log import get_log
 from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
 from broker.services.groups import expire_if_due, stale_generation
@@ -195,6 +197,11 @@ def _record_fetch(
                 position=position, position_member_id=member.member_id, position_generation=group.generation
             )
         if reads:
+            flows: Counter[FlowKey] = Counter()
+            for cursor, first_offset, next_offset in reads:
+                flows.update(consumed(cursor.topic_id, member.service_id, group.id, next_offset - first_offset))
+            with connection.cursor() as db_cursor:
+                record_flows(db_cursor, flows, at_ms)
             GroupActivity.objects.bulk_create(
                 GroupActivity(
                     group=group,

@@ -1,4 +1,5 @@
 """Concurrent appends share transactions, and one request's failure never fails another's."""
+
 import threading
 
 from broker.log.sql import _AppendJob, _GroupCommit

@@ -301,3 +301,28 @@ def test_browse_reads_by_offset_and_reports_the_next_offset(api, make_topic):
     assert page["next_offset"] == 3 and page["end_offset"] == 5
     assert api.get("/api/v1/topics/orders/partitions/7/events").status_code == 422
     assert api.get("/api/v1/topics/orders/partitions/0/events", limit=0).status_code == 422
+
+
+def test_produce_and_fetch_are_counted_as_observed_flows(make_api, make_topic):
+    from broker.models import FlowStat
+    from core.models import Service
+
+    make_topic("orders")
+    producer = make_api("produce:orders", service="checkout")
+    consumer = make_api("consume:orders", service="billing")
+    producer.post(
+        "/api/v1/topics/orders/events", [{"type": "OrderPlaced"}, {"type": "OrderPlaced"}, {"type": "OrderCancelled"}]
+    )
+    producer.post("/api/v1/topics/orders/events", {"id": "dup", "type": "OrderPlaced"})
+    producer.post(
+        "/api/v1/topics/orders/events", {"id": "dup", "type": "OrderPlaced"}
+    )  # a duplicate is not a new event
+    member = join(consumer, auto_offset_reset="earliest")
+    fetch(consumer, member)
+    produced = {(f.event_type, f.events) for f in FlowStat.objects.filter(role=FlowStat.ROLE_PRODUCE)}
+    assert produced == {("OrderPlaced", 3), ("OrderCancelled", 1)}
+    checkout = Service.objects.get(name="checkout")
+    assert {f.service_id for f in FlowStat.objects.filter(role=FlowStat.ROLE_PRODUCE)} == {checkout.id}
+    consumed = FlowStat.objects.get(role=FlowStat.ROLE_CONSUME)
+    assert consumed.events == 4
+    assert consumed.group_id == ConsumerGroup.objects.get(name="g").id

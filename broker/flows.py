@@ -1,0 +1,50 @@
+"""Counting observed flows (who produced what to which topic, which group consumed it) per minute,
+inside the transaction of the append or fetch being counted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from broker.models import FlowStat
+
+FLOW_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+_UPSERT = (
+    "INSERT INTO broker_flowstat (topic_id, role, service_id, group_id, event_type, minute_ms, events, last_seen_ms) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (topic_id, role, service_id, group_id, event_type, minute_ms) DO UPDATE SET "
+    "events = broker_flowstat.events + excluded.events, "
+    "last_seen_ms = CASE WHEN excluded.last_seen_ms > broker_flowstat.last_seen_ms "
+    "THEN excluded.last_seen_ms ELSE broker_flowstat.last_seen_ms END"
+)
+
+FlowKey = tuple[int, int, int, int, str]  # topic_id, role, service_id, group_id, event_type
+
+
+def minute_of(at_ms: int) -> int:
+    return at_ms - at_ms % 60_000
+
+
+def record_flows(cursor: Any, counts: Counter[FlowKey], at_ms: int) -> None:
+    """Add `counts` to this minute's rows (sorted, so concurrent writers lock rows in one order)."""
+    if not counts:
+        return
+    minute = minute_of(at_ms)
+    rows = [(*key, minute, count, at_ms) for key, count in sorted(counts.items())]
+    cursor.executemany(_UPSERT, rows)
+
+
+def produced(topic_id: int, service_id: int | None, event_types: Iterable[str]) -> Counter[FlowKey]:
+    return Counter((topic_id, FlowStat.ROLE_PRODUCE, service_id or 0, 0, event_type) for event_type in event_types)
+
+
+def consumed(topic_id: int, service_id: int | None, group_id: int, events: int) -> Counter[FlowKey]:
+    return Counter({(topic_id, FlowStat.ROLE_CONSUME, service_id or 0, group_id, ""): events})
+
+
+def flow_stats_prune(*, now_ms: int) -> int:
+    """Forget flow counts older than seven days."""
+    deleted, _ = FlowStat.objects.filter(minute_ms__lt=now_ms - FLOW_RETENTION_MS).delete()
+    return deleted
