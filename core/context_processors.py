@@ -1,20 +1,25 @@
-"""Navigation for the base layout."""
-
+"""Navigation for the base layout. A section appears once its pages exist."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 NAV = [
-    ("Home", "home"),
-    ("Admin", "admin:index"),
+    ("Catalog", "catalog:event-type-list"),
+    ("Schemas", "schemas:subject-list"),
+    ("Lineage", "lineage:graph"),
+    ("Monitoring", "monitoring:groups"),
+    ("Traces", "monitoring:traces"),
+    ("Topics", "topics:topic-list"),
 ]
 
 
-def navigation(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
+def navigation(request: HttpRequest) -> dict[str, object]:
     items = []
     for label, name in NAV:
-        url = reverse(name)
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"label": label, "url": url, "active": active})
-    return {"nav_items": items}
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+    return {"nav_items": items, "admin_url": reverse("admin:index")}

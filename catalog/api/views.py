@@ -1,0 +1,237 @@
+"""Catalog REST API under /api/v1/catalog/. Reads need any key or login; writes need the editor
+role or an admin-scoped key."""
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors, services
+from catalog.api import serializers as s
+from catalog.choices import FlowRole
+from catalog.filtersets import EventTypeFilterSet
+from catalog.models import Domain, Team
+from core.auth import ROLE_EDITOR, principal_of, require_role
+from core.errors import NotFound, ValidationFailed, field_error
+from core.pagination import LimitOffsetPagination
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise field_error("body", "must be a JSON object")
+    return dict(request.data)
+
+
+def _page(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _get(model: type, name: str, label: str) -> Any:
+    instance = model.objects.filter(name=name).first()
+    if instance is None:
+        raise NotFound(f"{label} '{name}' does not exist.", code=f"{label.lower().replace(' ', '_')}_not_found")
+    return instance
+
+
+class DomainListView(APIView):
+    @extend_schema(responses=s.DomainSerializer(many=True), summary="List domains")
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        return _page(request, self, selectors.domain_list(), s.DomainSerializer)
+
+    @extend_schema(request=s.DomainWriteSerializer, responses={201: s.DomainSerializer}, summary="Create a domain (editor)")
+    def post(self, request: Request) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        domain = services.domain_create(principal=principal, name=data.get("name"), description=data.get("description", ""))
+        return Response(s.DomainSerializer(domain).data, status=201)
+
+
+class DomainDetailView(APIView):
+    @extend_schema(responses=s.DomainSerializer, summary="A domain")
+    def get(self, request: Request, name: str) -> Response:
+        principal_of(request)
+        return Response(s.DomainSerializer(_get(Domain, name, "Domain")).data)
+
+    @extend_schema(request=s.DomainWriteSerializer, responses=s.DomainSerializer, summary="Change a domain (editor)")
+    def patch(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        domain = services.domain_update(principal=principal, domain=_get(Domain, name, "Domain"), **_body(request))
+        return Response(s.DomainSerializer(domain).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an empty domain (editor)")
+    def delete(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        services.domain_delete(principal=principal, domain=_get(Domain, name, "Domain"))
+        return Response(status=204)
+
+
+class TeamListView(APIView):
+    @extend_schema(responses=s.TeamSerializer(many=True), summary="List teams")
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        return _page(request, self, selectors.team_list(), s.TeamSerializer)
+
+    @extend_schema(request=s.TeamWriteSerializer, responses={201: s.TeamSerializer}, summary="Create a team (editor)")
+    def post(self, request: Request) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        team = services.team_create(
+            principal=principal, name=data.get("name"), description=data.get("description", ""),
+            contact=data.get("contact", ""), members=data.get("members"),
+        )
+        return Response(s.TeamSerializer(team).data, status=201)
+
+
+class TeamDetailView(APIView):
+    @extend_schema(responses=s.TeamSerializer, summary="A team")
+    def get(self, request: Request, name: str) -> Response:
+        principal_of(request)
+        return Response(s.TeamSerializer(_get(Team, name, "Team")).data)
+
+    @extend_schema(request=s.TeamWriteSerializer, responses=s.TeamSerializer, summary="Change a team (editor)")
+    def patch(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        team = services.team_update(principal=principal, team=_get(Team, name, "Team"), **_body(request))
+        return Response(s.TeamSerializer(team).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a team that owns no event types (editor)")
+    def delete(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        services.team_delete(principal=principal, team=_get(Team, name, "Team"))
+        return Response(status=204)
+
+
+class ServiceListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("documented", bool, description="only services with a catalog entry")],
+        responses=s.ServiceSerializer(many=True),
+        summary="List services",
+    )
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        documented = request.query_params.get("documented") in ("1", "true", "yes")
+        return _page(request, self, selectors.service_list(documented_only=documented), s.ServiceSerializer)
+
+    @extend_schema(request=s.ServiceWriteSerializer, responses={201: s.ServiceSerializer}, summary="Document a service (editor)")
+    def post(self, request: Request) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        name = data.pop("name", None)
+        services.service_document(principal=principal, name=name, create=True, **data)
+        return Response(s.ServiceSerializer(selectors.service_get(name=name)).data, status=201)
+
+
+class ServiceDetailView(APIView):
+    @extend_schema(responses=s.ServiceSerializer, summary="A service")
+    def get(self, request: Request, name: str) -> Response:
+        principal_of(request)
+        return Response(s.ServiceSerializer(selectors.service_get(name=name)).data)
+
+    @extend_schema(request=s.ServiceWriteSerializer, responses=s.ServiceSerializer, summary="Change a service's entry (editor)")
+    def patch(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        data.pop("name", None)
+        services.service_document(principal=principal, name=name, **data)
+        return Response(s.ServiceSerializer(selectors.service_get(name=name)).data)
+
+
+class EventTypeListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="words to find in names, summaries, business meaning, tags and schema field names"),
+            OpenApiParameter("domain", str), OpenApiParameter("owner", str, description="owner team"),
+            OpenApiParameter("tag", str), OpenApiParameter("lifecycle", str),
+            OpenApiParameter("no_consumers", bool), OpenApiParameter("undocumented", bool),
+            OpenApiParameter("sort", str, description="name, -name, updated, domain, owner, lifecycle"),
+        ],
+        responses=s.EventTypeSerializer(many=True),
+        summary="List and search event types",
+    )
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        filters = EventTypeFilterSet(request.query_params, queryset=selectors.event_type_list())
+        if not filters.is_valid():
+            errors = [{"field": field, "reason": " ".join(reasons)} for field, reasons in filters.errors.items()]
+            raise ValidationFailed("; ".join(f"{e['field']}: {e['reason']}" for e in errors), details={"errors": errors})
+        return _page(request, self, filters.qs, s.EventTypeSerializer)
+
+    @extend_schema(request=s.EventTypeWriteSerializer, responses={201: s.EventTypeSerializer}, summary="Document an event type (editor)")
+    def post(self, request: Request) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        flows = {role: data.pop(f"{role}s", None) for role in FlowRole.values}
+        event_type = services.event_type_create(principal=principal, data=data)
+        for role, entries in flows.items():
+            if entries is not None:
+                services.declared_flows_set(principal=principal, event_type=event_type, role=role, services=entries)
+        return Response(s.EventTypeSerializer(selectors.event_type_get(name=event_type.name)).data, status=201)
+
+
+class EventTypeDetailView(APIView):
+    @extend_schema(responses=s.EventTypeSerializer, summary="An event type with its declared producers and consumers")
+    def get(self, request: Request, name: str) -> Response:
+        principal_of(request)
+        return Response(s.EventTypeSerializer(selectors.event_type_get(name=name)).data)
+
+    @extend_schema(request=s.EventTypeWriteSerializer, responses=s.EventTypeSerializer, summary="Change an event type (editor)")
+    def patch(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        flows = {role: data.pop(f"{role}s", None) for role in FlowRole.values}
+        event_type = services.event_type_update(principal=principal, event_type=selectors.event_type_get(name=name), data=data)
+        for role, entries in flows.items():
+            if entries is not None:
+                services.declared_flows_set(principal=principal, event_type=event_type, role=role, services=entries)
+        return Response(s.EventTypeSerializer(selectors.event_type_get(name=event_type.name)).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an event type (editor)")
+    def delete(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        services.event_type_delete(principal=principal, event_type=selectors.event_type_get(name=name))
+        return Response(status=204)
+
+
+class ChangeListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("object_type", str), OpenApiParameter("object", str, description="object name")],
+        responses=s.ChangeSerializer(many=True),
+        summary="History of catalog changes",
+    )
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        changes = services.recent_changes(
+            object_type=request.query_params.get("object_type") or None,
+            object_name=request.query_params.get("object") or None,
+            limit=10_000,
+        )
+        return _page(request, self, changes, s.ChangeSerializer)
+
+
+class InboxView(APIView):
+    @extend_schema(responses=s.InboxItemSerializer(many=True), summary="Undocumented topics, subjects, services and flows")
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        return Response({"items": s.InboxItemSerializer(selectors.governance_inbox(), many=True).data})
+
+    @extend_schema(request=s.DismissSerializer, responses={204: None}, summary="Dismiss an inbox item (editor)")
+    def post(self, request: Request) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        data = _body(request)
+        services.inbox_dismiss(principal=principal, kind=data.get("kind", ""), name=str(data.get("name", "")), reason=str(data.get("reason", "")))
+        return Response(status=204)
+
+
+class ServiceAsyncAPIView(APIView):
+    @extend_schema(responses={200: dict}, summary="The service's AsyncAPI 3.0 document")
+    def get(self, request: Request, name: str) -> Response:
+        from catalog.asyncapi.export import service_asyncapi_document
+
+        principal_of(request)
+        return Response(service_asyncapi_document(service=selectors.service_get(name=name)))

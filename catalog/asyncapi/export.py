@@ -1,0 +1,127 @@
+"""AsyncAPI 3.0 documents of services: channels are the topics the service's event types travel
+on, operations say what it sends and receives, message payloads are the registry schemas, and the
+correlation id's location is declared (the CloudEvents `correlationid` attribute)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+
+from catalog.choices import FlowRole
+from catalog.models import EventType
+from catalog.schema_view import latest_schema
+from core.models import Service
+
+ASYNCAPI_VERSION = "3.0.0"
+_KEY = re.compile(r"[^a-zA-Z0-9._-]")
+
+CLOUDEVENT_HEADERS = {
+    "type": "object",
+    "description": "CloudEvents attributes carried beside the data (binary mode: ce-* headers).",
+    "properties": {
+        "id": {"type": "string", "description": "unique per source; a repeat is not appended twice"},
+        "source": {"type": "string"},
+        "type": {"type": "string"},
+        "specversion": {"type": "string", "const": "1.0"},
+        "time": {"type": "string", "format": "date-time"},
+        "partitionkey": {"type": "string", "description": "Kafka key; same key, same partition, kept in order"},
+        "correlationid": {"type": "string", "description": "the business transaction this event belongs to"},
+        "causationid": {"type": "string", "description": "id of the event that caused this one"},
+        "traceparent": {"type": "string", "description": "W3C Trace Context"},
+    },
+    "required": ["id", "source", "type"],
+}
+
+
+def component_key(name: str) -> str:
+    """AsyncAPI component and channel keys allow letters, digits, '.', '_' and '-'."""
+    return _KEY.sub("_", name)
+
+
+def _payload(event_type: EventType) -> dict[str, Any]:
+    schema = latest_schema(event_type.subject)
+    if schema is None:
+        return {"type": "object", "description": "No schema registered yet."}
+    # Drafts 2019-09 and later are declared as such; AsyncAPI's own schema format is draft-07.
+    return {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
+
+
+def service_asyncapi_document(*, service: Service) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of one service, from the catalog and the registry."""
+    flows = list(
+        service.declared_flows.select_related("event_type", "event_type__owner_team").prefetch_related("event_type__topics")
+    )
+    profile = getattr(service, "profile", None) if hasattr(service, "profile") else None
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for flow in sorted(flows, key=lambda f: (f.event_type.name, f.role)):
+        event_type = flow.event_type
+        message_key = component_key(event_type.name)
+        if message_key not in messages:
+            schemas[message_key] = _payload(event_type)
+            message: dict[str, Any] = {
+                "name": event_type.name,
+                "title": event_type.name,
+                "summary": event_type.summary,
+                "contentType": "application/json",
+                "headers": {"$ref": "#/components/schemas/CloudEventAttributes"},
+                "payload": {"$ref": f"#/components/schemas/{message_key}"},
+                "correlationId": {"$ref": "#/components/correlationIds/correlationId"},
+            }
+            if event_type.business_meaning:
+                message["description"] = event_type.business_meaning
+            if event_type.subject:
+                message["x-eventline-subject"] = event_type.subject
+            message["x-eventline-lifecycle"] = event_type.lifecycle
+            messages[message_key] = message
+        for topic in event_type.topics.all():
+            channel_key = component_key(topic.name)
+            channel = channels.setdefault(channel_key, {"address": topic.name, "messages": {}})
+            channel["messages"][message_key] = {"$ref": f"#/components/messages/{message_key}"}
+            action = "send" if flow.role == FlowRole.PRODUCER else "receive"
+            operation_key = component_key(f"{action}{event_type.name}On{topic.name}")
+            operations[operation_key] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{channel_key}"},
+                "summary": f"{'Publishes' if action == 'send' else 'Consumes'} {event_type.name} on {topic.name}.",
+                "messages": [{"$ref": f"#/channels/{channel_key}/messages/{message_key}"}],
+            }
+    schemas["CloudEventAttributes"] = CLOUDEVENT_HEADERS
+    info: dict[str, Any] = {"title": service.name, "version": "1.0.0"}
+    description = (profile.summary if profile and profile.summary else "") or service.description
+    if description:
+        info["description"] = description
+    if profile and profile.owner_team:
+        info["contact"] = {"name": profile.owner_team.name}
+    public = settings.EVENTLINE.get("PUBLIC_URL", "http://127.0.0.1:8000")
+    host = public.split("://", 1)[-1].rstrip("/")
+    document: dict[str, Any] = {
+        "asyncapi": ASYNCAPI_VERSION,
+        "id": f"urn:eventline:service:{component_key(service.name)}",
+        "info": info,
+        "defaultContentType": "application/json",
+        "servers": {
+            "eventline": {
+                "host": host,
+                "protocol": public.split("://", 1)[0] if "://" in public else "http",
+                "pathname": "/api/v1",
+                "description": "Eventline's HTTP API: POST /topics/{topic}/events to send, consumer groups to receive.",
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+            "correlationIds": {
+                "correlationId": {
+                    "description": "The business transaction: every event of one order carries the same id.",
+                    "location": "$message.header#/correlationid",
+                }
+            },
+        },
+    }
+    return document

@@ -1,0 +1,138 @@
+"""The catalog's read-only view of the registry: an event type's schema and versions are its
+subject's; nothing is stored twice."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+_CONSTRAINTS = (
+    "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "const", "enum",
+)
+
+
+def iter_fields(schema: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any, bool, int]]:
+    """(JSON pointer, sub-schema, required, depth) for every property, depth first. Array items
+    appear under `/*`, so one pointer names the field in every element."""
+    if not isinstance(schema, dict):
+        return
+    required = set(schema.get("required", [])) if isinstance(schema.get("required"), list) else set()
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for name, sub in properties.items():
+            pointer = f"{prefix}/{name}"
+            yield pointer, sub, name in required, depth
+            yield from iter_fields(sub, pointer, depth + 1)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        yield from iter_fields(items, f"{prefix}/*", depth)
+
+
+def _type_label(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any" if schema is True else "never"
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        label = " | ".join(kind)
+    elif kind:
+        label = str(kind)
+    elif "$ref" in schema:
+        label = "→ " + str(schema["$ref"]).rsplit("/", 1)[-1]
+    elif "enum" in schema or "const" in schema:
+        label = "enum"
+    elif any(key in schema for key in ("anyOf", "oneOf", "allOf")):
+        label = next(key for key in ("anyOf", "oneOf", "allOf") if key in schema)
+    else:
+        label = "any"
+    if label == "array" and isinstance(schema.get("items"), dict):
+        label = f"array of {_type_label(schema['items'])}"
+    return label
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    pointer: str
+    name: str
+    depth: int
+    type: str
+    required: bool
+    constraints: list[str]
+    description: str
+    personal: bool
+
+
+@dataclass
+class SubjectSchema:
+    subject: str
+    version: int | None
+    schema_id: int | None
+    schema: Any
+    fields: list[FieldRow]
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def field_rows(schema: Any, personal_data: list[str] | None = None) -> list[FieldRow]:
+    """The schema as a table: one row per field, nested fields indented, with their constraints."""
+    personal = set(personal_data or [])
+    rows = []
+    for pointer, sub, required, depth in iter_fields(schema):
+        sub = sub if isinstance(sub, dict) else {}
+        constraints = []
+        for key in _CONSTRAINTS:
+            if key in sub:
+                value = sub[key]
+                constraints.append(f"{key}: {', '.join(map(str, value))}" if isinstance(value, list) else f"{key}: {value}")
+        rows.append(
+            FieldRow(
+                pointer=pointer,
+                name=pointer.rsplit("/", 1)[-1],
+                depth=min(depth, 4),
+                type=_type_label(sub),
+                required=required,
+                constraints=constraints,
+                description=str(sub.get("description", "")),
+                personal=pointer in personal or pointer.replace("/*", "") in personal,
+            )
+        )
+    return rows
+
+
+def schema_field_names(subject: str) -> list[str]:
+    """Property names of the subject's latest live schema (for search)."""
+    schema = latest_schema(subject)
+    if schema is None:
+        return []
+    return sorted({pointer.rsplit("/", 1)[-1] for pointer, _, _, _ in iter_fields(schema)})
+
+
+def latest_schema(subject: str) -> dict[str, Any] | None:
+    """The parsed latest live schema of `subject`, or None (no subject, or registry not wired)."""
+    if not subject:
+        return None
+    try:
+        from schemas.selectors import schema_document
+        from schemas.validation import resolve_subject
+    except ImportError:
+        return None
+    resolved = resolve_subject(subject)
+    if resolved is None:
+        return None
+    return schema_document(resolved.schema_id)
+
+
+def subject_schema(subject: str, *, personal_data: list[str] | None = None) -> SubjectSchema | None:
+    """The latest schema of `subject` as a field table, with its version history."""
+    schema = latest_schema(subject)
+    if schema is None:
+        return None
+    return SubjectSchema(subject=subject, version=None, schema_id=None, schema=schema, fields=field_rows(schema, personal_data))
+
+
+def recent_schema_changes(*, limit: int = 6) -> list[dict[str, Any]]:
+    """The latest registrations: [{"subject", "version", "registered_at"}], newest first."""
+    try:
+        from schemas.selectors import recent_versions
+    except ImportError:
+        return []
+    return list(recent_versions(limit=limit))

@@ -1,0 +1,279 @@
+"""Reads of the catalog. Selectors own the joins and prefetches; list pages and list APIs go
+through them so their query counts stay flat as the catalog grows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+
+from broker.models import ConsumerGroup, Event, FlowStat, Partition, Topic
+from catalog.choices import FlowRole, InboxKind
+from catalog.models import DeclaredFlow, Domain, EventType, InboxDismissal, ServiceProfile, Team
+from core.errors import NotFound
+from core.jsonutil import loads
+from core.models import Service
+from core.timeutil import now_ms
+
+OBSERVED_WINDOW_MS = 7 * 24 * 3600 * 1000
+
+
+def event_type_list() -> QuerySet[EventType]:
+    """Event types with what a list row shows loaded up front (domain, owner, tags, topic names,
+    declared producer and consumer counts). Filter with catalog.filtersets.EventTypeFilterSet."""
+    return (
+        EventType.objects.select_related("domain", "owner_team")
+        .prefetch_related("tags", Prefetch("topics", queryset=Topic.objects.only("id", "name")))
+        .annotate(
+            producer_count=Count("declared_flows", filter=Q(declared_flows__role=FlowRole.PRODUCER), distinct=True),
+            consumer_count=Count("declared_flows", filter=Q(declared_flows__role=FlowRole.CONSUMER), distinct=True),
+        )
+        .order_by("name")
+    )
+
+
+def event_type_get(*, name: str) -> EventType:
+    event_type = (
+        EventType.objects.select_related("domain", "owner_team")
+        .prefetch_related("tags", "topics", Prefetch("declared_flows", queryset=DeclaredFlow.objects.select_related("service")))
+        .filter(name=name)
+        .first()
+    )
+    if event_type is None:
+        raise NotFound(f"Event type '{name}' does not exist.", code="event_type_not_found")
+    return event_type
+
+
+@dataclass(frozen=True)
+class ObservedFlow:
+    service: str
+    role: str
+    group: str
+    events: int
+    last_seen_ms: int
+
+
+def observed_flows_for_topics(topic_ids: list[int], *, event_type: str | None = None, window_ms: int = OBSERVED_WINDOW_MS) -> list[ObservedFlow]:
+    """Who the broker saw producing to (as `event_type`) and consuming from these topics."""
+    if not topic_ids:
+        return []
+    since = now_ms() - window_ms
+    rows = FlowStat.objects.filter(topic_id__in=topic_ids, minute_ms__gte=since)
+    produced = rows.filter(role=FlowStat.ROLE_PRODUCE)
+    if event_type is not None:
+        produced = produced.filter(event_type=event_type)
+    aggregates = []
+    for queryset in (produced, rows.filter(role=FlowStat.ROLE_CONSUME)):
+        aggregates.extend(
+            queryset.values("role", "service_id", "group_id").annotate(total=Sum("events"), last=Max("last_seen_ms"))
+        )
+    services = dict(Service.objects.filter(id__in={a["service_id"] for a in aggregates}).values_list("id", "name"))
+    groups = dict(ConsumerGroup.objects.filter(id__in={a["group_id"] for a in aggregates}).values_list("id", "name"))
+    flows = [
+        ObservedFlow(
+            service=services.get(a["service_id"], "(unknown)"),
+            role=FlowRole.PRODUCER if a["role"] == FlowStat.ROLE_PRODUCE else FlowRole.CONSUMER,
+            group=groups.get(a["group_id"], ""),
+            events=a["total"],
+            last_seen_ms=a["last"],
+        )
+        for a in aggregates
+    ]
+    return sorted(flows, key=lambda f: (f.role, f.service, f.group))
+
+
+def topic_rates(topic_ids: list[int], *, window_ms: int = 60_000) -> dict[int, float]:
+    """Events per second produced to each topic over the last `window_ms`."""
+    since = now_ms() - window_ms
+    totals = (
+        FlowStat.objects.filter(topic_id__in=topic_ids, role=FlowStat.ROLE_PRODUCE, minute_ms__gte=since - 60_000)
+        .values("topic_id")
+        .annotate(total=Sum("events"))
+    )
+    return {row["topic_id"]: row["total"] / ((window_ms + 60_000) / 1000) for row in totals}
+
+
+def latest_event_of_type(event_type: EventType) -> dict[str, Any] | None:
+    """The most recent real event of this type on its topics (for the example on its page)."""
+    topic_ids = [topic.id for topic in event_type.topics.all()]
+    if not topic_ids:
+        return None
+    payload = (
+        Event.objects.filter(topic_id__in=topic_ids, type=event_type.name)
+        .order_by("-append_time_ms")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    return loads(payload) if payload else None
+
+
+def mask_personal_data(data: Any, pointers: list[str]) -> Any:
+    """A copy of `data` with every field named by `pointers` (`*` matches any array element)
+    replaced by a mask."""
+    import copy
+
+    masked = copy.deepcopy(data)
+
+    def walk(node: Any, parts: list[str]) -> None:
+        if not parts or node is None:
+            return
+        head, rest = parts[0].replace("~1", "/").replace("~0", "~"), parts[1:]
+        targets: list[tuple[Any, Any]] = []
+        if head == "*" and isinstance(node, list):
+            targets = list(enumerate(node))
+        elif isinstance(node, dict) and head in node:
+            targets = [(head, node[head])]
+        elif isinstance(node, list) and head.isdigit() and int(head) < len(node):
+            targets = [(int(head), node[int(head)])]
+        for key, child in targets:
+            if rest:
+                walk(child, rest)
+            else:
+                node[key] = "••••••"
+
+    for pointer in pointers:
+        walk(masked, pointer.split("/")[1:])
+    return masked
+
+
+def domain_list() -> QuerySet[Domain]:
+    return Domain.objects.annotate(event_type_count=Count("event_types", distinct=True), service_count=Count("services", distinct=True))
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.annotate(
+        event_type_count=Count("event_types", distinct=True), service_count=Count("services", distinct=True)
+    ).prefetch_related("members")
+
+
+def service_list(*, documented_only: bool = False) -> QuerySet[Service]:
+    services = Service.objects.select_related("profile", "profile__owner_team", "profile__domain").annotate(
+        produces=Count("declared_flows", filter=Q(declared_flows__role=FlowRole.PRODUCER), distinct=True),
+        consumes=Count("declared_flows", filter=Q(declared_flows__role=FlowRole.CONSUMER), distinct=True),
+    )
+    if documented_only:
+        services = services.filter(Exists(ServiceProfile.objects.filter(service=OuterRef("pk"))))
+    return services.order_by("name")
+
+
+def service_get(*, name: str) -> Service:
+    service = (
+        Service.objects.select_related("profile", "profile__owner_team", "profile__domain")
+        .prefetch_related(Prefetch("declared_flows", queryset=DeclaredFlow.objects.select_related("event_type")))
+        .filter(name=name)
+        .first()
+    )
+    if service is None:
+        raise NotFound(f"Service '{name}' does not exist.", code="service_not_found")
+    return service
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    kind: str
+    name: str
+    detail: str
+
+
+def governance_inbox() -> list[InboxItem]:
+    """What runs but is not documented: topics no event type travels on, registry subjects no
+    event type uses, services seen producing or consuming without a catalog entry, and observed
+    flows no one declared. Dismissed items stay out."""
+    dismissed = set(InboxDismissal.objects.values_list("kind", "name"))
+    items: list[InboxItem] = []
+    documented_topics = set(EventType.topics.through.objects.values_list("topic_id", flat=True))
+    for topic in Topic.objects.exclude(id__in=documented_topics).order_by("name"):
+        items.append(InboxItem(InboxKind.TOPIC, topic.name, "no event type travels on it"))
+    used_subjects = set(EventType.objects.exclude(subject="").values_list("subject", flat=True))
+    for subject in _registry_subjects():
+        if subject not in used_subjects:
+            items.append(InboxItem(InboxKind.SUBJECT, subject, "no event type uses this schema"))
+    seen = set(FlowStat.objects.exclude(service_id=0).values_list("service_id", flat=True).distinct())
+    documented_services = set(ServiceProfile.objects.values_list("service_id", flat=True))
+    for service in Service.objects.filter(id__in=seen - documented_services).order_by("name"):
+        items.append(InboxItem(InboxKind.SERVICE, service.name, "seen producing or consuming, not in the catalog"))
+    for flow in undeclared_flows():
+        items.append(InboxItem(InboxKind.FLOW, flow, "observed but not declared"))
+    return [item for item in items if (item.kind, item.name) not in dismissed]
+
+
+def undeclared_flows(*, window_ms: int = OBSERVED_WINDOW_MS) -> list[str]:
+    """'service consumes topic' / 'service produces Type' flows the broker saw and no one declared."""
+    since = now_ms() - window_ms
+    declared = {
+        (flow.service_id, flow.role, flow.event_type_id) for flow in DeclaredFlow.objects.only("service_id", "role", "event_type_id")
+    }
+    types_by_name = dict(EventType.objects.values_list("name", "id"))
+    types_by_topic: dict[int, set[int]] = {}
+    for topic_id, type_id in EventType.topics.through.objects.values_list("topic_id", "eventtype_id"):
+        types_by_topic.setdefault(topic_id, set()).add(type_id)
+    services = dict(Service.objects.values_list("id", "name"))
+    topics = dict(Topic.objects.values_list("id", "name"))
+    found: set[str] = set()
+    observed = (
+        FlowStat.objects.filter(minute_ms__gte=since).exclude(service_id=0)
+        .values_list("topic_id", "role", "service_id", "event_type").distinct()
+    )
+    for topic_id, role, service_id, type_name in observed:
+        name = services.get(service_id, "?")
+        if role == FlowStat.ROLE_PRODUCE:
+            type_id = types_by_name.get(type_name)
+            if type_id is not None and (service_id, FlowRole.PRODUCER, type_id) not in declared:
+                found.add(f"{name} produces {type_name}")
+        else:
+            type_ids = types_by_topic.get(topic_id, set())
+            if type_ids and not any((service_id, FlowRole.CONSUMER, t) in declared for t in type_ids):
+                found.add(f"{name} consumes {topics.get(topic_id, '?')}")
+    return sorted(found)
+
+
+def _registry_subjects() -> list[str]:
+    try:
+        from schemas.selectors import live_subject_names
+    except ImportError:
+        return []
+    return list(live_subject_names())
+
+
+def estate_summary() -> dict[str, Any]:
+    """Counts for the home page."""
+    return {
+        "event_types": EventType.objects.count(),
+        "services": Service.objects.count(),
+        "domains": Domain.objects.count(),
+        "teams": Team.objects.count(),
+        "topics": Topic.objects.count(),
+        "groups": ConsumerGroup.objects.count(),
+        "retained_events": Partition.objects.aggregate(total=Sum("end_offset") - Sum("log_start_offset"))["total"] or 0,
+    }
+
+
+def topic_last_append(topic_ids: list[int]) -> dict[int, int | None]:
+    rows = Partition.objects.filter(topic_id__in=topic_ids).values("topic_id").annotate(last=Max("last_append_ms"))
+    return {row["topic_id"]: row["last"] for row in rows}
+
+
+def observed_flows_for_service(service_id: int, *, window_ms: int = OBSERVED_WINDOW_MS) -> list[dict[str, Any]]:
+    """What the broker saw this service do: event types produced to topics, topics consumed."""
+    since = now_ms() - window_ms
+    rows = (
+        FlowStat.objects.filter(service_id=service_id, minute_ms__gte=since)
+        .values("topic_id", "role", "event_type", "group_id")
+        .annotate(total=Sum("events"), last=Max("last_seen_ms"))
+    )
+    topics = dict(Topic.objects.filter(id__in={r["topic_id"] for r in rows}).values_list("id", "name"))
+    groups = dict(ConsumerGroup.objects.filter(id__in={r["group_id"] for r in rows}).values_list("id", "name"))
+    return sorted(
+        (
+            {
+                "role": FlowRole.PRODUCER if row["role"] == FlowStat.ROLE_PRODUCE else FlowRole.CONSUMER,
+                "topic": topics.get(row["topic_id"], "?"),
+                "event_type": row["event_type"],
+                "group": groups.get(row["group_id"], ""),
+                "events": row["total"],
+                "last_seen_ms": row["last"],
+            }
+            for row in rows
+        ),
+        key=lambda flow: (flow["role"], flow["topic"], flow["event_type"]),
+    )

@@ -1,0 +1,72 @@
+"""Template filters shared by every page."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from core.timeutil import ms_to_datetime, now_ms
+from core.ui import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> str:
+    return mark_safe(render_markdown(text))  # noqa: S308 - sanitised by nh3 in render_markdown
+
+
+@register.filter
+def ms_datetime(value: int | None) -> Any:
+    return ms_to_datetime(value)
+
+
+@register.filter
+def ago(value: int | None) -> str:
+    """'12 s ago' from epoch milliseconds."""
+    if value is None:
+        return "never"
+    seconds = max(0, (now_ms() - int(value)) // 1000)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@register.filter
+def compact_number(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    for suffix, size in (("M", 1_000_000), ("k", 1_000)):
+        if abs(number) >= size:
+            return f"{number / size:.1f}{suffix}"
+    return f"{number:.0f}" if number == int(number) else f"{number:.1f}"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: dict, **changes: Any) -> str:
+    """The current query string with `changes` applied (None removes a key)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
+
+
+LIFECYCLE_BADGES = {"draft": "secondary", "active": "success", "deprecated": "warning", "retired": "dark"}
+
+
+@register.filter
+def lifecycle_badge(value: str) -> str:
+    return LIFECYCLE_BADGES.get(value, "secondary")
