@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["bench.broker"]
+SUITES = ["bench.broker", "bench.registry"]
 
 
 def main() -> None:

@@ -1,0 +1,316 @@
+"""Schema registry benchmarks, each beside a baseline from the same run:
+
+* `GET /registry/schemas/ids/{id}` with 1,000 schemas registered, beside the same server's
+  `/healthz` rate (both under wrk);
+* registering a 50-property schema checked FULL_TRANSITIVE against 10 versions over HTTP,
+  beside the pure checker's time for the same check in-process;
+* validating a ~1 KB event against a 30-property schema with the broker's validator
+  (jsonschema-rs), beside the `jsonschema` library on the same event (fastjsonschema printed too).
+
+    python -m bench.registry --db sqlite|postgres [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import timeit
+from pathlib import Path
+
+from bench.harness import Database, Figure, Http, Report, Server, django_setup, percentile, wrk_available
+
+SCHEMA_COUNT = 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# Load generation
+
+
+def wrk_get(url: str, paths: list[str], authorization: str, connections: int, seconds: int) -> dict[str, float]:
+    """Requests/s from wrk GETting `paths` round-robin over keep-alive connections."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "get.lua"
+        lua_paths = ",".join(json.dumps(path) for path in paths)
+        script.write_text(
+            f"""
+local paths = {{{lua_paths}}}
+wrk.headers["Authorization"] = "{authorization}"
+wrk.headers["Accept"] = "application/vnd.schemaregistry.v1+json"
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {{\\"requests\\": %d, \\"seconds\\": %f, \\"errors\\": %d, \\"non2xx\\": %d, \\"p50_ms\\": %f, \\"p99_ms\\": %f}}\\n",
+    summary.requests, summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+        )
+        output = subprocess.run(
+            ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), url + paths[0]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("JSON "))
+    result = json.loads(line[5:])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def python_get_rate(server: Server, token: str, paths: list[str], connections: int, seconds: int) -> float:
+    counts = [0] * connections
+    stop = time.monotonic() + seconds
+
+    def loop(n: int) -> None:
+        http = Http(server.url, token)
+        i = n
+        while time.monotonic() < stop:
+            status, _ = http.request("GET", paths[i % len(paths)])
+            assert status == 200
+            counts[n] += 1
+            i += connections
+
+    threads = [threading.Thread(target=loop, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds
+
+
+def get_rate(server: Server, token: str, paths: list[str], connections: int, seconds: int) -> float:
+    if wrk_available():
+        key_id, _, secret = token.partition(".")
+        basic = "Basic " + base64.b64encode(f"{key_id}:{secret}".encode()).decode()
+        result = wrk_get(server.url, paths, basic, connections, seconds)
+        assert result["non2xx"] == 0 and result["errors"] == 0, result
+        return result["rps"]
+    return python_get_rate(server, token, paths, connections, seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+
+
+def event_schema(index: int, properties: int, *, description: str = "") -> dict:
+    """An object schema with `properties` typed properties; `description` varies between versions."""
+    props: dict[str, dict] = {}
+    for n in range(properties):
+        kind = n % 6
+        if kind == 0:
+            prop: dict = {"type": "string", "maxLength": 200}
+        elif kind == 1:
+            prop = {"type": "integer", "minimum": 0}
+        elif kind == 2:
+            prop = {"type": "number"}
+        elif kind == 3:
+            prop = {"type": "boolean"}
+        elif kind == 4:
+            prop = {"type": "string", "enum": ["new", "paid", "shipped", "cancelled"]}
+        else:
+            prop = {
+                "type": "object",
+                "properties": {"id": {"type": "string"}, "count": {"type": "integer"}},
+                "required": ["id"],
+                "additionalProperties": False,
+            }
+        if description:
+            prop["description"] = f"{description} field {n}"
+        props[f"field_{n:02d}"] = prop
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": f"Event{index}",
+        "type": "object",
+        "properties": props,
+        "required": [f"field_{n:02d}" for n in range(0, properties, 3)],
+        "additionalProperties": False,
+    }
+
+
+def event_instance(properties: int) -> dict:
+    event: dict = {}
+    for n in range(properties):
+        kind = n % 6
+        key = f"field_{n:02d}"
+        if kind == 0:
+            event[key] = f"value {n} " + "x" * 64
+        elif kind == 1:
+            event[key] = 1000 + n
+        elif kind == 2:
+            event[key] = 3.25 * n
+        elif kind == 3:
+            event[key] = n % 2 == 0
+        elif kind == 4:
+            event[key] = "paid"
+        else:
+            event[key] = {"id": f"item-{n}-abcdef", "count": n}
+    return event
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def bench_get_by_id(report: Report, server: Server, token: str, quick: bool) -> None:
+    from schemas.services import ConfigUpdate, config_update, schema_version_register
+
+    config_update(subject=None, update=ConfigUpdate(compatibility="NONE"))
+    began = time.perf_counter()
+    for index in range(SCHEMA_COUNT):
+        schema_version_register(
+            subject=f"bench-{index % 100}-value", schema=json.dumps(event_schema(index, 8)), schema_type="JSON"
+        )
+    print(f"  (registered {SCHEMA_COUNT:,} schemas in {time.perf_counter() - began:.1f} s)")
+    seconds = 4 if quick else 10
+    connections = 16
+    paths = [f"/registry/schemas/ids/{n}" for n in range(1, SCHEMA_COUNT + 1)]
+    get_rate(server, token, paths[:50], connections, 1)  # warm both workers
+    baseline = get_rate(server, token, ["/healthz"], connections, seconds)
+    rate = get_rate(server, token, paths, connections, seconds)
+    report.add(
+        Figure(
+            f"GET /registry/schemas/ids/{{id}}, {SCHEMA_COUNT:,} schemas (requests/s)",
+            rate,
+            "req/s",
+            "/healthz on the same server",
+            baseline,
+            ">= 3,000 req/s",
+            rate >= 3000,
+        )
+    )
+
+
+def bench_register_full_transitive(report: Report, server: Server, token: str, quick: bool) -> None:
+    from schemas.compatibility import CompatibilityLevel, SchemaVersion, check_compatibility
+    from schemas.services import ConfigUpdate, config_update, schema_version_register
+
+    subject = "bench-full-value"
+    versions = [event_schema(0, 50, description=f"v{n}") for n in range(1, 11)]
+    config_update(subject=subject, update=ConfigUpdate(compatibility="NONE"))
+    for schema in versions:
+        schema_version_register(subject=subject, schema=json.dumps(schema), schema_type="JSON")
+    config_update(subject=subject, update=ConfigUpdate(compatibility="FULL_TRANSITIVE"))
+
+    # Baseline: the pure checker on the same schemas, parsed once.
+    previous = [SchemaVersion(n + 1, schema, json.dumps(schema)) for n, schema in enumerate(versions)]
+    runs = 30 if quick else 100
+    checker_ms = []
+    for run in range(runs):
+        candidate = event_schema(0, 50, description=f"candidate {run}")
+        new = SchemaVersion(None, candidate, json.dumps(candidate))
+        began = time.perf_counter()
+        result = check_compatibility(new, previous, CompatibilityLevel.FULL_TRANSITIVE)
+        checker_ms.append((time.perf_counter() - began) * 1000)
+        assert result.is_compatible, result.messages[:2]
+
+    http = Http(server.url, token)
+    register_ms = []
+    for run in range(runs):
+        candidate = event_schema(0, 50, description=f"candidate {run}")
+        body = json.dumps({"schemaType": "JSON", "schema": json.dumps(candidate)}).encode()
+        began = time.perf_counter()
+        status, raw = http.request(
+            "POST", f"/registry/subjects/{subject}/versions", body, "application/vnd.schemaregistry.v1+json"
+        )
+        register_ms.append((time.perf_counter() - began) * 1000)
+        assert status == 200, raw[:300]
+        version = json.loads(raw)["version"]
+        # Back to exactly 10 live versions for the next run (soft-deleted ones are not checked).
+        http.json("DELETE", f"/registry/subjects/{subject}/versions/{version}")
+    median = statistics.median(register_ms)
+    report.add(
+        Figure(
+            "Register, FULL_TRANSITIVE vs 10 versions, 50 properties (p50 ms)",
+            median,
+            "ms",
+            "pure checker in-process, same check, p50",
+            statistics.median(checker_ms),
+            "< 20 ms",
+            median < 20,
+        )
+    )
+    print(f"  (register p95 {percentile(register_ms, 95):.1f} ms; checker p95 {percentile(checker_ms, 95):.1f} ms)")
+
+
+def bench_validation(report: Report, quick: bool) -> None:
+    import fastjsonschema
+    import jsonschema
+
+    from schemas.services import schema_version_register
+    from schemas.validation import resolve_subject, validator_for
+
+    schema = event_schema(0, 30)
+    schema_version_register(subject="bench-validate-value", schema=json.dumps(schema), schema_type="JSON")
+    resolved = resolve_subject("bench-validate-value")
+    assert resolved is not None
+    validator = validator_for(resolved.schema_id)
+    event = event_instance(30)
+    size = len(json.dumps(event, separators=(",", ":")))
+    assert validator.validate(event) == []
+
+    def per_call_us(function, number: int) -> float:
+        return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
+
+    number = 20_000 if quick else 100_000
+    ours = per_call_us(lambda: validator.validate(event), number)
+    reference = jsonschema.validators.validator_for(schema)(schema)
+    assert reference.is_valid(event)
+    baseline = per_call_us(lambda: reference.is_valid(event), max(number // 50, 200))
+    fast = fastjsonschema.compile(schema)
+    fast_us = per_call_us(lambda: fast(event), number)
+    report.add(
+        Figure(
+            f"Validate a {size:,}-byte event, 30-property schema (us/event)",
+            ours,
+            "us",
+            "jsonschema library, same event",
+            baseline,
+            "< 10 us",
+            ours < 10,
+        )
+    )
+    print(f"  (fastjsonschema on the same event: {fast_us:.2f} us; drafts 4, 6 and 7 only)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", choices=["ids", "register", "validate"])
+    args = parser.parse_args()
+    sections = args.only or ["ids", "register", "validate"]
+    with Database.fresh(args.db) as database, tempfile.TemporaryDirectory() as var:
+        var_dir = Path(var)
+        django_setup(database, var_dir)
+        from core.services import api_key_create
+
+        token = api_key_create(service_name="bench", scopes=["admin"])[1]
+        report = Report(f"Schema registry on {database.label}")
+        print(
+            f"\n== {report.title} ({'quick' if args.quick else 'full'}; load from {'wrk' if wrk_available() else 'Python threads'}) ==",
+            flush=True,
+        )
+        server = Server(database, var_dir)
+        try:
+            if "ids" in sections:
+                bench_get_by_id(report, server, token, args.quick)
+            if "register" in sections:
+                bench_register_full_transitive(report, server, token, args.quick)
+            if "validate" in sections:
+                bench_validation(report, args.quick)
+        finally:
+            server.stop()
+        Path(var_dir / "report.json").write_text(json.dumps([f.__dict__ for f in report.figures]))
+
+
+if __name__ == "__main__":
+    main()

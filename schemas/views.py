@@ -1,0 +1,250 @@
+"""Registry pages: the subject list, a subject with its versions, a diff between any two versions
+(htmx partial) and a compatibility check of a candidate schema (htmx partial)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from schemas import selectors
+from schemas.errors import RegistryError
+from schemas.naming import normalize_subject
+
+_MAX_DEPTH = 4
+
+
+@login_required
+@require_GET
+def subject_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    include_deleted = request.GET.get("deleted") == "1"
+    rows = selectors.subject_overview(search=search, include_deleted=include_deleted)
+    context = {
+        "rows": rows,
+        "search": search,
+        "include_deleted": include_deleted,
+        "global_config": selectors.global_config(),
+        "global_mode": selectors.global_mode(),
+    }
+    return render(request, "schemas/subject_list.html", context)
+
+
+@login_required
+@require_GET
+def subject_detail(request: HttpRequest, subject: str) -> HttpResponse:
+    subject = normalize_subject(subject)
+    versions = selectors.all_versions(subject)
+    if not versions:
+        raise Http404(f"Subject '{subject}' has no versions.")
+    live = [row for row in versions if not row.deleted]
+    shown = _pick_version(versions, request.GET.get("version"), default=(live or versions)[-1])
+    document = selectors.loaded_schema(shown.schema_id)
+    config = selectors.effective_config(shown.subject)
+    own_config = {}
+    try:
+        own_config = selectors.subject_config(subject)
+    except RegistryError:
+        pass
+    diff_new = live[-1] if live else versions[-1]
+    diff_old = next((row for row in reversed(versions) if row.version < diff_new.version), diff_new)
+    context = {
+        "subject": subject,
+        "versions": list(reversed(versions)),
+        "live_count": len(live),
+        "shown": shown,
+        "schema_pretty": json.dumps(document.parsed, indent=2, ensure_ascii=False),
+        "fields": _fields(document.parsed),
+        "references": document.references,
+        "referenced_by": selectors.version_referenced_by(subject, shown.version, deleted=True),
+        "config": config,
+        "own_config": own_config,
+        "mode": selectors.subject_mode(subject, default_to_global=True),
+        "diff_old": diff_old,
+        "diff_new": diff_new,
+    }
+    if len(versions) > 1:
+        context.update(_diff_context(selectors.version_diff(subject, diff_old.version, diff_new.version)))
+    return render(request, "schemas/subject_detail.html", context)
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """A difference as the diff table shows it: values as short JSON, and whether it breaks a
+    direction the subject's level checks."""
+
+    type: str
+    path: str
+    old_json: str
+    new_json: str
+    direction: str
+    breaks: bool
+    breaks_checked: bool
+    explanation: str
+
+
+def _short_json(value: Any, limit: int = 160) -> str:
+    if value is None:
+        return ""
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _diff_context(diff: selectors.VersionDiff) -> dict[str, Any]:
+    checked = {"backward"} if diff.level.checks_backward else set()
+    if diff.level.checks_forward:
+        checked.add("forward")
+    rows = [
+        DiffRow(
+            type=d.type.value,
+            path=d.path,
+            old_json=_short_json(d.old_value),
+            new_json=_short_json(d.new_value),
+            direction=d.direction,
+            breaks=d.breaks,
+            breaks_checked=d.breaks and d.direction in checked,
+            explanation=d.explanation,
+        )
+        for d in diff.differences
+    ]
+    return {"diff": diff, "diff_rows": rows}
+
+
+@login_required
+@require_GET
+def subject_diff(request: HttpRequest, subject: str) -> HttpResponse:
+    subject = normalize_subject(subject)
+    try:
+        old_version = int(request.GET.get("from", ""))
+        new_version = int(request.GET.get("to", ""))
+        diff = selectors.version_diff(subject, old_version, new_version)
+    except (ValueError, RegistryError) as exc:
+        return render(request, "schemas/partials/diff.html", {"error": getattr(exc, "message", "Pick two versions.")})
+    return render(request, "schemas/partials/diff.html", {"subject": subject, **_diff_context(diff)})
+
+
+@login_required
+@require_POST
+def subject_check(request: HttpRequest, subject: str) -> HttpResponse:
+    subject = normalize_subject(subject)
+    text = request.POST.get("schema", "")
+    context: dict[str, Any] = {"subject": subject, "submitted": bool(text.strip())}
+    if text.strip():
+        try:
+            result = selectors.compatibility_check(
+                subject=subject, schema=text, schema_type="JSON", references=None, normalize=False, version=None
+            )
+        except RegistryError as exc:
+            context["error"] = exc.message
+        else:
+            context["result"] = result
+            context["breaking"] = [d for d in result.differences if d.breaks]
+            context["allowed"] = [d for d in result.differences if not d.breaks]
+            context["level"] = selectors.effective_config(selectors.subject_get(subject)).level.value
+    return render(request, "schemas/partials/check.html", context)
+
+
+def _pick_version(versions: list[Any], raw: str | None, *, default: Any) -> Any:
+    if not raw:
+        return default
+    for row in versions:
+        if str(row.version) == raw:
+            return row
+    raise Http404(f"Version {raw} not found.")
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One property of the schema as the page lists it."""
+
+    path: str
+    name: str
+    depth: int
+    type: str
+    required: bool
+    description: str
+    constraints: str
+
+
+_CONSTRAINT_KEYWORDS = (
+    "format",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "const",
+    "enum",
+    "default",
+)
+
+
+def _fields(schema: Any, depth: int = 0, prefix: str = "") -> list[FieldRow]:
+    """The declared properties, nested objects indented (up to a few levels), for the table view."""
+    if not isinstance(schema, dict) or depth >= _MAX_DEPTH:
+        return []
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return []
+    required = set(schema.get("required") or []) if isinstance(schema.get("required"), list) else set()
+    rows: list[FieldRow] = []
+    for name, sub in properties.items():
+        path = f"{prefix}/{name}"
+        rows.append(
+            FieldRow(
+                path=path,
+                name=name,
+                depth=depth,
+                type=_type_label(sub),
+                required=name in required,
+                description=str(sub.get("description", "")) if isinstance(sub, dict) else "",
+                constraints=_constraints(sub),
+            )
+        )
+        target = sub
+        if isinstance(sub, dict) and isinstance(sub.get("items"), dict):
+            target = sub["items"]
+        rows.extend(_fields(target, depth + 1, path))
+    return rows
+
+
+def _type_label(schema: Any) -> str:
+    if schema is True or schema == {}:
+        return "any"
+    if schema is False:
+        return "nothing"
+    if not isinstance(schema, dict):
+        return "?"
+    if "$ref" in schema:
+        return f"→ {schema['$ref']}"
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        label = " | ".join(str(item) for item in kind)
+    elif isinstance(kind, str):
+        label = kind
+    else:
+        label = next((keyword for keyword in ("oneOf", "anyOf", "allOf", "enum", "const") if keyword in schema), "any")
+    if label == "array" and isinstance(schema.get("items"), dict):
+        label = f"array of {_type_label(schema['items'])}"
+    return label
+
+
+def _constraints(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return ""
+    parts = []
+    for keyword in _CONSTRAINT_KEYWORDS:
+        if keyword in schema:
+            parts.append(f"{keyword}: {json.dumps(schema[keyword], ensure_ascii=False)}")
+    return ", ".join(parts)
