@@ -11,11 +11,23 @@ DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000  # retention.ms
 DEFAULT_RETENTION_BYTES = -1  # retention.bytes, per partition; -1 = no size limit
 DEFAULT_MAX_MESSAGE_BYTES = 1048588  # max.message.bytes
 
+# Schema binding: Confluent's strategy names.
+SUBJECT_STRATEGY_TOPIC = "TopicNameStrategy"  # "{topic}-value"
+SUBJECT_STRATEGY_TOPIC_RECORD = "TopicRecordNameStrategy"  # "{topic}-{event type}"
+SUBJECT_STRATEGIES = (SUBJECT_STRATEGY_TOPIC, SUBJECT_STRATEGY_TOPIC_RECORD)
+VALIDATION_ENFORCE = "enforce"
+VALIDATION_WARN = "warn"
+VALIDATION_OFF = "off"
+VALIDATION_MODES = (VALIDATION_ENFORCE, VALIDATION_WARN, VALIDATION_OFF)
+
 # Topic config keys the API accepts, with their model field.
 TOPIC_CONFIG_FIELDS = {
     "retention.ms": "retention_ms",
     "retention.bytes": "retention_bytes",
     "max.message.bytes": "max_message_bytes",
+    "value.subject.name.strategy": "subject_strategy",
+    "value.subject": "value_subject",
+    "validation.mode": "validation_mode",
 }
 
 DEFAULT_SESSION_TIMEOUT_MS = 45000

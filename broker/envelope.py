@@ -51,6 +51,8 @@ class PreparedEvent:
     headers: list[dict[str, str | None]] = field(default_factory=list)
     body: bytes = b""
     schema_id: int | None = None
+    # Set under validation mode "warn" when the data breaks its schema; travels with the event.
+    schema_errors: list[dict[str, str]] | None = None
 
     def render_body(self, timestamp_ms: int, append_time_ms: int) -> bytes:
         """Serialise once; the broker prefixes topic/partition/offset when it knows them."""
@@ -63,6 +65,8 @@ class PreparedEvent:
                 document["data_base64"] = base64.b64encode(self.data).decode("ascii")
             else:
                 document["data"] = self.data
+        if self.schema_errors:
+            document["schema_errors"] = self.schema_errors
         document["timestamp"] = timestamp_ms
         document["append_time"] = append_time_ms
         self.body = dumps(document)

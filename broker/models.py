@@ -11,7 +11,9 @@ from broker.constants import (
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_RETENTION_BYTES,
     DEFAULT_RETENTION_MS,
+    SUBJECT_STRATEGY_TOPIC,
     TOPIC_NAME_MAX_LENGTH,
+    VALIDATION_ENFORCE,
 )
 
 
@@ -23,6 +25,13 @@ class Topic(models.Model):
     retention_ms = models.BigIntegerField(default=DEFAULT_RETENTION_MS)
     retention_bytes = models.BigIntegerField(default=DEFAULT_RETENTION_BYTES)
     max_message_bytes = models.IntegerField(default=DEFAULT_MAX_MESSAGE_BYTES)
+    # Which registry subject holds an event's schema: TopicNameStrategy ("{topic}-value", or
+    # `value_subject` when set) or TopicRecordNameStrategy ("{topic}-{event type}").
+    subject_strategy = models.CharField(max_length=30, default=SUBJECT_STRATEGY_TOPIC)
+    value_subject = models.CharField(max_length=255, blank=True, default="")
+    # enforce: refuse invalid events (422); warn: append them flagged and count them; off: no check.
+    validation_mode = models.CharField(max_length=10, default=VALIDATION_ENFORCE)
+    validation_failures = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -32,11 +41,14 @@ class Topic(models.Model):
         return self.name
 
     @property
-    def config(self) -> dict[str, int]:
+    def config(self) -> dict[str, int | str]:
         return {
             "retention.ms": self.retention_ms,
             "retention.bytes": self.retention_bytes,
             "max.message.bytes": self.max_message_bytes,
+            "value.subject.name.strategy": self.subject_strategy,
+            "value.subject": self.value_subject or f"{self.name}-value",
+            "validation.mode": self.validation_mode,
         }
 
 
@@ -175,7 +187,8 @@ class GroupActivity(models.Model):
     """The fetch and commit log: one row per fetch that returned events and per commit, per group
     and partition. Lag, time in broker and processing time are derived from it, so the broker
     never writes per event per consumer. A fetch covers [start_offset, end_offset); a commit
-    stores the committed offset in both."""
+    stores the committed offset in both. `log_end_offset` is the partition's end offset at that
+    moment, so the lag at each commit is known later (Burrow's evaluation needs it)."""
 
     group = models.ForeignKey(ConsumerGroup, on_delete=models.CASCADE, related_name="+", db_index=False)
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -185,6 +198,7 @@ class GroupActivity(models.Model):
     start_offset = models.BigIntegerField()
     end_offset = models.BigIntegerField()
     member_id = models.CharField(max_length=100, blank=True, default="")
+    log_end_offset = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [

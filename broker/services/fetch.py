@@ -41,6 +41,7 @@ class _Cursor:
     partition: int
     position: int
     persisted: bool  # False when the position was just derived and must be stored
+    log_end_offset: int
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _start_positions(group: ConsumerGroup, member: GroupMember) -> list[_Cursor]
             # No commit yet, or retention overtook it: the member's reset policy applies.
             position = log.log_start_offset if member.auto_offset_reset == "earliest" else log.end_offset
             persisted = False
-        cursors.append(_Cursor(topic.id, topic_name, number, position, persisted))
+        cursors.append(_Cursor(topic.id, topic_name, number, position, persisted, log.end_offset))
     return cursors
 
 
@@ -212,6 +213,7 @@ def _record_fetch(
                     start_offset=first_offset,
                     end_offset=next_offset,
                     member_id=member.member_id,
+                    log_end_offset=max(cursor.log_end_offset, next_offset),
                 )
                 for cursor, first_offset, next_offset in reads
             )

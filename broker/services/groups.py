@@ -386,7 +386,9 @@ def _check_offsets(raw: Any, principal: Principal) -> tuple[list[dict[str, Any]]
                 {"index": index, "field": "metadata", "reason": "must be a string of at most 4096 characters"}
             )
             continue
-        clean.append({"topic": topic, "partition": partition, "offset": offset, "metadata": metadata})
+        clean.append(
+            {"topic": topic, "partition": partition, "offset": offset, "metadata": metadata, "log_end_offset": end}
+        )
     if errors:
         raise ValidationFailed(
             f"{len(errors)} offset(s) refused; nothing was committed.",
@@ -420,6 +422,7 @@ def _store_commits(group: ConsumerGroup, commits: Sequence[dict[str, Any]], memb
             start_offset=commit["offset"],
             end_offset=commit["offset"],
             member_id=member_id,
+            log_end_offset=commit.get("log_end_offset"),
         )
         for commit in commits
     )

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from django.db import connection, transaction
+from django.db.models import F
 
+from broker.constants import SUBJECT_STRATEGY_TOPIC_RECORD, VALIDATION_OFF, VALIDATION_WARN
 from broker.envelope import EventError, PreparedEvent, prepare_event
 from broker.log import AppendedEvent, get_log
+from broker.models import Topic
 from broker.partitioner import RoundRobin, partition_for_key
 from broker.wakeups import hub
 from core.auth import Principal
 from core.errors import NotFound, ValidationFailed
 from core.timeutil import now_ms
 from eventline.ids import uuid7_batch
+from schemas.validation import resolve_schema_id, resolve_subject, validator_for
 
 _round_robin = RoundRobin()
 
@@ -26,16 +32,28 @@ class ProduceTarget:
     name: str
     partition_count: int
     max_message_bytes: int
+    subject_strategy: str
+    value_subject: str
+    validation_mode: str
+
+    def subject_for(self, event_type: str) -> str:
+        if self.subject_strategy == SUBJECT_STRATEGY_TOPIC_RECORD:
+            return f"{self.name}-{event_type}"
+        return self.value_subject or f"{self.name}-value"
 
 
 def topic_for_produce(name: str) -> ProduceTarget:
     """The few topic settings an append needs, in one indexed read (this runs on every produce)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, partition_count, max_message_bytes FROM broker_topic WHERE name = %s", [name])
+        cursor.execute(
+            "SELECT id, partition_count, max_message_bytes, subject_strategy, value_subject, validation_mode "
+            "FROM broker_topic WHERE name = %s",
+            [name],
+        )
         row = cursor.fetchone()
     if row is None:
         raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
-    return ProduceTarget(row[0], name, row[1], row[2])
+    return ProduceTarget(row[0], name, *row[1:])
 
 
 def refused(errors: Sequence[EventError], total: int) -> ValidationFailed:
@@ -90,6 +108,14 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
             )
             continue
         prepared.append(event)
+    flagged = 0
+    if not errors and topic.validation_mode != VALIDATION_OFF:
+        errors, flagged = check_schemas(topic, prepared)
+        for event in prepared:
+            if event.schema_errors:  # the flag travels in the stored event
+                event.render_body(
+                    event.timestamp_ms if event.timestamp_ms is not None else append_time_ms, append_time_ms
+                )
     if errors:
         raise refused(errors, len(raw_events))
 
@@ -108,5 +134,65 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
         now_ms=append_time_ms,
     )
     topic_id = topic.id
+    if flagged:
+        Topic.objects.filter(pk=topic_id).update(validation_failures=F("validation_failures") + flagged)
     transaction.on_commit(lambda: hub().notify([topic_id]))
     return results
+
+
+_DATASCHEMA = re.compile(
+    r"/subjects/(?P<subject>[^/]+)/versions/(?P<version>\d+|latest)/?$|/schemas/ids/(?P<id>\d+)/?$"
+)
+
+
+def _pinned(dataschema: str) -> tuple[str | None, int | None, int | None] | None:
+    """A `dataschema` naming a registry schema: .../subjects/{s}/versions/{v} or .../schemas/ids/{id}."""
+    match = _DATASCHEMA.search(dataschema)
+    if match is None:
+        return None
+    if match.group("id"):
+        return None, None, int(match.group("id"))
+    version = match.group("version")
+    return unquote(match.group("subject")), None if version == "latest" else int(version), None
+
+
+def check_schemas(topic: ProduceTarget, events: Sequence[PreparedEvent]) -> tuple[list[EventError], int]:
+    """Validate each event's data against its subject's schema (latest version, or the one its
+    `dataschema` pins) and record the schema id used. Under `enforce` every failure is returned
+    with the JSON pointer of the failing value; under `warn` the event is kept, flagged with its
+    failures, and counted (the count comes back for the caller to add once the append commits)."""
+    errors: list[EventError] = []
+    resolved_cache: dict[tuple[str | None, int | None, int | None], Any] = {}
+    failures = 0
+    for event in events:
+        pinned = _pinned(event.dataschema) if event.dataschema else None
+        key = pinned or (topic.subject_for(event.type), None, None)
+        if key not in resolved_cache:
+            subject, version, schema_id = key
+            resolved_cache[key] = (
+                resolve_schema_id(schema_id) if schema_id is not None else resolve_subject(subject or "", version)
+            )
+        resolved = resolved_cache[key]
+        if resolved is None:
+            if pinned is not None:
+                errors.append(
+                    EventError(event.index, "dataschema", f"names no live schema in the registry: {event.dataschema}")
+                )
+            continue  # no subject registered for this event: nothing to validate against
+        event.schema_id = resolved.schema_id
+        if isinstance(event.data, bytes):
+            issues = [("", "binary data cannot be checked against a JSON schema")]
+        else:
+            issues = [(issue.pointer, issue.reason) for issue in validator_for(resolved.schema_id).validate(event.data)]
+        if not issues:
+            continue
+        failures += 1
+        where = f"{resolved.subject} version {resolved.version} (schema id {resolved.schema_id})"
+        if topic.validation_mode == VALIDATION_WARN:
+            event.schema_errors = [{"pointer": f"/data{pointer}", "reason": reason} for pointer, reason in issues]
+        else:
+            errors.extend(
+                EventError(event.index, "data", f"{reason} (schema {where})", pointer=f"/data{pointer}")
+                for pointer, reason in issues
+            )
+    return errors, failures if topic.validation_mode == VALIDATION_WARN else 0

@@ -10,9 +10,11 @@ from django.db import IntegrityError, transaction
 from broker.constants import (
     DEFAULT_PARTITIONS,
     MAX_PARTITIONS,
+    SUBJECT_STRATEGIES,
     TOPIC_CONFIG_FIELDS,
     TOPIC_NAME_MAX_LENGTH,
     TOPIC_NAME_PATTERN,
+    VALIDATION_MODES,
 )
 from broker.models import GroupMember, Partition, Topic
 from core.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -38,18 +40,41 @@ def validate_topic_name(name: Any) -> str:
     return name
 
 
-def validate_config(config: Any) -> dict[str, int]:
+_CONFIG_CHOICES = {
+    "value.subject.name.strategy": SUBJECT_STRATEGIES,
+    "validation.mode": VALIDATION_MODES,
+}
+
+
+def validate_config(config: Any) -> dict[str, int | str]:
     if config is None:
         return {}
     if not isinstance(config, Mapping):
         raise field_error("config", "must be an object of topic settings")
     errors = []
-    clean: dict[str, int] = {}
+    clean: dict[str, int | str] = {}
     for key, value in config.items():
         if key not in TOPIC_CONFIG_FIELDS:
             errors.append(
                 {"field": f"config.{key}", "reason": f"unknown setting; known: {', '.join(TOPIC_CONFIG_FIELDS)}"}
             )
+            continue
+        if key in _CONFIG_CHOICES:
+            if value not in _CONFIG_CHOICES[key]:
+                errors.append({"field": f"config.{key}", "reason": f"must be one of {', '.join(_CONFIG_CHOICES[key])}"})
+            else:
+                clean[key] = value
+            continue
+        if key == "value.subject":
+            if not isinstance(value, str) or len(value) > 255:
+                errors.append(
+                    {
+                        "field": "config.value.subject",
+                        "reason": "a subject name of at most 255 characters ('' means '{topic}-value')",
+                    }
+                )
+            else:
+                clean[key] = value
             continue
         low, high = _CONFIG_BOUNDS[key]
         if isinstance(value, str) and value.lstrip("-").isdigit():
@@ -141,3 +166,11 @@ def _rebalance_subscribers(topic_name: str, removed: bool = False) -> None:
             group_ids.add(member.group_id)
     for group_id in sorted(group_ids):
         group_rebalance_locked(group_id=group_id)
+
+
+def topic_bind_subjects(*, name: str, strategy: str, value_subject: str = "") -> Topic:
+    """Say which registry subject holds the schema of the topic's events."""
+    config: dict[str, str] = {"value.subject.name.strategy": strategy}
+    if value_subject:
+        config["value.subject"] = value_subject
+    return topic_update(name=name, config=config)

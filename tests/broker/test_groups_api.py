@@ -241,8 +241,10 @@ def test_every_fetch_and_commit_is_logged_per_partition(api, make_topic):
         (a.partition, a.start_offset, a.end_offset) for a in GroupActivity.objects.filter(kind=ActivityKind.FETCH)
     }
     assert fetches == {(0, 0, 1), (1, 0, 2)}
-    commits = [(a.partition, a.end_offset) for a in GroupActivity.objects.filter(kind=ActivityKind.COMMIT)]
-    assert commits == [(1, 2)]
+    commits = [
+        (a.partition, a.end_offset, a.log_end_offset) for a in GroupActivity.objects.filter(kind=ActivityKind.COMMIT)
+    ]
+    assert commits == [(1, 2, 2)], "a commit records the log end offset, so its lag is known later"
 
 
 def test_consuming_needs_the_consume_scope_for_every_topic(make_api, make_topic):

@@ -12,7 +12,14 @@ def test_create_topic_returns_its_partitions_and_default_config(api):
     assert body["name"] == "orders.v1"
     assert [p["partition"] for p in body["partitions"]] == [0, 1, 2]
     assert all(p["log_start_offset"] == 0 and p["end_offset"] == 0 and p["size_bytes"] == 0 for p in body["partitions"])
-    assert body["config"] == {"retention.ms": 1000, "retention.bytes": -1, "max.message.bytes": 1048588}
+    assert body["config"] == {
+        "retention.ms": 1000,
+        "retention.bytes": -1,
+        "max.message.bytes": 1048588,
+        "value.subject.name.strategy": "TopicNameStrategy",
+        "value.subject": "orders.v1-value",
+        "validation.mode": "enforce",
+    }
 
 
 @pytest.mark.parametrize(

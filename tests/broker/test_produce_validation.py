@@ -1,0 +1,147 @@
+"""Validation on produce: the topic's bound subject decides the schema; enforce refuses invalid
+events with the JSON pointer of each failure and appends nothing of the batch; warn appends them
+flagged and counts them; off skips the check; `dataschema` pins a version; each event records the
+schema id it was checked against."""
+
+import json
+
+import pytest
+
+from broker.models import Event, Topic
+from schemas.services import schema_version_register
+
+pytestmark = pytest.mark.django_db
+
+ORDER_V1 = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["order_id", "total"],
+    "properties": {
+        "order_id": {"type": "string"},
+        "total": {"type": "number", "minimum": 0},
+        "customer": {
+            "type": "object",
+            "properties": {"email": {"type": "string", "format": "email"}},
+            "required": ["email"],
+        },
+    },
+}
+ORDER_V2 = {**ORDER_V1, "properties": {**ORDER_V1["properties"], "channel": {"type": "string"}}}
+
+
+def register(subject, schema):
+    return schema_version_register(subject=subject, schema=json.dumps(schema), schema_type="JSON")
+
+
+def test_valid_events_are_appended_with_the_schema_id_they_were_checked_against(api, make_topic):
+    make_topic("orders")
+    v1 = register("orders-value", ORDER_V1)
+    response = api.post("/api/v1/topics/orders/events", {"data": {"order_id": "o1", "total": 3}})
+    assert response.status_code == 200
+    assert Event.objects.get().schema_id == v1.schema_id
+
+
+def test_enforce_refuses_the_batch_listing_every_failure_with_its_pointer(api, make_topic):
+    make_topic("orders")
+    register("orders-value", ORDER_V1)
+    batch = [
+        {"data": {"order_id": "ok", "total": 1}},
+        {"data": {"order_id": 7, "total": -1}},
+        {"data": {"order_id": "x", "total": 1, "customer": {}}},
+        {"data": {"order_id": "y", "total": 1, "extra": True}},
+    ]
+    response = api.post("/api/v1/topics/orders/events", batch)
+    assert response.status_code == 422
+    errors = response.json()["error"]["details"]["errors"]
+    assert {(e["index"], e["pointer"]) for e in errors} == {
+        (1, "/data/order_id"),
+        (1, "/data/total"),
+        (2, "/data/customer"),
+        (3, "/data"),
+    }
+    assert all(e["field"] == "data" and "orders-value version 1" in e["reason"] for e in errors)
+    assert Event.objects.count() == 0
+
+
+def test_the_latest_version_applies_unless_dataschema_pins_one(api, make_topic):
+    make_topic("orders")
+    v1 = register("orders-value", ORDER_V1)
+    v2 = register("orders-value", ORDER_V2)
+    with_channel = {"order_id": "o", "total": 1, "channel": "web"}
+    assert api.post("/api/v1/topics/orders/events", {"data": with_channel}).status_code == 200
+    assert Event.objects.get().schema_id == v2.schema_id
+    pinned = api.post(
+        "/api/v1/topics/orders/events",
+        {"data": with_channel, "dataschema": "http://127.0.0.1:8000/registry/subjects/orders-value/versions/1"},
+    )
+    assert pinned.status_code == 422
+    by_id = api.post(
+        "/api/v1/topics/orders/events",
+        {"id": "p", "data": {"order_id": "o", "total": 1}, "dataschema": f"/registry/schemas/ids/{v1.schema_id}"},
+    )
+    assert by_id.status_code == 200
+    assert Event.objects.get(event_id="p").schema_id == v1.schema_id
+    missing = api.post(
+        "/api/v1/topics/orders/events",
+        {"data": with_channel, "dataschema": "/registry/subjects/orders-value/versions/9"},
+    )
+    assert missing.status_code == 422 and missing.json()["error"]["details"]["errors"][0]["field"] == "dataschema"
+
+
+def test_record_strategy_picks_a_subject_per_event_type(api, make_topic):
+    make_topic("orders")
+    api.patch("/api/v1/topics/orders", {"config": {"value.subject.name.strategy": "TopicRecordNameStrategy"}})
+    register("orders-OrderPlaced", ORDER_V1)
+    assert api.post("/api/v1/topics/orders/events", {"type": "OrderPlaced", "data": {"total": 1}}).status_code == 422
+    # No subject for this type: nothing to validate against, so it is appended.
+    assert api.post("/api/v1/topics/orders/events", {"type": "Unregistered", "data": {"total": 1}}).status_code == 200
+
+
+def test_warn_appends_invalid_events_flagged_and_counts_them(api, make_topic):
+    make_topic("orders")
+    api.patch("/api/v1/topics/orders", {"config": {"validation.mode": "warn"}})
+    register("orders-value", ORDER_V1)
+    response = api.post(
+        "/api/v1/topics/orders/events", [{"data": {"order_id": 1, "total": 1}}, {"data": {"order_id": "a", "total": 1}}]
+    )
+    assert response.status_code == 200
+    events = api.get("/api/v1/topics/orders/partitions/0/events").json()["events"]
+    assert events[0]["schema_errors"] == [
+        {"pointer": "/data/order_id", "reason": events[0]["schema_errors"][0]["reason"]}
+    ]
+    assert "schema_errors" not in events[1]
+    assert Topic.objects.get(name="orders").validation_failures == 1
+
+
+def test_off_skips_the_check(api, make_topic):
+    make_topic("orders")
+    api.patch("/api/v1/topics/orders", {"config": {"validation.mode": "off"}})
+    register("orders-value", ORDER_V1)
+    assert api.post("/api/v1/topics/orders/events", {"data": "anything"}).status_code == 200
+    assert Event.objects.get().schema_id is None
+
+
+def test_a_new_version_registered_elsewhere_is_seen_by_the_next_produce(api, make_topic):
+    make_topic("orders")
+    register("orders-value", ORDER_V1)
+    assert (
+        api.post("/api/v1/topics/orders/events", {"data": {"order_id": "o", "total": 1, "channel": "web"}}).status_code
+        == 422
+    )
+    register("orders-value", ORDER_V2)
+    assert (
+        api.post("/api/v1/topics/orders/events", {"data": {"order_id": "o", "total": 1, "channel": "web"}}).status_code
+        == 200
+    )
+
+
+def test_bad_topic_validation_settings_are_422(api, make_topic):
+    make_topic("orders")
+    response = api.patch(
+        "/api/v1/topics/orders", {"config": {"validation.mode": "strict", "value.subject.name.strategy": "Guess"}}
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["error"]["details"]["errors"]} == {
+        "config.validation.mode",
+        "config.value.subject.name.strategy",
+    }
