@@ -1,4 +1,5 @@
 """One FilterSet serves the catalog page and the API (NetBox's habit)."""
+
 from __future__ import annotations
 
 import django_filters

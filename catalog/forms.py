@@ -1,5 +1,6 @@
 """Forms of the catalog pages. They only shape input; the services check it (one set of rules for
 the pages and the API), and their errors come back onto the form's fields."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +30,9 @@ class EventTypeForm(forms.Form):
     topics = forms.MultipleChoiceField(required=False, widget=forms.SelectMultiple(attrs={"size": 5}))
     subject = forms.CharField(required=False, help_text="Registry subject holding its schema, e.g. orders-value.")
     personal_data_fields = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One JSON pointer per line, e.g. /customer/email."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="One JSON pointer per line, e.g. /customer/email.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -44,7 +47,9 @@ class EventTypeForm(forms.Form):
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["tags"] = [tag.strip() for tag in data.get("tags", "").split(",") if tag.strip()]
-        data["personal_data_fields"] = [line.strip() for line in data.get("personal_data_fields", "").splitlines() if line.strip()]
+        data["personal_data_fields"] = [
+            line.strip() for line in data.get("personal_data_fields", "").splitlines() if line.strip()
+        ]
         data["sunset_date"] = data["sunset_date"].isoformat() if data.get("sunset_date") else None
         return data
 
@@ -78,7 +83,9 @@ class ServiceForm(forms.Form):
         self.fields["owner_team"].choices = [("", "—"), *_choices(Team)]
         self.fields["domain"].choices = [("", "—"), *_choices(Domain)]
         for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select) else "form-control")
+            field.widget.attrs.setdefault(
+                "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            )
 
 
 class NamedForm(forms.Form):

@@ -1,4 +1,5 @@
 """Who changed what: every catalog write records a CatalogChange in the same transaction."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

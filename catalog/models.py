@@ -3,6 +3,7 @@ producers and consumers, plus the history of every change and the governance inb
 
 Versions of an event type are the versions of its registry subject, and its traffic is what the
 broker observed: nothing here copies either."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -127,7 +128,9 @@ class CatalogChange(models.Model):
     object_name = models.CharField(max_length=255)
     action = models.CharField(max_length=10, choices=ChangeAction.choices)
     changes = models.JSONField(default=dict, help_text='{"field": [old, new]}')
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor = models.CharField(max_length=200, help_text="user name or service (API key) that made the change")
     at = models.DateTimeField(auto_now_add=True)
 

@@ -1,14 +1,34 @@
 """The catalog's read-only view of the registry: an event type's schema and versions are its
 subject's; nothing is stored twice."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.compatibility import CompatibilityLevel, SchemaVersion, check_compatibility
+from schemas.models import SubjectVersion
+from schemas.selectors import live_versions, loaded_schema, subject_names
+from schemas.validation import resolve_subject
+
 _CONSTRAINTS = (
-    "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "const", "enum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "const",
+    "enum",
 )
 
 
@@ -82,7 +102,9 @@ def field_rows(schema: Any, personal_data: list[str] | None = None) -> list[Fiel
         for key in _CONSTRAINTS:
             if key in sub:
                 value = sub[key]
-                constraints.append(f"{key}: {', '.join(map(str, value))}" if isinstance(value, list) else f"{key}: {value}")
+                constraints.append(
+                    f"{key}: {', '.join(map(str, value))}" if isinstance(value, list) else f"{key}: {value}"
+                )
         rows.append(
             FieldRow(
                 pointer=pointer,
@@ -107,32 +129,58 @@ def schema_field_names(subject: str) -> list[str]:
 
 
 def latest_schema(subject: str) -> dict[str, Any] | None:
-    """The parsed latest live schema of `subject`, or None (no subject, or registry not wired)."""
+    """The parsed latest live schema of `subject`, or None."""
     if not subject:
-        return None
-    try:
-        from schemas.selectors import schema_document
-        from schemas.validation import resolve_subject
-    except ImportError:
         return None
     resolved = resolve_subject(subject)
     if resolved is None:
         return None
-    return schema_document(resolved.schema_id)
+    parsed = loaded_schema(resolved.schema_id).parsed
+    return parsed if isinstance(parsed, dict) else None
 
 
 def subject_schema(subject: str, *, personal_data: list[str] | None = None) -> SubjectSchema | None:
-    """The latest schema of `subject` as a field table, with its version history."""
-    schema = latest_schema(subject)
-    if schema is None:
+    """The latest schema of `subject` as a field table, with its version history: for each live
+    version, what changed since the one before (structured differences, explained)."""
+    if not subject:
         return None
-    return SubjectSchema(subject=subject, version=None, schema_id=None, schema=schema, fields=field_rows(schema, personal_data))
+    rows = live_versions(subject)
+    if not rows:
+        return None
+    latest = rows[-1]
+    schema = loaded_schema(latest.schema_id).parsed
+    versions = []
+    previous: SchemaVersion | None = None
+    for row in rows:
+        loaded = loaded_schema(row.schema_id)
+        current = SchemaVersion(row.version, loaded.parsed, loaded.text, loaded.documents)
+        differences: list[Any] = []
+        if previous is not None:
+            differences = check_compatibility(current, [previous], CompatibilityLevel.BACKWARD).differences
+        versions.append(
+            {
+                "version": row.version,
+                "schema_id": row.schema_id,
+                "registered_at": row.created_at,
+                "differences": differences,
+            }
+        )
+        previous = current
+    return SubjectSchema(
+        subject=subject,
+        version=latest.version,
+        schema_id=latest.schema_id,
+        schema=schema,
+        fields=field_rows(schema, personal_data),
+        versions=list(reversed(versions)),
+    )
 
 
 def recent_schema_changes(*, limit: int = 6) -> list[dict[str, Any]]:
-    """The latest registrations: [{"subject", "version", "registered_at"}], newest first."""
-    try:
-        from schemas.selectors import recent_versions
-    except ImportError:
-        return []
-    return list(recent_versions(limit=limit))
+    """The latest registrations, newest first: [{"subject", "version", "registered_at"}]."""
+    rows = SubjectVersion.objects.filter(deleted=False).select_related("subject").order_by("-created_at", "-id")[:limit]
+    return [{"subject": row.subject.name, "version": row.version, "registered_at": row.created_at} for row in rows]
+
+
+def live_subject_names() -> list[str]:
+    return subject_names()

@@ -1,5 +1,6 @@
 """Reads of the catalog. Selectors own the joins and prefetches; list pages and list APIs go
 through them so their query counts stay flat as the catalog grows."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from core.errors import NotFound
 from core.jsonutil import loads
 from core.models import Service
 from core.timeutil import now_ms
+from schemas.selectors import subject_names
 
 OBSERVED_WINDOW_MS = 7 * 24 * 3600 * 1000
 
@@ -35,7 +37,9 @@ def event_type_list() -> QuerySet[EventType]:
 def event_type_get(*, name: str) -> EventType:
     event_type = (
         EventType.objects.select_related("domain", "owner_team")
-        .prefetch_related("tags", "topics", Prefetch("declared_flows", queryset=DeclaredFlow.objects.select_related("service")))
+        .prefetch_related(
+            "tags", "topics", Prefetch("declared_flows", queryset=DeclaredFlow.objects.select_related("service"))
+        )
         .filter(name=name)
         .first()
     )
@@ -53,7 +57,9 @@ class ObservedFlow:
     last_seen_ms: int
 
 
-def observed_flows_for_topics(topic_ids: list[int], *, event_type: str | None = None, window_ms: int = OBSERVED_WINDOW_MS) -> list[ObservedFlow]:
+def observed_flows_for_topics(
+    topic_ids: list[int], *, event_type: str | None = None, window_ms: int = OBSERVED_WINDOW_MS
+) -> list[ObservedFlow]:
     """Who the broker saw producing to (as `event_type`) and consuming from these topics."""
     if not topic_ids:
         return []
@@ -137,7 +143,9 @@ def mask_personal_data(data: Any, pointers: list[str]) -> Any:
 
 
 def domain_list() -> QuerySet[Domain]:
-    return Domain.objects.annotate(event_type_count=Count("event_types", distinct=True), service_count=Count("services", distinct=True))
+    return Domain.objects.annotate(
+        event_type_count=Count("event_types", distinct=True), service_count=Count("services", distinct=True)
+    )
 
 
 def team_list() -> QuerySet[Team]:
@@ -201,7 +209,8 @@ def undeclared_flows(*, window_ms: int = OBSERVED_WINDOW_MS) -> list[str]:
     """'service consumes topic' / 'service produces Type' flows the broker saw and no one declared."""
     since = now_ms() - window_ms
     declared = {
-        (flow.service_id, flow.role, flow.event_type_id) for flow in DeclaredFlow.objects.only("service_id", "role", "event_type_id")
+        (flow.service_id, flow.role, flow.event_type_id)
+        for flow in DeclaredFlow.objects.only("service_id", "role", "event_type_id")
     }
     types_by_name = dict(EventType.objects.values_list("name", "id"))
     types_by_topic: dict[int, set[int]] = {}
@@ -211,8 +220,10 @@ def undeclared_flows(*, window_ms: int = OBSERVED_WINDOW_MS) -> list[str]:
     topics = dict(Topic.objects.values_list("id", "name"))
     found: set[str] = set()
     observed = (
-        FlowStat.objects.filter(minute_ms__gte=since).exclude(service_id=0)
-        .values_list("topic_id", "role", "service_id", "event_type").distinct()
+        FlowStat.objects.filter(minute_ms__gte=since)
+        .exclude(service_id=0)
+        .values_list("topic_id", "role", "service_id", "event_type")
+        .distinct()
     )
     for topic_id, role, service_id, type_name in observed:
         name = services.get(service_id, "?")
@@ -228,11 +239,7 @@ def undeclared_flows(*, window_ms: int = OBSERVED_WINDOW_MS) -> list[str]:
 
 
 def _registry_subjects() -> list[str]:
-    try:
-        from schemas.selectors import live_subject_names
-    except ImportError:
-        return []
-    return list(live_subject_names())
+    return subject_names()
 
 
 def estate_summary() -> dict[str, Any]:

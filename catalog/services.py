@@ -1,5 +1,6 @@
 """Writes of the catalog. Each checks its input, writes in one transaction, and records the
 change in the history (who, when, what)."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,17 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,199}$")
 _POINTER = re.compile(r"^(/([^~/]|~[01])*)+$")
 
 EVENT_TYPE_FIELDS = (
-    "name", "domain", "owner_team", "summary", "business_meaning", "lifecycle", "deprecation_note",
-    "sunset_date", "subject", "personal_data_fields", "example",
+    "name",
+    "domain",
+    "owner_team",
+    "summary",
+    "business_meaning",
+    "lifecycle",
+    "deprecation_note",
+    "sunset_date",
+    "subject",
+    "personal_data_fields",
+    "example",
 )
 
 
@@ -34,7 +44,9 @@ def _errors(errors: list[dict[str, str]]) -> ValidationFailed:
 
 def _check_name(value: Any, field: str = "name") -> str:
     if not isinstance(value, str) or not _NAME.match(value):
-        raise field_error(field, "1-200 characters: letters, digits, spaces, '.', '_' and '-', starting with a letter or digit")
+        raise field_error(
+            field, "1-200 characters: letters, digits, spaces, '.', '_' and '-', starting with a letter or digit"
+        )
     return value
 
 
@@ -62,8 +74,14 @@ def domain_create(*, principal: Principal, name: Any, description: str = "") -> 
     if Domain.objects.filter(name=name).exists():
         raise Conflict(f"Domain '{name}' already exists.", code="duplicate_name")
     domain = Domain.objects.create(name=name, description=description or "")
-    record_change(principal=principal, object_type="domain", object_id=domain.pk, object_name=domain.name,
-                  action=ChangeAction.CREATED, after=snapshot(domain, ("name", "description")))
+    record_change(
+        principal=principal,
+        object_type="domain",
+        object_id=domain.pk,
+        object_name=domain.name,
+        action=ChangeAction.CREATED,
+        after=snapshot(domain, ("name", "description")),
+    )
     return domain
 
 
@@ -78,8 +96,15 @@ def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Do
     if "description" in changes:
         domain.description = changes["description"] or ""
     domain.save()
-    record_change(principal=principal, object_type="domain", object_id=domain.pk, object_name=domain.name,
-                  action=ChangeAction.UPDATED, before=before, after=snapshot(domain, ("name", "description")))
+    record_change(
+        principal=principal,
+        object_type="domain",
+        object_id=domain.pk,
+        object_name=domain.name,
+        action=ChangeAction.UPDATED,
+        before=before,
+        after=snapshot(domain, ("name", "description")),
+    )
     return domain
 
 
@@ -87,8 +112,14 @@ def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Do
 def domain_delete(*, principal: Principal, domain: Domain) -> None:
     if domain.event_types.exists():
         raise Conflict(f"Domain '{domain.name}' still has event types; move them first.", code="in_use")
-    record_change(principal=principal, object_type="domain", object_id=domain.pk, object_name=domain.name,
-                  action=ChangeAction.DELETED, before=snapshot(domain, ("name", "description")))
+    record_change(
+        principal=principal,
+        object_type="domain",
+        object_id=domain.pk,
+        object_name=domain.name,
+        action=ChangeAction.DELETED,
+        before=snapshot(domain, ("name", "description")),
+    )
     domain.delete()
 
 
@@ -110,7 +141,9 @@ TEAM_FIELDS = ("name", "description", "contact")
 
 
 @transaction.atomic
-def team_create(*, principal: Principal, name: Any, description: str = "", contact: str = "", members: Any = None) -> Team:
+def team_create(
+    *, principal: Principal, name: Any, description: str = "", contact: str = "", members: Any = None
+) -> Team:
     """Create a team (members are existing users); 409 if the name is taken."""
     _check_name(name)
     users = _members(members)
@@ -119,8 +152,14 @@ def team_create(*, principal: Principal, name: Any, description: str = "", conta
     team = Team.objects.create(name=name, description=description or "", contact=contact or "")
     team.members.set(users)
     after = {**snapshot(team, TEAM_FIELDS), "members": sorted(u.username for u in users)}
-    record_change(principal=principal, object_type="team", object_id=team.pk, object_name=team.name,
-                  action=ChangeAction.CREATED, after=after)
+    record_change(
+        principal=principal,
+        object_type="team",
+        object_id=team.pk,
+        object_name=team.name,
+        action=ChangeAction.CREATED,
+        after=after,
+    )
     return team
 
 
@@ -139,8 +178,15 @@ def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
     if "members" in changes:
         team.members.set(_members(changes["members"]))
     after = {**snapshot(team, TEAM_FIELDS), "members": sorted(team.members.values_list("username", flat=True))}
-    record_change(principal=principal, object_type="team", object_id=team.pk, object_name=team.name,
-                  action=ChangeAction.UPDATED, before=before, after=after)
+    record_change(
+        principal=principal,
+        object_type="team",
+        object_id=team.pk,
+        object_name=team.name,
+        action=ChangeAction.UPDATED,
+        before=before,
+        after=after,
+    )
     return team
 
 
@@ -148,8 +194,14 @@ def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
 def team_delete(*, principal: Principal, team: Team) -> None:
     if team.event_types.exists():
         raise Conflict(f"Team '{team.name}' still owns event types; hand them over first.", code="in_use")
-    record_change(principal=principal, object_type="team", object_id=team.pk, object_name=team.name,
-                  action=ChangeAction.DELETED, before=snapshot(team, TEAM_FIELDS))
+    record_change(
+        principal=principal,
+        object_type="team",
+        object_id=team.pk,
+        object_name=team.name,
+        action=ChangeAction.DELETED,
+        before=snapshot(team, TEAM_FIELDS),
+    )
     team.delete()
 
 
@@ -167,9 +219,7 @@ def service_snapshot(service: Service) -> dict[str, Any]:
 
 
 @transaction.atomic
-def service_document(
-    *, principal: Principal, name: Any, create: bool = False, **changes: Any
-) -> Service:
+def service_document(*, principal: Principal, name: Any, create: bool = False, **changes: Any) -> Service:
     """Create (with `create`) or update a service's catalog entry: description, owner team,
     domain, summary, repository link."""
     from django.core.exceptions import ValidationError
@@ -214,9 +264,15 @@ def service_document(
         raise _errors(errors)
     profile.save()
     service.profile = profile
-    record_change(principal=principal, object_type="service", object_id=service.pk, object_name=service.name,
-                  action=ChangeAction.CREATED if create else ChangeAction.UPDATED,
-                  before=before, after=service_snapshot(service))
+    record_change(
+        principal=principal,
+        object_type="service",
+        object_id=service.pk,
+        object_name=service.name,
+        action=ChangeAction.CREATED if create else ChangeAction.UPDATED,
+        before=before,
+        after=service_snapshot(service),
+    )
     return service
 
 
@@ -248,8 +304,12 @@ def _pointers(value: Any) -> list[str]:
 def refresh_search_text(event_type: EventType) -> str:
     """What ?q= matches: names, summary, meaning, tags, topics and the schema's field names."""
     parts = [
-        event_type.name, event_type.summary, event_type.business_meaning, event_type.subject,
-        *(tag.name for tag in event_type.tags.all()), *schema_field_names(event_type.subject),
+        event_type.name,
+        event_type.summary,
+        event_type.business_meaning,
+        event_type.subject,
+        *(tag.name for tag in event_type.tags.all()),
+        *schema_field_names(event_type.subject),
     ]
     return " ".join(part for part in parts if part).lower()
 
@@ -261,7 +321,9 @@ def _event_type_snapshot(event_type: EventType) -> dict[str, Any]:
     return values
 
 
-def _apply_event_type_fields(event_type: EventType, data: dict[str, Any], *, creating: bool) -> tuple[list, list | None, list | None]:
+def _apply_event_type_fields(
+    event_type: EventType, data: dict[str, Any], *, creating: bool
+) -> tuple[list, list | None, list | None]:
     errors: list[dict[str, str]] = []
     topics = tags = None
 
@@ -287,7 +349,9 @@ def _apply_event_type_fields(event_type: EventType, data: dict[str, Any], *, cre
         if field in data:
             value = data[field] if data[field] is not None else ""
             if not isinstance(value, str) or (limit and len(value) > limit):
-                errors.append({"field": field, "reason": f"must be a string{f' of at most {limit} characters' if limit else ''}"})
+                errors.append(
+                    {"field": field, "reason": f"must be a string{f' of at most {limit} characters' if limit else ''}"}
+                )
             else:
                 setattr(event_type, field, value)
     if creating and not event_type.summary:
@@ -296,9 +360,18 @@ def _apply_event_type_fields(event_type: EventType, data: dict[str, Any], *, cre
         target = data["lifecycle"]
         if target not in Lifecycle.values:
             errors.append({"field": "lifecycle", "reason": f"must be one of {', '.join(Lifecycle.values)}"})
-        elif not creating and target != event_type.lifecycle and target not in LIFECYCLE_TRANSITIONS[event_type.lifecycle]:
+        elif (
+            not creating
+            and target != event_type.lifecycle
+            and target not in LIFECYCLE_TRANSITIONS[event_type.lifecycle]
+        ):
             allowed = ", ".join(sorted(LIFECYCLE_TRANSITIONS[event_type.lifecycle])) or "nothing (it is final)"
-            errors.append({"field": "lifecycle", "reason": f"cannot move from {event_type.lifecycle} to {target}; allowed: {allowed}"})
+            errors.append(
+                {
+                    "field": "lifecycle",
+                    "reason": f"cannot move from {event_type.lifecycle} to {target}; allowed: {allowed}",
+                }
+            )
         else:
             event_type.lifecycle = target
     if "sunset_date" in data:
@@ -346,8 +419,14 @@ def event_type_create(*, principal: Principal, data: dict[str, Any]) -> EventTyp
         event_type.tags.set(tags)
     event_type.search_text = refresh_search_text(event_type)
     event_type.save(update_fields=["search_text"])
-    record_change(principal=principal, object_type="event_type", object_id=event_type.pk, object_name=event_type.name,
-                  action=ChangeAction.CREATED, after=_event_type_snapshot(event_type))
+    record_change(
+        principal=principal,
+        object_type="event_type",
+        object_id=event_type.pk,
+        object_name=event_type.name,
+        action=ChangeAction.CREATED,
+        after=_event_type_snapshot(event_type),
+    )
     return event_type
 
 
@@ -367,15 +446,28 @@ def event_type_update(*, principal: Principal, event_type: EventType, data: dict
         event_type.tags.set(tags)
     event_type.search_text = refresh_search_text(event_type)
     event_type.save(update_fields=["search_text"])
-    record_change(principal=principal, object_type="event_type", object_id=event_type.pk, object_name=event_type.name,
-                  action=ChangeAction.UPDATED, before=before, after=_event_type_snapshot(event_type))
+    record_change(
+        principal=principal,
+        object_type="event_type",
+        object_id=event_type.pk,
+        object_name=event_type.name,
+        action=ChangeAction.UPDATED,
+        before=before,
+        after=_event_type_snapshot(event_type),
+    )
     return event_type
 
 
 @transaction.atomic
 def event_type_delete(*, principal: Principal, event_type: EventType) -> None:
-    record_change(principal=principal, object_type="event_type", object_id=event_type.pk, object_name=event_type.name,
-                  action=ChangeAction.DELETED, before=_event_type_snapshot(event_type))
+    record_change(
+        principal=principal,
+        object_type="event_type",
+        object_id=event_type.pk,
+        object_name=event_type.name,
+        action=ChangeAction.DELETED,
+        before=_event_type_snapshot(event_type),
+    )
     event_type.delete()
 
 
@@ -386,29 +478,53 @@ def declared_flows_set(
     """Replace the declared producers (or consumers) of an event type: [{"service", "note"}]."""
     if role not in FlowRole.values:
         raise field_error("role", f"must be one of {', '.join(FlowRole.values)}")
-    if not isinstance(services, list) or not all(isinstance(s, dict) and isinstance(s.get("service"), str) for s in services):
+    if not isinstance(services, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("service"), str) for s in services
+    ):
         raise field_error(f"{role}s", 'must be a list of {"service": name, "note": text}')
     before = sorted(event_type.declared_flows.filter(role=role).values_list("service__name", flat=True))
     event_type.declared_flows.filter(role=role).delete()
     flows = []
     for entry in services:
         service = service_get_or_create(name=entry["service"])
-        flows.append(DeclaredFlow.objects.create(service=service, event_type=event_type, role=role, note=str(entry.get("note", ""))[:300]))
+        flows.append(
+            DeclaredFlow.objects.create(
+                service=service, event_type=event_type, role=role, note=str(entry.get("note", ""))[:300]
+            )
+        )
     after = sorted(flow.service.name for flow in flows)
-    record_change(principal=principal, object_type="event_type", object_id=event_type.pk, object_name=event_type.name,
-                  action=ChangeAction.UPDATED, before={f"{role}s": before}, after={f"{role}s": after})
+    record_change(
+        principal=principal,
+        object_type="event_type",
+        object_id=event_type.pk,
+        object_name=event_type.name,
+        action=ChangeAction.UPDATED,
+        before={f"{role}s": before},
+        after={f"{role}s": after},
+    )
     return flows
 
 
 @transaction.atomic
-def declared_flow_add(*, principal: Principal, event_type: EventType, service_name: str, role: str, note: str = "") -> DeclaredFlow:
+def declared_flow_add(
+    *, principal: Principal, event_type: EventType, service_name: str, role: str, note: str = ""
+) -> DeclaredFlow:
     if role not in FlowRole.values:
         raise field_error("role", f"must be one of {', '.join(FlowRole.values)}")
     service = service_get_or_create(name=service_name)
-    flow, created = DeclaredFlow.objects.get_or_create(service=service, event_type=event_type, role=role, defaults={"note": note})
+    flow, created = DeclaredFlow.objects.get_or_create(
+        service=service, event_type=event_type, role=role, defaults={"note": note}
+    )
     if created:
-        record_change(principal=principal, object_type="event_type", object_id=event_type.pk, object_name=event_type.name,
-                      action=ChangeAction.UPDATED, before={}, after={f"{role}:{service.name}": note or "declared"})
+        record_change(
+            principal=principal,
+            object_type="event_type",
+            object_id=event_type.pk,
+            object_name=event_type.name,
+            action=ChangeAction.UPDATED,
+            before={},
+            after={f"{role}:{service.name}": note or "declared"},
+        )
     return flow
 
 
@@ -423,8 +539,15 @@ def inbox_dismiss(*, principal: Principal, kind: str, name: str, reason: str = "
     dismissal, _ = InboxDismissal.objects.update_or_create(
         kind=kind, name=name, defaults={"reason": reason[:300], "dismissed_by": principal.display_name}
     )
-    record_change(principal=principal, object_type="inbox", object_id=f"{kind}:{name}", object_name=name,
-                  action=ChangeAction.DELETED, before={"undocumented": True}, after={"dismissed": reason or True})
+    record_change(
+        principal=principal,
+        object_type="inbox",
+        object_id=f"{kind}:{name}",
+        object_name=name,
+        action=ChangeAction.DELETED,
+        before={"undocumented": True},
+        after={"dismissed": reason or True},
+    )
     return dismissal
 
 

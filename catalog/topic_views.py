@@ -1,6 +1,7 @@
 """Topic pages (part of the catalog, which reads the broker): the list with partitions, sizes and
 rates; a topic page that browses events by partition and offset, or finds them by key or
 correlation id."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -20,7 +21,11 @@ PAGE_SIZE = 50
 
 def _rates(window_ms: int = 60_000) -> dict[int, float]:
     since = now_ms() - window_ms - 60_000
-    rows = FlowStat.objects.filter(role=FlowStat.ROLE_PRODUCE, minute_ms__gte=since).values("topic_id").annotate(total=Sum("events"))
+    rows = (
+        FlowStat.objects.filter(role=FlowStat.ROLE_PRODUCE, minute_ms__gte=since)
+        .values("topic_id")
+        .annotate(total=Sum("events"))
+    )
     return {row["topic_id"]: row["total"] / ((window_ms + 60_000) / 1000) for row in rows}
 
 
@@ -32,10 +37,7 @@ def topic_list(request: HttpRequest) -> HttpResponse:
         row["topic_id"]: row["retained"]
         for row in Partition.objects.values("topic_id").annotate(retained=Sum("end_offset") - Sum("log_start_offset"))
     }
-    rows = [
-        {"topic": topic, "rate": rates.get(topic.id, 0.0), "events": events.get(topic.id, 0)}
-        for topic in topics
-    ]
+    rows = [{"topic": topic, "rate": rates.get(topic.id, 0.0), "events": events.get(topic.id, 0)} for topic in topics]
     return render(request, "topics/topic_list.html", {"rows": rows})
 
 
@@ -56,14 +58,20 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
     mode = "browse"
     if correlation:
         mode = "correlation"
-        payloads = Event.objects.filter(correlation_id=correlation, topic=topic).order_by("append_time_ms").values_list("payload", flat=True)[:PAGE_SIZE]
+        payloads = (
+            Event.objects.filter(correlation_id=correlation, topic=topic)
+            .order_by("append_time_ms")
+            .values_list("payload", flat=True)[:PAGE_SIZE]
+        )
         events = [loads(p) for p in payloads]
     elif key:
         mode = "key"
         partition = partition_for_key(key.encode(), topic.partition_count)
         log = partitions[partition]
         payloads = (
-            Event.objects.filter(topic=topic, partition=partition, key=key).order_by("-offset").values_list("payload", flat=True)[:PAGE_SIZE]
+            Event.objects.filter(topic=topic, partition=partition, key=key)
+            .order_by("-offset")
+            .values_list("payload", flat=True)[:PAGE_SIZE]
         )
         events = [loads(p) for p in payloads]
     else:
@@ -85,7 +93,9 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         "correlation": correlation,
         "offset": offset_param,
         "prev_offset": max(log.log_start_offset, int(offset_param) - PAGE_SIZE) if offset_param.isdigit() else None,
-        "next_offset": int(offset_param) + PAGE_SIZE if offset_param.isdigit() and int(offset_param) + PAGE_SIZE < log.end_offset else None,
+        "next_offset": int(offset_param) + PAGE_SIZE
+        if offset_param.isdigit() and int(offset_param) + PAGE_SIZE < log.end_offset
+        else None,
         "event_types": EventType.objects.filter(topics=topic).only("name", "summary"),
         "last_append_ms": Partition.objects.filter(topic=topic).aggregate(last=Max("last_append_ms"))["last"],
     }

@@ -21,4 +21,5 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/dismiss/", views.inbox_dismiss, name="inbox-dismiss"),
     path("history/", views.history, name="history"),
+    path("import/", views.asyncapi_import_page, name="asyncapi-import"),
 ]

@@ -1,5 +1,6 @@
 """Catalog pages: list and search, event types, services, domains, teams, the governance inbox,
 history. Views parse input, call selectors or services, and render."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from broker.models import Topic
 from catalog import schema_view, selectors, services
 from catalog.choices import FlowRole, Lifecycle
 from catalog.filtersets import EventTypeFilterSet
 from catalog.forms import EventTypeForm, NamedForm, ServiceForm, apply_service_errors
-from broker.models import Topic
 from catalog.models import Domain, Tag, Team
 from core.auth import principal_for_user
 from core.errors import EventlineError
@@ -33,7 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
     summary = selectors.estate_summary()
     rates = selectors.topic_rates(list(Topic.objects.values_list("id", flat=True)))
     names = dict(Topic.objects.values_list("id", "name"))
-    busiest = sorted(({"name": names[tid], "rate": rate} for tid, rate in rates.items() if tid in names), key=lambda t: -t["rate"])
+    busiest = sorted(
+        ({"name": names[tid], "rate": rate} for tid, rate in rates.items() if tid in names), key=lambda t: -t["rate"]
+    )
     inbox_items = selectors.governance_inbox()
     context = {
         "stats": [
@@ -78,7 +81,9 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
     topic_ids = [topic.id for topic in topics]
     rates = selectors.topic_rates(topic_ids)
     last_append = selectors.topic_last_append(topic_ids)
-    declared = {role: [flow for flow in event_type.declared_flows.all() if flow.role == role] for role in FlowRole.values}
+    declared = {
+        role: [flow for flow in event_type.declared_flows.all() if flow.role == role] for role in FlowRole.values
+    }
     observed = selectors.observed_flows_for_topics(topic_ids, event_type=event_type.name)
     example_event = selectors.latest_event_of_type(event_type)
     example = None
@@ -89,7 +94,10 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
     schema = schema_view.subject_schema(event_type.subject, personal_data=event_type.personal_data_fields)
     context = {
         "event_type": event_type,
-        "topics": [{"topic": topic, "rate": rates.get(topic.id, 0.0), "last_append_ms": last_append.get(topic.id)} for topic in topics],
+        "topics": [
+            {"topic": topic, "rate": rates.get(topic.id, 0.0), "last_append_ms": last_append.get(topic.id)}
+            for topic in topics
+        ],
         "producers": declared[FlowRole.PRODUCER],
         "consumers": declared[FlowRole.CONSUMER],
         "observed_producers": [flow for flow in observed if flow.role == FlowRole.PRODUCER],
@@ -104,10 +112,16 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _event_type_form_page(request: HttpRequest, event_type: Any | None) -> HttpResponse:
-    initial = EventTypeForm.initial_for(event_type) if event_type else {
-        "lifecycle": Lifecycle.DRAFT, "name": request.GET.get("name", ""),
-        "topics": [request.GET["topic"]] if request.GET.get("topic") else [], "subject": request.GET.get("subject", ""),
-    }
+    initial = (
+        EventTypeForm.initial_for(event_type)
+        if event_type
+        else {
+            "lifecycle": Lifecycle.DRAFT,
+            "name": request.GET.get("name", ""),
+            "topics": [request.GET["topic"]] if request.GET.get("topic") else [],
+            "subject": request.GET.get("subject", ""),
+        }
+    )
     form = EventTypeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -115,7 +129,9 @@ def _event_type_form_page(request: HttpRequest, event_type: Any | None) -> HttpR
                 event_type = services.event_type_create(principal=_principal(request), data=form.service_data())
                 messages.success(request, f"{event_type.name} is in the catalog.")
             else:
-                event_type = services.event_type_update(principal=_principal(request), event_type=event_type, data=form.service_data())
+                event_type = services.event_type_update(
+                    principal=_principal(request), event_type=event_type, data=form.service_data()
+                )
                 messages.success(request, "Saved.")
             return redirect("catalog:event-type-detail", name=event_type.name)
         except EventlineError as error:
@@ -172,13 +188,17 @@ def service_edit(request: HttpRequest, name: str) -> HttpResponse:
     initial = {"description": service.description}
     if profile:
         initial.update(
-            summary=profile.summary, repository_url=profile.repository_url,
-            owner_team=profile.owner_team.name if profile.owner_team else "", domain=profile.domain.name if profile.domain else "",
+            summary=profile.summary,
+            repository_url=profile.repository_url,
+            owner_team=profile.owner_team.name if profile.owner_team else "",
+            domain=profile.domain.name if profile.domain else "",
         )
     form = ServiceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.service_document(principal=_principal(request), name=name, create=profile is None, **form.cleaned_data)
+            services.service_document(
+                principal=_principal(request), name=name, create=profile is None, **form.cleaned_data
+            )
             messages.success(request, "Saved.")
             return redirect("catalog:service-detail", name=name)
         except EventlineError as error:
@@ -188,26 +208,48 @@ def service_edit(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def domain_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/domain_list.html", {"domains": selectors.domain_list(), "can_edit": has_role(request, "editor")})
+    return render(
+        request,
+        "catalog/domain_list.html",
+        {"domains": selectors.domain_list(), "can_edit": has_role(request, "editor")},
+    )
 
 
 @login_required
 def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
     domain = get_object_or_404(Domain, name=name)
     event_types = selectors.event_type_list().filter(domain=domain)
-    return render(request, "catalog/domain_detail.html", {"domain": domain, "event_types": event_types, "services": selectors.service_list().filter(profile__domain=domain)})
+    return render(
+        request,
+        "catalog/domain_detail.html",
+        {
+            "domain": domain,
+            "event_types": event_types,
+            "services": selectors.service_list().filter(profile__domain=domain),
+        },
+    )
 
 
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/team_list.html", {"teams": selectors.team_list(), "can_edit": has_role(request, "editor")})
+    return render(
+        request, "catalog/team_list.html", {"teams": selectors.team_list(), "can_edit": has_role(request, "editor")}
+    )
 
 
 @login_required
 def team_detail(request: HttpRequest, name: str) -> HttpResponse:
     team = get_object_or_404(Team.objects.prefetch_related("members"), name=name)
     event_types = selectors.event_type_list().filter(owner_team=team)
-    return render(request, "catalog/team_detail.html", {"team": team, "event_types": event_types, "services": selectors.service_list().filter(profile__owner_team=team)})
+    return render(
+        request,
+        "catalog/team_detail.html",
+        {
+            "team": team,
+            "event_types": event_types,
+            "services": selectors.service_list().filter(profile__owner_team=team),
+        },
+    )
 
 
 def _named_create(request: HttpRequest, kind: str) -> HttpResponse:
@@ -235,7 +277,9 @@ def team_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/inbox.html", {"items": selectors.governance_inbox(), "can_edit": has_role(request, "editor")})
+    return render(
+        request, "catalog/inbox.html", {"items": selectors.governance_inbox(), "can_edit": has_role(request, "editor")}
+    )
 
 
 @role_required("editor")
@@ -243,7 +287,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_dismiss(request: HttpRequest) -> HttpResponse:
     try:
         services.inbox_dismiss(
-            principal=_principal(request), kind=request.POST.get("kind", ""), name=request.POST.get("name", ""),
+            principal=_principal(request),
+            kind=request.POST.get("kind", ""),
+            name=request.POST.get("name", ""),
             reason=request.POST.get("reason", ""),
         )
     except EventlineError as error:
@@ -251,6 +297,26 @@ def inbox_dismiss(request: HttpRequest) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return HttpResponse("")
     return redirect(reverse("catalog:inbox"))
+
+
+@role_required("editor")
+def asyncapi_import_page(request: HttpRequest) -> HttpResponse:
+    """Paste an AsyncAPI 3.0 or 2.6 document, see what it would change, then apply it."""
+    from catalog.asyncapi.importer import asyncapi_import
+
+    document = request.POST.get("document", "")
+    plan = None
+    if request.method == "POST" and document.strip():
+        apply = request.POST.get("action") == "apply"
+        try:
+            plan = asyncapi_import(principal=_principal(request), raw=document, dry_run=not apply)
+        except EventlineError as error:
+            messages.error(request, error.message)
+        else:
+            if plan.applied:
+                messages.success(request, f"Imported {plan.service['name']}.")
+                return redirect("catalog:service-detail", name=plan.service["name"])
+    return render(request, "catalog/asyncapi_import.html", {"document": document, "plan": plan})
 
 
 @login_required

@@ -1,4 +1,5 @@
 """Navigation for the base layout. A section appears once its pages exist."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest

@@ -1,4 +1,5 @@
 """Helpers for server-rendered pages: roles, markdown, pagination."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,8 +16,33 @@ from django.http import HttpRequest, HttpResponse
 from core.auth import ROLE_EDITOR, principal_for_user
 
 _ALLOWED_TAGS = {
-    "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td", "del",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "del",
 }
 
 

@@ -1,6 +1,7 @@
 """Shapes of the catalog API. Output serializers read objects loaded by the selectors (no extra
 queries per row); write serializers only describe bodies for the OpenAPI document, because the
 services validate input themselves (one set of rules for the API and the pages)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -14,4 +14,5 @@ urlpatterns = [
     path("event-types/<str:name>", views.EventTypeDetailView.as_view(), name="catalog-event-type-detail"),
     path("changes/", views.ChangeListView.as_view(), name="catalog-change-list"),
     path("inbox/", views.InboxView.as_view(), name="catalog-inbox"),
+    path("asyncapi/import", views.AsyncAPIImportView.as_view(), name="catalog-asyncapi-import"),
 ]

@@ -1,5 +1,6 @@
 """Catalog REST API under /api/v1/catalog/. Reads need any key or login; writes need the editor
 role or an admin-scoped key."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,11 +45,15 @@ class DomainListView(APIView):
         principal_of(request)
         return _page(request, self, selectors.domain_list(), s.DomainSerializer)
 
-    @extend_schema(request=s.DomainWriteSerializer, responses={201: s.DomainSerializer}, summary="Create a domain (editor)")
+    @extend_schema(
+        request=s.DomainWriteSerializer, responses={201: s.DomainSerializer}, summary="Create a domain (editor)"
+    )
     def post(self, request: Request) -> Response:
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
-        domain = services.domain_create(principal=principal, name=data.get("name"), description=data.get("description", ""))
+        domain = services.domain_create(
+            principal=principal, name=data.get("name"), description=data.get("description", "")
+        )
         return Response(s.DomainSerializer(domain).data, status=201)
 
 
@@ -82,8 +87,11 @@ class TeamListView(APIView):
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
         team = services.team_create(
-            principal=principal, name=data.get("name"), description=data.get("description", ""),
-            contact=data.get("contact", ""), members=data.get("members"),
+            principal=principal,
+            name=data.get("name"),
+            description=data.get("description", ""),
+            contact=data.get("contact", ""),
+            members=data.get("members"),
         )
         return Response(s.TeamSerializer(team).data, status=201)
 
@@ -118,7 +126,9 @@ class ServiceListView(APIView):
         documented = request.query_params.get("documented") in ("1", "true", "yes")
         return _page(request, self, selectors.service_list(documented_only=documented), s.ServiceSerializer)
 
-    @extend_schema(request=s.ServiceWriteSerializer, responses={201: s.ServiceSerializer}, summary="Document a service (editor)")
+    @extend_schema(
+        request=s.ServiceWriteSerializer, responses={201: s.ServiceSerializer}, summary="Document a service (editor)"
+    )
     def post(self, request: Request) -> Response:
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
@@ -133,7 +143,9 @@ class ServiceDetailView(APIView):
         principal_of(request)
         return Response(s.ServiceSerializer(selectors.service_get(name=name)).data)
 
-    @extend_schema(request=s.ServiceWriteSerializer, responses=s.ServiceSerializer, summary="Change a service's entry (editor)")
+    @extend_schema(
+        request=s.ServiceWriteSerializer, responses=s.ServiceSerializer, summary="Change a service's entry (editor)"
+    )
     def patch(self, request: Request, name: str) -> Response:
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
@@ -145,10 +157,15 @@ class ServiceDetailView(APIView):
 class EventTypeListView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", str, description="words to find in names, summaries, business meaning, tags and schema field names"),
-            OpenApiParameter("domain", str), OpenApiParameter("owner", str, description="owner team"),
-            OpenApiParameter("tag", str), OpenApiParameter("lifecycle", str),
-            OpenApiParameter("no_consumers", bool), OpenApiParameter("undocumented", bool),
+            OpenApiParameter(
+                "q", str, description="words to find in names, summaries, business meaning, tags and schema field names"
+            ),
+            OpenApiParameter("domain", str),
+            OpenApiParameter("owner", str, description="owner team"),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("lifecycle", str),
+            OpenApiParameter("no_consumers", bool),
+            OpenApiParameter("undocumented", bool),
             OpenApiParameter("sort", str, description="name, -name, updated, domain, owner, lifecycle"),
         ],
         responses=s.EventTypeSerializer(many=True),
@@ -159,10 +176,16 @@ class EventTypeListView(APIView):
         filters = EventTypeFilterSet(request.query_params, queryset=selectors.event_type_list())
         if not filters.is_valid():
             errors = [{"field": field, "reason": " ".join(reasons)} for field, reasons in filters.errors.items()]
-            raise ValidationFailed("; ".join(f"{e['field']}: {e['reason']}" for e in errors), details={"errors": errors})
+            raise ValidationFailed(
+                "; ".join(f"{e['field']}: {e['reason']}" for e in errors), details={"errors": errors}
+            )
         return _page(request, self, filters.qs, s.EventTypeSerializer)
 
-    @extend_schema(request=s.EventTypeWriteSerializer, responses={201: s.EventTypeSerializer}, summary="Document an event type (editor)")
+    @extend_schema(
+        request=s.EventTypeWriteSerializer,
+        responses={201: s.EventTypeSerializer},
+        summary="Document an event type (editor)",
+    )
     def post(self, request: Request) -> Response:
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
@@ -180,12 +203,16 @@ class EventTypeDetailView(APIView):
         principal_of(request)
         return Response(s.EventTypeSerializer(selectors.event_type_get(name=name)).data)
 
-    @extend_schema(request=s.EventTypeWriteSerializer, responses=s.EventTypeSerializer, summary="Change an event type (editor)")
+    @extend_schema(
+        request=s.EventTypeWriteSerializer, responses=s.EventTypeSerializer, summary="Change an event type (editor)"
+    )
     def patch(self, request: Request, name: str) -> Response:
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
         flows = {role: data.pop(f"{role}s", None) for role in FlowRole.values}
-        event_type = services.event_type_update(principal=principal, event_type=selectors.event_type_get(name=name), data=data)
+        event_type = services.event_type_update(
+            principal=principal, event_type=selectors.event_type_get(name=name), data=data
+        )
         for role, entries in flows.items():
             if entries is not None:
                 services.declared_flows_set(principal=principal, event_type=event_type, role=role, services=entries)
@@ -215,7 +242,9 @@ class ChangeListView(APIView):
 
 
 class InboxView(APIView):
-    @extend_schema(responses=s.InboxItemSerializer(many=True), summary="Undocumented topics, subjects, services and flows")
+    @extend_schema(
+        responses=s.InboxItemSerializer(many=True), summary="Undocumented topics, subjects, services and flows"
+    )
     def get(self, request: Request) -> Response:
         principal_of(request)
         return Response({"items": s.InboxItemSerializer(selectors.governance_inbox(), many=True).data})
@@ -224,7 +253,12 @@ class InboxView(APIView):
     def post(self, request: Request) -> Response:
         principal = require_role(request, ROLE_EDITOR)
         data = _body(request)
-        services.inbox_dismiss(principal=principal, kind=data.get("kind", ""), name=str(data.get("name", "")), reason=str(data.get("reason", "")))
+        services.inbox_dismiss(
+            principal=principal,
+            kind=data.get("kind", ""),
+            name=str(data.get("name", "")),
+            reason=str(data.get("reason", "")),
+        )
         return Response(status=204)
 
 
@@ -235,3 +269,31 @@ class ServiceAsyncAPIView(APIView):
 
         principal_of(request)
         return Response(service_asyncapi_document(service=selectors.service_get(name=name)))
+
+
+class AsyncAPIImportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("dry_run", bool, description="true (default): only say what would change")],
+        request={"application/json": dict, "application/yaml": str},
+        responses={200: dict, 422: dict},
+        summary="Import an AsyncAPI 3.0 or 2.6 document (editor)",
+    )
+    def post(self, request: Request) -> Response:
+        from catalog.asyncapi.importer import asyncapi_import
+
+        principal = require_role(request, ROLE_EDITOR)
+        dry_run = request.query_params.get("dry_run", "true").lower() not in ("false", "0", "no")
+        raw = request.data if (request.content_type or "").startswith("application/json") else request.body
+        plan = asyncapi_import(principal=principal, raw=raw, dry_run=dry_run)
+        if plan.errors:
+            return Response(
+                {
+                    "error": {
+                        "code": "invalid_asyncapi",
+                        "message": f"{len(plan.errors)} problem(s); nothing was changed.",
+                        "details": plan.as_dict(),
+                    }
+                },
+                status=422,
+            )
+        return Response(plan.as_dict())

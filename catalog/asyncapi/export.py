@@ -1,6 +1,7 @@
 """AsyncAPI 3.0 documents of services: channels are the topics the service's event types travel
 on, operations say what it sends and receives, message payloads are the registry schemas, and the
 correlation id's location is declared (the CloudEvents `correlationid` attribute)."""
+
 from __future__ import annotations
 
 import re
@@ -50,7 +51,9 @@ def _payload(event_type: EventType) -> dict[str, Any]:
 def service_asyncapi_document(*, service: Service) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of one service, from the catalog and the registry."""
     flows = list(
-        service.declared_flows.select_related("event_type", "event_type__owner_team").prefetch_related("event_type__topics")
+        service.declared_flows.select_related("event_type", "event_type__owner_team").prefetch_related(
+            "event_type__topics"
+        )
     )
     profile = getattr(service, "profile", None) if hasattr(service, "profile") else None
     channels: dict[str, Any] = {}

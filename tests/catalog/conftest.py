@@ -18,7 +18,13 @@ def catalog_base(db, make_topic):
 @pytest.fixture
 def make_event_type(catalog_base):
     def make(name="OrderPlaced", **data):
-        payload = {"name": name, "domain": "Ordering", "owner_team": "Checkout Team", "summary": f"{name} happened", **data}
+        payload = {
+            "name": name,
+            "domain": "Ordering",
+            "owner_team": "Checkout Team",
+            "summary": f"{name} happened",
+            **data,
+        }
         return services.event_type_create(principal=EDITOR, data=payload)
 
     return make

@@ -1,5 +1,6 @@
 """The catalog REST API: CRUD with filters for domains, teams, services and event types; clear
 4xx for bad input; writes need the editor role or an admin key; history of every change."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,9 +45,27 @@ def test_create_event_type_with_topics_tags_and_declared_flows(api, catalog_base
         ({"name": "X", "domain": "Nope", "owner_team": "Checkout Team", "summary": "s"}, 422, "domain"),
         ({"name": "X", "domain": "Ordering", "owner_team": "Ghosts", "summary": "s"}, 422, "owner_team"),
         ({"name": "X", "domain": "Ordering", "owner_team": "Checkout Team"}, 422, "summary"),
-        ({"name": "X", "domain": "Ordering", "owner_team": "Checkout Team", "summary": "s", "lifecycle": "zombie"}, 422, "lifecycle"),
-        ({"name": "X", "domain": "Ordering", "owner_team": "Checkout Team", "summary": "s", "topics": ["missing"]}, 422, "topics"),
-        ({"name": "X", "domain": "Ordering", "owner_team": "Checkout Team", "summary": "s", "personal_data_fields": ["email"]}, 422, "personal_data_fields"),
+        (
+            {"name": "X", "domain": "Ordering", "owner_team": "Checkout Team", "summary": "s", "lifecycle": "zombie"},
+            422,
+            "lifecycle",
+        ),
+        (
+            {"name": "X", "domain": "Ordering", "owner_team": "Checkout Team", "summary": "s", "topics": ["missing"]},
+            422,
+            "topics",
+        ),
+        (
+            {
+                "name": "X",
+                "domain": "Ordering",
+                "owner_team": "Checkout Team",
+                "summary": "s",
+                "personal_data_fields": ["email"],
+            },
+            422,
+            "personal_data_fields",
+        ),
         ({"name": "bad/name", "domain": "Ordering", "owner_team": "Checkout Team", "summary": "s"}, 422, "name"),
     ],
 )
@@ -70,7 +89,12 @@ def test_lifecycle_moves_follow_the_rules(api, make_event_type):
     path = f"{BASE}/event-types/OrderPlaced"
     no_note = api.patch(path, {"lifecycle": "deprecated"})
     assert no_note.status_code == 422 and no_note.json()["error"]["details"]["errors"][0]["field"] == "deprecation_note"
-    assert api.patch(path, {"lifecycle": "deprecated", "deprecation_note": "use OrderSubmitted", "sunset_date": "2027-01-31"}).status_code == 200
+    assert (
+        api.patch(
+            path, {"lifecycle": "deprecated", "deprecation_note": "use OrderSubmitted", "sunset_date": "2027-01-31"}
+        ).status_code
+        == 200
+    )
     assert api.patch(path, {"lifecycle": "retired"}).status_code == 200
     back = api.patch(path, {"lifecycle": "active"})
     assert back.status_code == 422
@@ -119,12 +143,22 @@ def test_other_lists_do_not_grow_queries_with_rows(api, catalog_base, path):
     for n in range(20):
         services.domain_create(principal=EDITOR, name=f"Domain {n}")
         services.team_create(principal=EDITOR, name=f"Team {n}")
-        services.service_document(principal=EDITOR, name=f"svc-{n}", create=True, owner_team=f"Team {n}", domain=f"Domain {n}")
+        services.service_document(
+            principal=EDITOR, name=f"svc-{n}", create=True, owner_team=f"Team {n}", domain=f"Domain {n}"
+        )
     assert count_queries() == few
 
 
 def test_services_crud_and_bad_input(api, catalog_base):
-    created = api.post(f"{BASE}/services/", {"name": "orders", "owner_team": "Checkout Team", "domain": "Ordering", "repository_url": "https://git.example.com/orders"})
+    created = api.post(
+        f"{BASE}/services/",
+        {
+            "name": "orders",
+            "owner_team": "Checkout Team",
+            "domain": "Ordering",
+            "repository_url": "https://git.example.com/orders",
+        },
+    )
     assert created.status_code == 201
     assert created.json()["owner_team"] == "Checkout Team" and created.json()["documented"] is True
     bad = api.patch(f"{BASE}/services/orders", {"repository_url": "not a url", "owner_team": "Nobody"})

@@ -1,5 +1,6 @@
 """AsyncAPI 3.0 export: valid against the official AsyncAPI 3.0 JSON Schema, every $ref resolves,
 channels are topics, operations say send or receive, the correlation id location is declared."""
+
 import json
 from pathlib import Path
 
@@ -38,11 +39,17 @@ def orders_service(make_event_type, make_topic):
     make_topic("payments")
     make_event_type("OrderPlaced", topics=["orders"], producers=None)
     make_event_type("PaymentFailed", topics=["payments"])
-    services.service_document(principal=EDITOR, name="orders", create=True, owner_team="Checkout Team", summary="Takes orders")
+    services.service_document(
+        principal=EDITOR, name="orders", create=True, owner_team="Checkout Team", summary="Takes orders"
+    )
     from catalog.models import EventType
 
-    services.declared_flow_add(principal=EDITOR, event_type=EventType.objects.get(name="OrderPlaced"), service_name="orders", role="producer")
-    services.declared_flow_add(principal=EDITOR, event_type=EventType.objects.get(name="PaymentFailed"), service_name="orders", role="consumer")
+    services.declared_flow_add(
+        principal=EDITOR, event_type=EventType.objects.get(name="OrderPlaced"), service_name="orders", role="producer"
+    )
+    services.declared_flow_add(
+        principal=EDITOR, event_type=EventType.objects.get(name="PaymentFailed"), service_name="orders", role="consumer"
+    )
     return "orders"
 
 
@@ -62,7 +69,9 @@ def test_exported_document_is_valid_asyncapi_3_and_every_ref_resolves(api, order
     actions = {(op["action"], op["channel"]["$ref"]) for op in document["operations"].values()}
     assert actions == {("send", "#/channels/orders"), ("receive", "#/channels/payments")}
     assert document["components"]["correlationIds"]["correlationId"]["location"] == "$message.header#/correlationid"
-    assert document["components"]["messages"]["OrderPlaced"]["correlationId"] == {"$ref": "#/components/correlationIds/correlationId"}
+    assert document["components"]["messages"]["OrderPlaced"]["correlationId"] == {
+        "$ref": "#/components/correlationIds/correlationId"
+    }
 
 
 def test_the_page_downloads_the_same_document(client, admin_user, orders_service):

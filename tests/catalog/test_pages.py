@@ -1,5 +1,6 @@
 """The catalog in the browser's HTML: login required, search, event type page, edits by editors
 only, the inbox, topic browsing, and list pages whose query counts do not grow with rows."""
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def viewer(client, django_user_model):
     user = django_user_model.objects.create_user("vera", password="pw")
-    user.groups.add(Group.objects.get(name="viewer"))
+    user.groups.add(Group.objects.get_or_create(name="viewer")[0])
     client.force_login(user)
     return client
 
@@ -23,7 +24,7 @@ def viewer(client, django_user_model):
 @pytest.fixture
 def editor(client, django_user_model):
     user = django_user_model.objects.create_user("eddie", password="pw")
-    user.groups.add(Group.objects.get(name="editor"))
+    user.groups.add(Group.objects.get_or_create(name="editor")[0])
     client.force_login(user)
     return client
 
@@ -61,14 +62,23 @@ def test_an_editor_can_edit_and_a_viewer_cannot(viewer, make_event_type, django_
     assert 'id="edit-event-type"' not in page
 
     user = django_user_model.objects.create_user("eddie", password="pw")
-    user.groups.add(Group.objects.get(name="editor"))
+    user.groups.add(Group.objects.get_or_create(name="editor")[0])
     client.force_login(user)
     form = client.get("/catalog/event-types/OrderPlaced/edit/")
     assert form.status_code == 200
     data = {
-        "name": "OrderPlaced", "summary": "A customer placed an order", "domain": "Ordering", "owner_team": "Checkout Team",
-        "lifecycle": "active", "business_meaning": "New meaning", "tags": "orders, core", "topics": ["orders"], "subject": "",
-        "personal_data_fields": "/customer/email", "deprecation_note": "", "sunset_date": "",
+        "name": "OrderPlaced",
+        "summary": "A customer placed an order",
+        "domain": "Ordering",
+        "owner_team": "Checkout Team",
+        "lifecycle": "active",
+        "business_meaning": "New meaning",
+        "tags": "orders, core",
+        "topics": ["orders"],
+        "subject": "",
+        "personal_data_fields": "/customer/email",
+        "deprecation_note": "",
+        "sunset_date": "",
     }
     response = client.post("/catalog/event-types/OrderPlaced/edit/", data)
     assert response.status_code == 302
@@ -79,8 +89,20 @@ def test_an_editor_can_edit_and_a_viewer_cannot(viewer, make_event_type, django_
 
 def test_a_bad_edit_shows_the_services_reason_on_the_field(editor, make_event_type):
     make_event_type("OrderPlaced", lifecycle="active")
-    data = {"name": "OrderPlaced", "summary": "s", "domain": "Ordering", "owner_team": "Checkout Team", "lifecycle": "deprecated",
-            "topics": [], "tags": "", "personal_data_fields": "", "deprecation_note": "", "sunset_date": "", "business_meaning": "", "subject": ""}
+    data = {
+        "name": "OrderPlaced",
+        "summary": "s",
+        "domain": "Ordering",
+        "owner_team": "Checkout Team",
+        "lifecycle": "deprecated",
+        "topics": [],
+        "tags": "",
+        "personal_data_fields": "",
+        "deprecation_note": "",
+        "sunset_date": "",
+        "business_meaning": "",
+        "subject": "",
+    }
     response = editor.post("/catalog/event-types/OrderPlaced/edit/", data)
     assert response.status_code == 200
     assert "say why it is deprecated" in response.content.decode()
@@ -97,10 +119,13 @@ def test_the_inbox_lists_undocumented_topics_and_an_editor_dismisses_one(editor,
 
 def test_topic_page_browses_by_offset_and_finds_by_key_and_correlation_id(viewer, api, make_topic):
     make_topic("payments", partitions=2)
-    api.post("/api/v1/topics/payments/events", [
-        {"partitionkey": "order-1", "correlationid": "corr-A", "type": "PaymentCompleted", "data": {"n": 1}},
-        {"partitionkey": "order-2", "correlationid": "corr-B", "type": "PaymentFailed", "data": {"n": 2}},
-    ])
+    api.post(
+        "/api/v1/topics/payments/events",
+        [
+            {"partitionkey": "order-1", "correlationid": "corr-A", "type": "PaymentCompleted", "data": {"n": 1}},
+            {"partitionkey": "order-2", "correlationid": "corr-B", "type": "PaymentFailed", "data": {"n": 2}},
+        ],
+    )
     by_key = viewer.get("/topics/payments/", {"key": "order-2"}).content.decode()
     assert "PaymentFailed" in by_key and "PaymentCompleted" not in by_key
     by_corr = viewer.get("/topics/payments/", {"correlation": "corr-A"}).content.decode()
@@ -114,7 +139,9 @@ def test_home_summarises_the_estate(viewer, make_event_type):
     assert "Event types" in html and "Undocumented" in html
 
 
-@pytest.mark.parametrize("path", ["/catalog/", "/catalog/services/", "/catalog/domains/", "/catalog/teams/", "/topics/"])
+@pytest.mark.parametrize(
+    "path", ["/catalog/", "/catalog/services/", "/catalog/domains/", "/catalog/teams/", "/topics/"]
+)
 def test_list_pages_take_the_same_number_of_queries_for_few_or_many_rows(viewer, make_event_type, make_topic, path):
     def count() -> int:
         with CaptureQueriesContext(connection) as context:

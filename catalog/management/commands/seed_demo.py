@@ -1,5 +1,5 @@
-"""Seed the demo estate (idempotent). Today: the order-flow topics; the catalog issue adds the
-services, event types, schemas and docs."""
+"""Seed the demo estate (idempotent): the order-flow topics, domains, teams, services, event
+types with two schema versions each, docs, owners and declared producers and consumers."""
 
 from __future__ import annotations
 
@@ -7,26 +7,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from broker.models import Topic
-from broker.services.topics import topic_create
-
-DEMO_TOPICS = {
-    "orders": 3,
-    "inventory": 3,
-    "payments": 3,
-    "shipping": 3,
-    "notifications": 1,
-}
+from catalog.demo import seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo topics (idempotent)."
+    help = "Seed the demo order flow (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        created = []
-        for name, partitions in DEMO_TOPICS.items():
-            if not Topic.objects.filter(name=name).exists():
-                topic_create(name=name, partitions=partitions)
-                created.append(name)
+        created = seed_demo()
         if options.get("verbosity", 1) >= 1:
-            self.stdout.write(f"Demo topics: {', '.join(DEMO_TOPICS)} ({len(created)} created).")
+            self.stdout.write(
+                f"Demo estate ready ({created['topics']} topics, {created['event_types']} event types, "
+                f"{created['schemas']} schema versions created)."
+            )

@@ -88,6 +88,7 @@ class Simulator:
                     "items": items,
                     "total": round(random.uniform(5, 400), 2),
                     "currency": "EUR",
+                    "channel": random.choice(["web", "app", "store"]),
                 },
                 None,
                 correlation_id,
@@ -134,7 +135,11 @@ class Simulator:
                     "inventory",
                     "inventory",
                     "StockReserved",
-                    {"order_id": event.data["order_id"], "items": event.data.get("items", [])},
+                    {
+                        "order_id": event.data["order_id"],
+                        "items": event.data.get("items", []),
+                        "warehouse": random.choice(["AMS-1", "RTM-2"]),
+                    },
                     event,
                     corr,
                 )
@@ -159,7 +164,12 @@ class Simulator:
                 "payments",
                 "payments",
                 "PaymentCompleted",
-                {"order_id": event.data["order_id"], "amount": round(random.uniform(5, 400), 2), "currency": "EUR"},
+                {
+                    "order_id": event.data["order_id"],
+                    "amount": round(random.uniform(5, 400), 2),
+                    "currency": "EUR",
+                    "method": random.choice(["card", "paypal"]),
+                },
                 event,
                 corr,
             )
@@ -190,7 +200,8 @@ class Simulator:
                 event.correlation_id or str(uuid.uuid4()),
             )
 
-    def run(self) -> None:
+    def run(self, seconds: float | None = None) -> None:
+        """Run until `seconds` pass (forever when None)."""
         workers = [
             threading.Thread(target=self.place_orders, daemon=True),
             threading.Thread(
@@ -229,10 +240,11 @@ class Simulator:
         for worker in workers:
             worker.start()
         try:
-            while True:
-                time.sleep(1)
+            self.stop.wait(seconds)
         finally:
             self.stop.set()
+            for worker in workers:
+                worker.join(timeout=10)
             for producer in self.producers.values():
                 producer.close()
 

@@ -1,0 +1,119 @@
+"""AsyncAPI import: a preview that changes nothing, then an apply that creates services, event
+types, topics, subjects and declared flows; bad documents get their errors and change nothing."""
+
+import copy
+
+import pytest
+
+from broker.models import Topic
+from catalog.models import DeclaredFlow, EventType, ServiceProfile
+from tests.catalog.asyncapi_fixtures import NOTIFIER_V26, SHIPPING_V3
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/catalog/asyncapi/import"
+
+
+def test_preview_says_what_would_change_and_changes_nothing(api, db):
+    response = api.post(f"{URL}?dry_run=true", SHIPPING_V3)
+    assert response.status_code == 200, response.content
+    plan = response.json()
+    assert plan["applied"] is False
+    assert plan["service"] == {"name": "shipping-service", "action": "create"}
+    assert {t["name"]: t["action"] for t in plan["topics"]} == {"shipments": "create", "payments.v1": "create"}
+    assert {e["name"]: e["action"] for e in plan["event_types"]} == {
+        "OrderShipped": "create",
+        "PaymentCompleted": "create",
+    }
+    assert {s["subject"]: s["action"] for s in plan["subjects"]} == {
+        "shipments-OrderShipped": "create",
+        "payments.v1-PaymentCompleted": "create",
+    }
+    assert {(f["role"], f["event_type"]) for f in plan["flows"]} == {
+        ("producer", "OrderShipped"),
+        ("consumer", "PaymentCompleted"),
+    }
+    assert not Topic.objects.exists() and not EventType.objects.exists() and not ServiceProfile.objects.exists()
+
+
+def test_apply_creates_everything_and_a_second_preview_sees_it_unchanged(api, db):
+    from schemas.validation import resolve_subject
+
+    response = api.post(f"{URL}?dry_run=false", SHIPPING_V3)
+    assert response.status_code == 200, response.content
+    assert response.json()["applied"] is True
+    shipped = EventType.objects.get(name="OrderShipped")
+    assert shipped.subject == "shipments-OrderShipped" and shipped.owner_team.name == "Warehouse Team"
+    assert [t.name for t in shipped.topics.all()] == ["shipments"]
+    assert resolve_subject("shipments-OrderShipped") is not None
+    assert DeclaredFlow.objects.filter(service__name="shipping-service", role="producer", event_type=shipped).exists()
+    again = api.post(f"{URL}?dry_run=true", SHIPPING_V3).json()
+    assert {s["action"] for s in again["subjects"]} == {"unchanged"}
+    assert {t["action"] for t in again["topics"]} == {"unchanged"}
+    assert again["service"]["action"] == "update"
+
+
+def test_asyncapi_2_6_yaml_maps_subscribe_to_produce_and_publish_to_consume(api, db):
+    response = api.post(f"{URL}?dry_run=true", NOTIFIER_V26, content_type="application/yaml")
+    assert response.status_code == 200, response.content
+    flows = {(f["role"], f["event_type"], f["topic"]) for f in response.json()["flows"]}
+    assert flows == {
+        ("producer", "AlertRaised", "alerts"),
+        ("consumer", "OrderPlaced", "orders"),
+        ("consumer", "OrderCancelled", "orders"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path_fragment"),
+    [
+        (lambda d: d.pop("info"), ""),
+        (lambda d: d.__setitem__("asyncapi", "1.2.0"), "/asyncapi"),
+        (
+            lambda d: d["operations"]["sendOrderShipped"].__setitem__("action", "shout"),
+            "/operations/sendOrderShipped/action",
+        ),
+        (
+            lambda d: d["components"]["messages"]["OrderShipped"].__setitem__(
+                "payload", {"$ref": "https://example.com/s.json"}
+            ),
+            "/payload",
+        ),
+        (lambda d: d["channels"]["shipments"].__setitem__("address", "bad topic!"), "bad topic"),
+    ],
+)
+def test_a_bad_document_gets_its_errors_and_changes_nothing(api, db, mutate, path_fragment):
+    document = copy.deepcopy(SHIPPING_V3)
+    mutate(document)
+    response = api.post(f"{URL}?dry_run=false", document)
+    assert response.status_code == 422
+    errors = response.json()["error"]["details"]["errors"]
+    assert errors and any(path_fragment in e["path"] + e["message"] for e in errors)
+    assert not Topic.objects.exists() and not EventType.objects.exists()
+
+
+def test_an_incompatible_schema_refuses_the_whole_import(api, db):
+    api.post(f"{URL}?dry_run=false", SHIPPING_V3)
+    changed = copy.deepcopy(SHIPPING_V3)
+    changed["components"]["schemas"]["OrderShipped"]["required"].append("weight")
+    changed["components"]["schemas"]["OrderShipped"]["properties"]["weight"] = {"type": "number"}
+    changed["components"]["messages"]["OrderShipped"]["summary"] = "changed summary"
+    response = api.post(f"{URL}?dry_run=false", changed)
+    assert response.status_code == 422
+    assert "incompatible" in response.json()["error"]["details"]["errors"][0]["message"]
+    assert EventType.objects.get(name="OrderShipped").summary == "A parcel left the warehouse"
+
+
+def test_import_needs_the_editor_role(make_api, db):
+    assert make_api("produce:*").post(f"{URL}?dry_run=true", SHIPPING_V3).status_code == 403
+
+
+def test_the_import_page_previews_then_applies(client, admin_user):
+    from tests.catalog.asyncapi_fixtures import NOTIFIER_V26
+
+    client.force_login(admin_user)
+    preview = client.post("/catalog/import/", {"document": NOTIFIER_V26, "action": "preview"})
+    assert preview.status_code == 200
+    assert "AlertRaised" in preview.content.decode() and not EventType.objects.exists()
+    applied = client.post("/catalog/import/", {"document": NOTIFIER_V26, "action": "apply"})
+    assert applied.status_code == 302 and applied["Location"] == "/catalog/services/notifier/"
+    assert EventType.objects.filter(name="AlertRaised").exists()
