@@ -10,7 +10,7 @@ NAV = [
     ("Schemas", "schemas:subject-list"),
     ("Lineage", "lineage:graph"),
     ("Monitoring", "monitoring:groups"),
-    ("Traces", "monitoring:traces"),
+    ("Traces", "traces:search"),
     ("Topics", "topics:topic-list"),
 ]
 

@@ -203,6 +203,10 @@ EVENTLINE = {
     # Confluent returned error_code 409 for an incompatible schema before 8.0.4 and 40901 since;
     # the HTTP status is 409 either way. Set 409 for tools written against older servers.
     "REGISTRY_INCOMPATIBLE_ERROR_CODE": int(os.environ.get("EVENTLINE_REGISTRY_INCOMPATIBLE_ERROR_CODE", 40901)),
+    # Who breaks if a schema changes: the registry asks this function (dotted path, resolved at
+    # run time so the registry never imports the lineage app above it) for the consumers an
+    # incompatible change would affect. Empty: the registry names no one.
+    "IMPACT_PROVIDER": os.environ.get("EVENTLINE_IMPACT_PROVIDER", "lineage.impact.affected_consumers_for_subject"),
     # The address clients use to reach this server (AsyncAPI documents name it).
     "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", "http://127.0.0.1:8000"),
     # Where cross-process wake-ups for long polls live when there is no Redis.

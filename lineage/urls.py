@@ -1,0 +1,4 @@
+"""Lineage pages at /lineage/ (filled by the lineage issue)."""
+
+app_name = "lineage"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Lag API under /api/v1/groups/{group}/..."""
+
+urlpatterns: list = []

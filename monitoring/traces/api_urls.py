@@ -1,0 +1,3 @@
+"""Trace API at /api/v1/traces (filled by the tracing work)."""
+
+urlpatterns: list = []
