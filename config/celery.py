@@ -31,6 +31,14 @@ def periodic_schedule() -> dict[str, dict]:
             "task": "broker.tasks.checkpoint_sqlite",
             "schedule": intervals["WAL_CHECKPOINT_INTERVAL_S"],
         },
+        "sample-lag": {
+            "task": "monitoring.tasks.sample_lag",
+            "schedule": intervals["LAG_SAMPLE_INTERVAL_S"],
+        },
+        "compact-lag-history": {
+            "task": "monitoring.tasks.compact_lag_history",
+            "schedule": 3600.0,
+        },
         "expire-group-members": {
             "task": "broker.tasks.expire_group_members",
             "schedule": intervals["GROUP_EXPIRY_INTERVAL_S"],

@@ -5,10 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog import views as catalog_views
 from core import views as core_views
+from monitoring import metrics as monitoring_metrics
 
 urlpatterns = [
     path("", catalog_views.home, name="home"),
     path("healthz", core_views.health, name="health"),
+    path("metrics", monitoring_metrics.metrics, name="metrics"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -1,4 +1,13 @@
 """Monitoring pages: the consumer-lag dashboard and group pages."""
 
+from django.urls import path
+
+from monitoring import views
+
 app_name = "monitoring"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="groups"),
+    path("groups/<str:name>/", views.group_detail, name="group-detail"),
+    path("groups/<str:name>/reset/", views.group_reset, name="group-reset"),
+    path("event-types/<str:name>/latency/", views.event_type_latency, name="event-type-latency"),
+]

@@ -3,6 +3,8 @@ or selector, and render."""
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -29,8 +31,9 @@ from broker.services.groups import (
 from broker.services.produce import events_produce
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
-from core.errors import PayloadTooLarge, field_error
+from core.errors import EventlineError, PayloadTooLarge, field_error
 from core.jsonutil import dumps
+from core.metrics import EVENTS_IN, EVENTS_OUT, EVENTS_REFUSED, FETCH_SECONDS, PRODUCE_SECONDS
 from core.pagination import LimitOffsetPagination
 from core.timeutil import ms_to_iso
 
@@ -137,8 +140,17 @@ class TopicEventsView(APIView):
             body = request.body
         except RequestDataTooBig as exc:
             raise PayloadTooLarge("The request body is larger than the server accepts.") from exc
+        started = time.perf_counter()
         raw_events = raw_events_from_request(body, request.content_type or "", request.headers)
-        results = events_produce(topic_name=topic, raw_events=raw_events, principal=principal)
+        try:
+            results = events_produce(topic_name=topic, raw_events=raw_events, principal=principal)
+        except EventlineError as exc:
+            if exc.code == "events_refused":
+                schema = any("pointer" in error for error in exc.details.get("errors", []))
+                EVENTS_REFUSED.labels(topic, "schema" if schema else "invalid").inc(len(raw_events))
+            raise
+        PRODUCE_SECONDS.labels(topic).observe(time.perf_counter() - started)
+        EVENTS_IN.labels(topic).inc(sum(1 for result in results if not result.duplicate))
         body = dumps(
             {
                 "events": [
@@ -259,7 +271,13 @@ class MemberEventsView(APIView):
     def get(self, request: Request, group: str, member: str) -> HttpResponse:
         params = request.query_params
         limits = fetch_limits(params.get("max_wait_ms"), params.get("max_events"), params.get("max_bytes"))
+        started = time.perf_counter()
         payloads = group_fetch(group_name=group, member_id=member, principal=principal_of(request), limits=limits)
+        FETCH_SECONDS.labels(group).observe(time.perf_counter() - started)
+        if payloads:
+            # Each stored payload starts with {"topic":"<name>", so the topic is read without parsing.
+            for topic_name, count in Counter(p[10 : p.index('"', 10)] for p in payloads).items():
+                EVENTS_OUT.labels(topic_name).inc(count)
         return events_response(payloads)
 
 

@@ -23,6 +23,11 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# Prometheus counters and histograms are shared by all web worker processes through files here;
+# it must be set before prometheus_client is first imported.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "run" / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -195,6 +200,7 @@ EVENTLINE = {
     # How often the periodic tasks run, in seconds.
     "RETENTION_INTERVAL_S": float(os.environ.get("EVENTLINE_RETENTION_INTERVAL_S", 60)),
     "GROUP_EXPIRY_INTERVAL_S": float(os.environ.get("EVENTLINE_GROUP_EXPIRY_INTERVAL_S", 5)),
+    "LAG_SAMPLE_INTERVAL_S": float(os.environ.get("EVENTLINE_LAG_SAMPLE_INTERVAL_S", 15)),
     "WAL_CHECKPOINT_INTERVAL_S": float(os.environ.get("EVENTLINE_WAL_CHECKPOINT_INTERVAL_S", 1)),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),

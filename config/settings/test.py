@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import tempfile
 
-from .base import *  # noqa: F403
-from .base import DATABASES, EVENTLINE
+_test_dir = os.environ.get("EVENTLINE_TEST_DIR") or tempfile.mkdtemp(prefix="eventline-test-")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(_test_dir, "prometheus"))
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES, EVENTLINE  # noqa: E402
 
 SECRET_KEY = "test-only-not-a-secret"  # noqa: S105 - tests only; production refuses to start without a real one
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-_test_dir = os.environ.get("EVENTLINE_TEST_DIR") or tempfile.mkdtemp(prefix="eventline-test-")
 if DATABASES["default"]["ENGINE"] == "core.db.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_test_dir, "test.sqlite3")}
 EVENTLINE["RUN_DIR"] = os.path.join(_test_dir, "run")

@@ -71,3 +71,32 @@ LIFECYCLE_BADGES = {"draft": "secondary", "active": "success", "deprecated": "wa
 @register.filter
 def lifecycle_badge(value: str) -> str:
     return LIFECYCLE_BADGES.get(value, "secondary")
+
+
+@register.filter
+def duration_ms(value: Any) -> str:
+    """'1.2 s', '340 ms', '3 min 5 s' from milliseconds; '–' when unknown."""
+    if value is None or value == "":
+        return "–"
+    ms = float(value)
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@register.filter
+def split(value: str, separator: str = " ") -> list[str]:
+    return value.split(separator) if separator != " " else value.split()
+
+
+@register.filter
+def pairs(value: str) -> list[tuple[str, str]]:
+    """'a:A,b:B' -> [('a', 'A'), ('b', 'B')] for small fixed choice lists in templates."""
+    return [tuple(item.split(":", 1)) for item in value.split(",")]  # type: ignore[misc]

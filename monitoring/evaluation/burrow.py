@@ -105,6 +105,19 @@ class CommitWindow:
     def samples(self) -> list[CommitSample]:
         return [stored.sample for stored in self._stored]
 
+    def dump(self) -> list[tuple[int, int, int | None, int]]:
+        """The ring as plain rows (offset, timestamp, lag, order), to keep between samplings."""
+        return [(s.sample.offset, s.sample.timestamp_ms, s.sample.lag, s.order) for s in self._stored]
+
+    @classmethod
+    def restore(cls, rows: Sequence[Sequence[int | None]], config: WindowConfig | None = None) -> CommitWindow:
+        """A window holding exactly `rows` as `dump` wrote them (no storage rule is replayed)."""
+        window = cls(config)
+        for offset, timestamp_ms, lag, order in rows[-window.config.intervals :]:
+            assert offset is not None and timestamp_ms is not None and order is not None
+            window._stored.append(_StoredCommit(CommitSample(offset, timestamp_ms, lag), order))
+        return window
+
     def add(self, offset: int, timestamp_ms: int, broker_end_offset: int, *, order: int | None = None) -> None:
         """Store one commit by Burrow's rules.
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -64,6 +65,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        # Metric files of processes from an earlier run would be summed into this one's.
+        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_dir:
+            for stale in Path(metrics_dir).glob("*.db"):
+                stale.unlink()
         call_command("seed_demo", verbosity=1)
         password = self._demo_admin()
         _, demo_key = api_key_create(service_name="demo-cli", scopes=["admin"], label="printed by make run")

@@ -462,3 +462,15 @@ def test_without_min_distance_the_window_is_the_newest_distinct_commits_in_time_
         window.add(offset, timestamp_ms, end_offset)
     newest_distinct = sorted({timestamp_ms for _offset, timestamp_ms, _end in stream})[-intervals:]
     assert [sample.timestamp_ms for sample in window.samples] == newest_distinct
+
+
+def test_a_dumped_window_restores_to_the_same_ring_and_keeps_applying_the_rules():
+    config = WindowConfig(intervals=3, min_distance_ms=1000)
+    window = CommitWindow(config)
+    for n, (offset, at) in enumerate([(1, 0), (2, 5000), (3, 5500), (4, 9000)]):
+        window.add(offset, at, broker_end_offset=10, order=n)
+    restored = CommitWindow.restore(window.dump(), config)
+    assert restored.samples == window.samples
+    window.add(9, 9200, broker_end_offset=12, order=9)
+    restored.add(9, 9200, broker_end_offset=12, order=9)
+    assert restored.samples == window.samples

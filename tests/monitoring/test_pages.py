@@ -1,0 +1,83 @@
+"""The lag dashboard and group pages: filters, the htmx partial, the reset wizard, and a query
+count that does not grow with the number of groups."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from broker.models import ConsumerGroup
+from core.timeutil import now_ms
+from monitoring.lag import lag_sample_round
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def setup_groups(api, make_topic, n):
+    make_topic("orders")
+    api.post("/api/v1/topics/orders/events", [{"data": i} for i in range(10)])
+    for i in range(n):
+        api.post(f"/api/v1/groups/g{i}/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": i % 11}]})
+    lag_sample_round(now_ms=now_ms())
+
+
+def test_dashboard_lists_groups_with_lag_status_and_filters_to_lagging(staff, api, make_topic):
+    setup_groups(api, make_topic, 3)  # g0 lags 10, g1 lags 9, g2 lags 8
+    api.post("/api/v1/groups/done/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 10}]})
+    lag_sample_round(now_ms=now_ms())
+    html = staff.get("/monitoring/").content.decode()
+    assert 'data-group="g0"' in html and 'data-group="done"' in html
+    lagging = staff.get("/monitoring/", {"lagging": "1"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-group="done"' not in lagging and 'data-group="g1"' in lagging and "<html" not in lagging
+
+
+def test_dashboard_query_count_does_not_grow_with_groups(staff, api, make_topic):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as context:
+            assert staff.get("/monitoring/").status_code == 200
+        return len(context.captured_queries)
+
+    setup_groups(api, make_topic, 2)
+    few = count()
+    for i in range(2, 30):
+        api.post(f"/api/v1/groups/g{i}/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]})
+    lag_sample_round(now_ms=now_ms())
+    assert count() == few
+
+
+def test_group_page_shows_partitions_and_the_reset_wizard_previews_then_applies(staff, api, make_topic):
+    setup_groups(api, make_topic, 1)
+    page = staff.get("/monitoring/groups/g0/").content.decode()
+    assert 'id="partitions"' in page and "orders/0" in page
+    preview = staff.post(
+        "/monitoring/groups/g0/reset/", {"topic": "orders", "to": "latest", "apply": "0"}
+    ).content.decode()
+    assert 'id="reset-preview"' in preview and "Preview only" in preview
+    assert api.get("/api/v1/groups/g0/offsets").json()["offsets"][0]["offset"] == 0
+    staff.post("/monitoring/groups/g0/reset/", {"topic": "orders", "to": "latest", "apply": "1"})
+    assert api.get("/api/v1/groups/g0/offsets").json()["offsets"][0]["offset"] == 10
+
+
+def test_the_reset_is_refused_while_the_group_has_active_members(staff, api, make_topic):
+    setup_groups(api, make_topic, 1)
+    api.post("/api/v1/groups/g0/members", {"topics": ["orders"]})
+    answer = staff.post(
+        "/monitoring/groups/g0/reset/", {"topic": "orders", "to": "earliest", "apply": "0"}
+    ).content.decode()
+    assert 'id="reset-error"' in answer and "active members" in answer
+
+
+def test_a_viewer_gets_no_reset(client, django_user_model, api, make_topic):
+    from django.contrib.auth.models import Group
+
+    setup_groups(api, make_topic, 1)
+    user = django_user_model.objects.create_user("vi", password="pw")
+    user.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    client.force_login(user)
+    assert client.post("/monitoring/groups/g0/reset/", {"topic": "orders", "to": "latest"}).status_code == 403
+    assert ConsumerGroup.objects.filter(name="g0").exists()
