@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["bench.broker", "bench.registry"]
+SUITES = ["bench.broker", "bench.registry", "bench.catalog", "bench.monitoring"]
 
 
 def main() -> None:

@@ -16,7 +16,13 @@ def dashboard_groups(
     *, lagging_only: bool = False, service: str = "", status: str = "", q: str = ""
 ) -> QuerySet[ConsumerGroup]:
     """Groups with members counted and their latest lag state joined (no per-row query)."""
-    groups = ConsumerGroup.objects.select_related("lag_state").annotate(member_count=Count("members", distinct=True))
+    # The dashboard shows figures and the sparkline ring; the Burrow windows and per-partition
+    # details are large JSON it does not need.
+    groups = (
+        ConsumerGroup.objects.select_related("lag_state")
+        .defer("lag_state__windows", "lag_state__partitions")
+        .annotate(member_count=Count("members", distinct=True))
+    )
     if lagging_only:
         groups = groups.filter(lag_state__total_lag__gt=0)
     if status:
