@@ -164,12 +164,15 @@ def partition_lags(*, group_ids: Sequence[int] | None = None, now_ms: int) -> di
 @dataclass
 class _PartitionWindows:
     commits: CommitWindow
-    ends: list[tuple[int, int]] = field(default_factory=list)  # (at_ms, broker end offset)
+    # Per sampling: (at_ms, broker end offset, committed offset or None). Burrow's broker-offset
+    # ring, and the two rates (produce from the end offsets, consume from the commits).
+    ends: list[tuple[int, int, int | None]] = field(default_factory=list)
 
     @classmethod
     def load(cls, stored: dict[str, Any] | None) -> _PartitionWindows:
         stored = stored or {}
-        return cls(CommitWindow.restore(stored.get("commits", []), WINDOW), [tuple(e) for e in stored.get("ends", [])])  # type: ignore[misc]
+        ends = [(e[0], e[1], e[2] if len(e) > 2 else None) for e in stored.get("ends", [])]
+        return cls(CommitWindow.restore(stored.get("commits", []), WINDOW), ends)
 
     def dump(self) -> dict[str, Any]:
         return {"commits": [list(row) for row in self.commits.dump()], "ends": [list(e) for e in self.ends]}
@@ -216,8 +219,8 @@ class GroupLagReport:
         window = self.windows.get(key)
         if window is None:
             return 0.0, 0.0
-        commits = [(sample.timestamp_ms, sample.offset) for sample in window.commits.samples]
-        return consume_rate(commits), produce_rate(window.ends)
+        committed = [(at, offset) for at, _, offset in window.ends if offset is not None]
+        return consume_rate(committed), produce_rate([(at, end) for at, end, _ in window.ends])
 
 
 def evaluate_groups(
@@ -234,7 +237,7 @@ def evaluate_groups(
             evaluation = evaluate_partition(
                 window.commits.samples,
                 current_lag=lag.lag or 0,
-                broker_end_offsets=[end for _, end in window.ends],
+                broker_end_offsets=[end for _, end, _ in window.ends],
                 now_ms=now_ms,
                 config=WINDOW,
             )
@@ -254,7 +257,7 @@ def _windows_with(
         window.commits.add(offset, at_ms, log_end if log_end is not None else offset, order=activity_id)
     for lag in lags:
         window = windows.setdefault(lag.key, _PartitionWindows.load(None))
-        window.ends = [*window.ends, (now_ms, lag.log_end_offset)][-BROKER_OFFSET_RING:]
+        window.ends = [*window.ends, (now_ms, lag.log_end_offset, lag.committed_offset)][-BROKER_OFFSET_RING:]
     return windows
 
 

@@ -182,3 +182,19 @@ def test_lag_endpoints_answer_404_for_an_unknown_group_and_422_for_a_bad_window(
     assert api.get("/api/v1/groups/g/lag-history", window="1h").json()["points"] == []
     status = api.get("/api/v1/groups/g/status").json()
     assert status["status"] == "OK" and status["partitions"][0]["current_lag"] == 0
+
+
+def test_rates_and_time_to_drain_come_from_successive_samplings(api, make_topic):
+    make_topic("orders")
+    produce(api, 100)
+    commit(api, "g", 10)
+    start = now_ms()
+    lag_sample_round(now_ms=start)
+    produce(api, 10)  # +10 events in 10 s: 1 ev/s in
+    commit(api, "g", 60)  # +50 consumed in 10 s: 5 ev/s out
+    lag_sample_round(now_ms=start + 10_000)
+    summary = api.get("/api/v1/groups/g/lag-summary").json()
+    assert summary["produce_rate"] == pytest.approx(1.0, rel=0.01)
+    assert summary["consume_rate"] == pytest.approx(5.0, rel=0.01)
+    assert summary["total_lag"] == 50
+    assert summary["eta_seconds"] == pytest.approx(50 / 4, rel=0.01)

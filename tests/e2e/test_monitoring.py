@@ -1,0 +1,34 @@
+"""In real Chromium: open the lag dashboard, filter to lagging groups, open a group and read its
+chart."""
+
+import pytest
+
+from core.timeutil import now_ms
+from monitoring.lag import lag_sample_round
+from tests.e2e.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_dashboard_filters_to_lagging_groups_and_a_group_page_draws_its_lag_chart(login, demo):
+    from catalog.management.commands.simulate_traffic import Simulator
+
+    for _ in range(2):  # two sampling rounds, so the chart has a line
+        Simulator(demo.url, rate=15, failure_rate=0.2, slow_ms=300).run(seconds=2)
+        lag_sample_round(now_ms=now_ms())
+    page = login("viewer")
+    page.click("nav >> text=Monitoring")
+    page.wait_for_selector("#lag-rows tr.lag-row")
+    all_groups = page.locator("#lag-rows tr.lag-row").count()
+    assert all_groups >= 6
+    screenshot(page, "lag-dashboard")
+    page.check("#lf-lagging")
+    page.wait_for_function(f"document.querySelectorAll('#lag-rows tr.lag-row').length < {all_groups}")
+    lagging = page.locator("#lag-rows tr.lag-row").evaluate_all("rows => rows.map(r => r.dataset.group)")
+    assert "analytics-service" in lagging, "the slow Analytics consumer is behind"
+    page.click("#lag-rows >> text=analytics-service")
+    page.wait_for_selector("#partitions tbody tr")
+    page.wait_for_selector("#chart-lag .uplot")
+    assert page.locator("#chart-lag canvas").count() >= 1
+    assert page.locator("#total-lag").inner_text().strip() not in ("", "0"), "the slow consumer has lag to show"
+    screenshot(page, "lag-group")
