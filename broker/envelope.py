@@ -53,6 +53,8 @@ class PreparedEvent:
     schema_id: int | None = None
     # Set under validation mode "warn" when the data breaks its schema; travels with the event.
     schema_errors: list[dict[str, str]] | None = None
+    # The broker made the id up (the event came without one): it cannot be a repeat.
+    id_generated: bool = False
 
     def render_body(self, timestamp_ms: int, append_time_ms: int) -> bytes:
         """Serialise once; the broker prefixes topic/partition/offset when it knows them."""
@@ -331,6 +333,7 @@ def prepare_event(
         PreparedEvent(
             index=index,
             event_id=strings.get("id") or generated_id or uuid7(),
+            id_generated="id" not in strings,
             source=strings.get("source") or default_source,
             type=strings.get("type") or default_type,
             key=key,

@@ -249,7 +249,13 @@ class SQLLog:
 
     @staticmethod
     def _existing(cursor: Any, jobs: list[_AppendJob]) -> dict[tuple[int, str, str], tuple[int, int, int]]:
-        wanted = {(job.topic_id, event.source, event.event_id) for job in jobs for event in job.events}
+        # Ids the broker generated this moment are fresh UUIDv7s; only ids a client chose can repeat.
+        wanted = {
+            (job.topic_id, event.source, event.event_id)
+            for job in jobs
+            for event in job.events
+            if not event.id_generated
+        }
         ids = list({event_id for _, _, event_id in wanted})
         found: dict[tuple[int, str, str], tuple[int, int, int]] = {}
         for start in range(0, len(ids), 500):
