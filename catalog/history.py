@@ -53,3 +53,24 @@ def record_change(
         user_id=principal.user_id,
         actor=principal.display_name,
     )
+
+
+def record_change_of(
+    *,
+    principal: Principal,
+    object_type: str,
+    instance: Any,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> CatalogChange | None:
+    """record_change for a catalog object with a primary key and a name."""
+    return record_change(
+        principal=principal,
+        object_type=object_type,
+        object_id=instance.pk,
+        object_name=instance.name,
+        action=action,
+        before=before,
+        after=after,
+    )

@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_date
 
 from broker.models import Topic
 from catalog.choices import LIFECYCLE_TRANSITIONS, ChangeAction, FlowRole, InboxKind, Lifecycle
-from catalog.history import record_change, snapshot
+from catalog.history import record_change, record_change_of, snapshot
 from catalog.models import CatalogChange, DeclaredFlow, Domain, EventType, InboxDismissal, ServiceProfile, Tag, Team
 from catalog.schema_view import schema_field_names
 from core.auth import Principal
@@ -64,21 +64,28 @@ def _team(name: Any, field: str = "owner_team") -> Team:
     return team
 
 
+def _claim_name(model: type[Domain] | type[Team], name: Any, instance: Domain | Team | None = None) -> str:
+    """A valid name no other row of `model` holds (409 otherwise)."""
+    _check_name(name)
+    taken = model.objects.filter(name=name)
+    if instance is not None:
+        taken = taken.exclude(pk=instance.pk)
+    if taken.exists():
+        raise Conflict(f"{model._meta.verbose_name.capitalize()} '{name}' already exists.", code="duplicate_name")
+    return str(name)
+
+
 # -- domains and teams -------------------------------------------------------------------------
 
 
 @transaction.atomic
 def domain_create(*, principal: Principal, name: Any, description: str = "") -> Domain:
     """Create a business domain; 409 if the name is taken."""
-    _check_name(name)
-    if Domain.objects.filter(name=name).exists():
-        raise Conflict(f"Domain '{name}' already exists.", code="duplicate_name")
-    domain = Domain.objects.create(name=name, description=description or "")
-    record_change(
+    domain = Domain.objects.create(name=_claim_name(Domain, name), description=description or "")
+    record_change_of(
         principal=principal,
         object_type="domain",
-        object_id=domain.pk,
-        object_name=domain.name,
+        instance=domain,
         action=ChangeAction.CREATED,
         after=snapshot(domain, ("name", "description")),
     )
@@ -89,18 +96,14 @@ def domain_create(*, principal: Principal, name: Any, description: str = "") -> 
 def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Domain:
     before = snapshot(domain, ("name", "description"))
     if "name" in changes and changes["name"] != domain.name:
-        _check_name(changes["name"])
-        if Domain.objects.filter(name=changes["name"]).exclude(pk=domain.pk).exists():
-            raise Conflict(f"Domain '{changes['name']}' already exists.", code="duplicate_name")
-        domain.name = changes["name"]
+        domain.name = _claim_name(Domain, changes["name"], domain)
     if "description" in changes:
         domain.description = changes["description"] or ""
     domain.save()
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="domain",
-        object_id=domain.pk,
-        object_name=domain.name,
+        instance=domain,
         action=ChangeAction.UPDATED,
         before=before,
         after=snapshot(domain, ("name", "description")),
@@ -112,11 +115,10 @@ def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Do
 def domain_delete(*, principal: Principal, domain: Domain) -> None:
     if domain.event_types.exists():
         raise Conflict(f"Domain '{domain.name}' still has event types; move them first.", code="in_use")
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="domain",
-        object_id=domain.pk,
-        object_name=domain.name,
+        instance=domain,
         action=ChangeAction.DELETED,
         before=snapshot(domain, ("name", "description")),
     )
@@ -145,18 +147,14 @@ def team_create(
     *, principal: Principal, name: Any, description: str = "", contact: str = "", members: Any = None
 ) -> Team:
     """Create a team (members are existing users); 409 if the name is taken."""
-    _check_name(name)
     users = _members(members)
-    if Team.objects.filter(name=name).exists():
-        raise Conflict(f"Team '{name}' already exists.", code="duplicate_name")
-    team = Team.objects.create(name=name, description=description or "", contact=contact or "")
+    team = Team.objects.create(name=_claim_name(Team, name), description=description or "", contact=contact or "")
     team.members.set(users)
     after = {**snapshot(team, TEAM_FIELDS), "members": sorted(u.username for u in users)}
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="team",
-        object_id=team.pk,
-        object_name=team.name,
+        instance=team,
         action=ChangeAction.CREATED,
         after=after,
     )
@@ -167,10 +165,7 @@ def team_create(
 def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
     before = {**snapshot(team, TEAM_FIELDS), "members": sorted(team.members.values_list("username", flat=True))}
     if "name" in changes and changes["name"] != team.name:
-        _check_name(changes["name"])
-        if Team.objects.filter(name=changes["name"]).exclude(pk=team.pk).exists():
-            raise Conflict(f"Team '{changes['name']}' already exists.", code="duplicate_name")
-        team.name = changes["name"]
+        team.name = _claim_name(Team, changes["name"], team)
     for field in ("description", "contact"):
         if field in changes:
             setattr(team, field, changes[field] or "")
@@ -178,11 +173,10 @@ def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
     if "members" in changes:
         team.members.set(_members(changes["members"]))
     after = {**snapshot(team, TEAM_FIELDS), "members": sorted(team.members.values_list("username", flat=True))}
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="team",
-        object_id=team.pk,
-        object_name=team.name,
+        instance=team,
         action=ChangeAction.UPDATED,
         before=before,
         after=after,
@@ -194,11 +188,10 @@ def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
 def team_delete(*, principal: Principal, team: Team) -> None:
     if team.event_types.exists():
         raise Conflict(f"Team '{team.name}' still owns event types; hand them over first.", code="in_use")
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="team",
-        object_id=team.pk,
-        object_name=team.name,
+        instance=team,
         action=ChangeAction.DELETED,
         before=snapshot(team, TEAM_FIELDS),
     )
@@ -264,11 +257,10 @@ def service_document(*, principal: Principal, name: Any, create: bool = False, *
         raise _errors(errors)
     profile.save()
     service.profile = profile
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="service",
-        object_id=service.pk,
-        object_name=service.name,
+        instance=service,
         action=ChangeAction.CREATED if create else ChangeAction.UPDATED,
         before=before,
         after=service_snapshot(service),
@@ -419,11 +411,10 @@ def event_type_create(*, principal: Principal, data: dict[str, Any]) -> EventTyp
         event_type.tags.set(tags)
     event_type.search_text = refresh_search_text(event_type)
     event_type.save(update_fields=["search_text"])
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="event_type",
-        object_id=event_type.pk,
-        object_name=event_type.name,
+        instance=event_type,
         action=ChangeAction.CREATED,
         after=_event_type_snapshot(event_type),
     )
@@ -446,11 +437,10 @@ def event_type_update(*, principal: Principal, event_type: EventType, data: dict
         event_type.tags.set(tags)
     event_type.search_text = refresh_search_text(event_type)
     event_type.save(update_fields=["search_text"])
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="event_type",
-        object_id=event_type.pk,
-        object_name=event_type.name,
+        instance=event_type,
         action=ChangeAction.UPDATED,
         before=before,
         after=_event_type_snapshot(event_type),
@@ -460,11 +450,10 @@ def event_type_update(*, principal: Principal, event_type: EventType, data: dict
 
 @transaction.atomic
 def event_type_delete(*, principal: Principal, event_type: EventType) -> None:
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="event_type",
-        object_id=event_type.pk,
-        object_name=event_type.name,
+        instance=event_type,
         action=ChangeAction.DELETED,
         before=_event_type_snapshot(event_type),
     )
@@ -493,11 +482,10 @@ def declared_flows_set(
             )
         )
     after = sorted(flow.service.name for flow in flows)
-    record_change(
+    record_change_of(
         principal=principal,
         object_type="event_type",
-        object_id=event_type.pk,
-        object_name=event_type.name,
+        instance=event_type,
         action=ChangeAction.UPDATED,
         before={f"{role}s": before},
         after={f"{role}s": after},
@@ -516,11 +504,10 @@ def declared_flow_add(
         service=service, event_type=event_type, role=role, defaults={"note": note}
     )
     if created:
-        record_change(
+        record_change_of(
             principal=principal,
             object_type="event_type",
-            object_id=event_type.pk,
-            object_name=event_type.name,
+            instance=event_type,
             action=ChangeAction.UPDATED,
             before={},
             after={f"{role}:{service.name}": note or "declared"},
