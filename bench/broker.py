@@ -180,6 +180,73 @@ def bench_produce(report: Report, server: Server, token: str, quick: bool) -> No
             )
 
 
+ORDER_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["order_id", "customer", "items", "total", "currency"],
+    "properties": {
+        "order_id": {"type": "string", "pattern": "^order-[0-9]+$"},
+        "customer": {
+            "type": "object",
+            "required": ["id", "email"],
+            "properties": {"id": {"type": "string"}, "email": {"type": "string", "format": "email"}},
+        },
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["sku", "quantity", "price"],
+                "properties": {
+                    "sku": {"type": "string"},
+                    "quantity": {"type": "integer", "minimum": 1},
+                    "price": {"type": "number"},
+                },
+            },
+        },
+        "total": {"type": "number", "minimum": 0},
+        "currency": {"type": "string", "enum": ["EUR", "USD", "GBP"]},
+        "note": {"type": "string", "maxLength": 2000},
+    },
+}
+
+
+def bench_validation(report: Report, server: Server, token: str, quick: bool) -> None:
+    """Produce at batch 100 to a topic whose events are checked against a registered schema
+    (validation mode enforce), beside the same to a topic with no schema, in the same run."""
+    import json
+
+    from broker.services.topics import topic_create
+    from schemas.services import schema_version_register
+
+    if not wrk_available():
+        print("  (validation overhead needs wrk; skipped)")
+        return
+    topic_create(name="bench-plain", partitions=3)
+    topic_create(name="bench-checked", partitions=3)
+    schema_version_register(subject="bench-checked-value", schema=json.dumps(ORDER_SCHEMA), schema_type="JSON")
+    body = orjson.dumps([event_document(i) for i in range(100)])
+    seconds = 4 if quick else 10
+    rates = {}
+    for topic in ("bench-plain", "bench-checked", "bench-plain", "bench-checked"):  # interleaved against drift
+        result = wrk_post(server.url, f"/api/v1/topics/{topic}/events", body, token, "application/json", 4, seconds)
+        assert result["non2xx"] == 0 and result["errors"] == 0, result
+        rates.setdefault(topic, []).append(result["rps"] * 100)
+    plain, checked = max(rates["bench-plain"]), max(rates["bench-checked"])
+    report.add(
+        Figure(
+            "HTTP produce, batch 100, validated against a schema (events/s)",
+            checked,
+            "ev/s",
+            "same without a schema",
+            plain,
+            "within 20% of it",
+            checked >= 0.8 * plain,
+        )
+    )
+
+
 def _raw_rate_at(topic_id: int, batch: int, total: int, start: int) -> float:
     from django.db import connection, transaction
 
@@ -368,13 +435,22 @@ def bench_memory(report: Report, server: Server, token: str, quick: bool) -> Non
     )
 
 
+SECTIONS = {
+    "produce": bench_produce,
+    "validation": bench_validation,
+    "fetch": bench_fetch,
+    "latency": bench_latency,
+    "memory": bench_memory,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*", choices=["produce", "fetch", "latency", "memory"])
+    parser.add_argument("--only", nargs="*", choices=list(SECTIONS))
     args = parser.parse_args()
-    sections = args.only or ["produce", "fetch", "latency", "memory"]
+    sections = args.only or list(SECTIONS)
     with Database.fresh(args.db) as database, tempfile.TemporaryDirectory() as var:
         var_dir = Path(var)
         django_setup(database, var_dir)
@@ -389,9 +465,7 @@ def main() -> None:
         server = Server(database, var_dir)
         try:
             for section in sections:
-                {"produce": bench_produce, "fetch": bench_fetch, "latency": bench_latency, "memory": bench_memory}[
-                    section
-                ](report, server, token, args.quick)
+                SECTIONS[section](report, server, token, args.quick)
         finally:
             server.stop()
         Path(var_dir / "report.json").write_text(json.dumps([f.__dict__ for f in report.figures]))

@@ -48,3 +48,26 @@ def sparkline_points(recent: list[list[Any]], width: int = 30) -> str:
 def lag_trend(recent: list[list[Any]]) -> str:
     series = [(int(at), float(lag)) for at, lag, _ in recent]
     return str(trend(series)) if len(series) >= 2 else "flat"
+
+
+def service_rollups() -> list[dict[str, Any]]:
+    """Lag rolled up per owning service: the groups its members belong to, their total lag and the
+    worst status among them (two queries, whatever the number of groups)."""
+    from monitoring.models import GroupLagState
+
+    pairs = set(GroupMember.objects.filter(service__isnull=False).values_list("service__name", "group_id"))
+    states = {
+        state.group_id: state
+        for state in GroupLagState.objects.filter(group_id__in={g for _, g in pairs}).only("group_id", "total_lag", "status")
+    }
+    severity = {"OK": 0, "WARN": 1, "ERR": 2}
+    rollups: dict[str, dict[str, Any]] = {}
+    for service, group_id in pairs:
+        row = rollups.setdefault(service, {"service": service, "groups": 0, "total_lag": 0, "status": "OK"})
+        row["groups"] += 1
+        state = states.get(group_id)
+        if state is not None:
+            row["total_lag"] += state.total_lag
+            if severity.get(state.status, 0) > severity.get(row["status"], 0):
+                row["status"] = state.status
+    return sorted(rollups.values(), key=lambda row: (-row["total_lag"], row["service"]))

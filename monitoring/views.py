@@ -19,7 +19,7 @@ from core.timeutil import now_ms
 from core.ui import has_role, role_required
 from monitoring.lag import group_report, lag_summary
 from monitoring.latency import group_latencies
-from monitoring.selectors import STATUSES, dashboard_groups, lag_trend, sparkline_points
+from monitoring.selectors import STATUSES, dashboard_groups, lag_trend, service_rollups, sparkline_points
 
 LATENCY_WINDOWS = {"15m": 15 * 60_000, "1h": 3_600_000, "1d": 86_400_000}
 
@@ -47,6 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "statuses": STATUSES,
         "services": Service.objects.order_by("name").values_list("name", flat=True),
+        "rollups": [] if request.headers.get("HX-Request") else service_rollups(),
     }
     template = "htmx/lag_rows.html" if request.headers.get("HX-Request") else "monitoring/dashboard.html"
     return render(request, template, context)

@@ -81,3 +81,20 @@ def test_a_viewer_gets_no_reset(client, django_user_model, api, make_topic):
     client.force_login(user)
     assert client.post("/monitoring/groups/g0/reset/", {"topic": "orders", "to": "latest"}).status_code == 403
     assert ConsumerGroup.objects.filter(name="g0").exists()
+
+
+def test_lag_rolls_up_per_owning_service(staff, make_api, make_topic):
+    make_topic("orders")
+    billing = make_api("consume:orders", "produce:orders", service="billing")
+    billing.post("/api/v1/topics/orders/events", [{"data": i} for i in range(5)])
+    for group in ("billing-a", "billing-b"):
+        member = billing.post(f"/api/v1/groups/{group}/members", {"topics": ["orders"], "auto_offset_reset": "earliest"}).json()
+        billing.get(f"/api/v1/groups/{group}/members/{member['member_id']}/events", max_wait_ms=0, max_events=2)
+        billing.post(f"/api/v1/groups/{group}/offsets", {"member_id": member["member_id"], "generation": 1, "offsets": [{"topic": "orders", "partition": 0, "offset": 2}]})
+    lag_sample_round(now_ms=now_ms())
+    from monitoring.selectors import service_rollups
+
+    rollup = service_rollups()
+    assert [(r["service"], r["groups"], r["total_lag"]) for r in rollup] == [("billing", 2, 6)]
+    html = staff.get("/monitoring/").content.decode()
+    assert 'id="service-rollups"' in html and "billing" in html
