@@ -3,6 +3,7 @@ one selector or service, and renders Confluent's JSON shape (empty fields left o
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -10,9 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from schemas import constants as c
 from schemas import selectors, services
 from schemas.api.http import Route, endpoint, flag, int_param, json_response, read_body, text_response
-from schemas.errors import InvalidSchema, RegistryError
+from schemas.errors import IncompatibleSchema, InvalidSchema, RegistryError
+from schemas.impact import affected_consumers, affected_sentence
 from schemas.models import SubjectVersion
 from schemas.naming import is_global_subject, normalize_subject, parse_version
+
+logger = logging.getLogger(__name__)
+
+# How many affected consumers a refusal message names before "and N more".
 
 
 def _schema_shape(row: SubjectVersion) -> dict[str, Any]:
@@ -110,13 +116,21 @@ def version_list(request: HttpRequest, subject: str) -> HttpResponse:
 
 def version_register(request: HttpRequest, subject: str) -> HttpResponse:
     body = read_body(request)
-    registered = services.schema_version_register(
-        subject=subject,
-        **_schema_request(body),
-        normalize=flag(request, "normalize"),
-        schema_id=_optional_int(body, "id"),
-        version=_optional_int(body, "version"),
-    )
+    try:
+        registered = services.schema_version_register(
+            subject=subject,
+            **_schema_request(body),
+            normalize=flag(request, "normalize"),
+            schema_id=_optional_int(body, "id"),
+            version=_optional_int(body, "version"),
+        )
+    except IncompatibleSchema as error:
+        # Refused as before; the message (Confluent's, unchanged up to its end) also names who
+        # would have broken.
+        affected = affected_consumers(normalize_subject(subject))
+        if affected:
+            error.message = f"{error.message}. {affected_sentence(affected)}"
+        raise
     shape: dict[str, Any] = {
         "id": registered.schema_id,
         "version": registered.version,
@@ -246,6 +260,10 @@ def _compatibility(request: HttpRequest, subject: str, version: str | None) -> H
         if result.differences:
             # Eventline's addition: each difference with type, path, values, direction and a sentence.
             shape["differences"] = [difference.to_dict() for difference in result.differences]
+        affected = [] if result.is_compatible else affected_consumers(normalize_subject(subject))
+        if affected:
+            # Eventline's addition: who the change would break, transitively (from lineage).
+            shape["affected_consumers"] = affected
     return json_response(request, shape)
 
 

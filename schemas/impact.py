@@ -1,0 +1,45 @@
+"""Who an incompatible schema change would break. The registry sits below the catalog and
+lineage, so it asks a provider named in settings (resolved at run time) instead of importing them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+_NAMED_IN_MESSAGE = 20
+
+
+def affected_consumers(subject: str) -> list[dict[str, Any]]:
+    """Who an incompatible change under `subject` would break: the impact provider named by
+    settings.EVENTLINE["IMPACT_PROVIDER"] (a dotted path resolved at run time, so the registry
+    never imports the apps above it) answers with one dict per affected consumer (service,
+    owner_team, event_type, depth, flow, produces...). Empty when no provider is set; when it
+    fails the registry answers as it would without it."""
+    path = settings.EVENTLINE.get("IMPACT_PROVIDER") or ""
+    if not path:
+        return []
+    try:
+        provider = import_string(path)
+        with transaction.atomic():  # a savepoint: a failed query in the provider must not poison ours
+            return list(provider(subject))
+    except Exception:  # noqa: BLE001 - whatever the provider does wrong, the registry still answers
+        logger.warning("impact provider %s failed for subject %r", path, subject, exc_info=True)
+        return []
+
+
+def affected_sentence(affected: list[dict[str, Any]]) -> str:
+    """What a refusal adds to its message, each service once, nearest first:
+    'Affected consumers: inventory (Warehouse Team), analytics (Data Team)'."""
+    names = list(
+        dict.fromkeys(f"{row.get('service')} ({row.get('owner_team') or 'no owner team'})" for row in affected)
+    )
+    shown = ", ".join(names[:_NAMED_IN_MESSAGE])
+    if len(names) > _NAMED_IN_MESSAGE:
+        shown += f" and {len(names) - _NAMED_IN_MESSAGE} more"
+    return f"Affected consumers: {shown}"

@@ -1,0 +1,153 @@
+"""The registry names who an incompatible change would break: the verbose compatibility answer
+carries `affected_consumers`, a refused registration's 409 message ends with them, and the
+subject page's check lists them. Without a provider, or when it fails, the registry answers as
+before."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from lineage.selectors import lineage_cache_clear
+from tests.lineage.conftest import Estate
+from tests.schemas.conftest import SR_JSON
+from tests.schemas.factories import object_schema
+
+pytestmark = pytest.mark.django_db
+
+V1 = object_schema(order_id="string", required=("order_id",))
+BREAKING = object_schema(order_id="integer", required=("order_id",))
+COMPATIBLE = object_schema(order_id="string", channel="string", required=("order_id",))
+PREFIX = 'Schema being registered is incompatible with an earlier schema for subject "orders-OrderPlaced", details: ['
+
+
+def body(schema):
+    return {"schemaType": "JSON", "schema": json.dumps(schema)}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lineage_cache():
+    lineage_cache_clear()
+    yield
+    lineage_cache_clear()
+
+
+@pytest.fixture
+def order_flow(db, make_topic, registry):
+    """OrderPlaced (subject orders-OrderPlaced, v1 registered) with inventory (declared and
+    seen), analytics (seen, undeclared) and, downstream of inventory, payments."""
+    estate = Estate(make_topic)
+    (
+        estate.service("orders", team="Checkout Team")
+        .service("inventory", team="Warehouse Team")
+        .service("payments", team="Payments Team")
+        .service("analytics", team="Data Team")
+        .event_type("OrderPlaced", topic="orders", subject="orders-OrderPlaced")
+        .event_type("StockReserved", topic="inventory")
+        .declares("orders", "producer", "OrderPlaced")
+        .declares("inventory", "consumer", "OrderPlaced")
+        .declares("inventory", "producer", "StockReserved")
+        .declares("payments", "consumer", "StockReserved")
+        .produced("orders", "OrderPlaced", "orders")
+        .consumed("inventory-service", "orders", "inventory")
+        .consumed("analytics-service", "orders", "analytics")
+    )
+    assert registry.register("orders-OrderPlaced", V1).status_code == 200
+    return estate
+
+
+def test_verbose_compatibility_of_a_breaking_change_names_the_affected_consumers(registry, order_flow):
+    response = registry.post("/compatibility/subjects/orders-OrderPlaced/versions/latest?verbose=true", body(BREAKING))
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["is_compatible"] is False and answer["messages"]
+    affected = answer["affected_consumers"]
+    assert [
+        (a["depth"], a["service"], a["owner_team"], a["event_type"], a["flow"], a["produces"]) for a in affected
+    ] == [
+        (1, "analytics", "Data Team", "OrderPlaced", "observed", []),
+        (1, "inventory", "Warehouse Team", "OrderPlaced", "both", ["StockReserved"]),
+        (2, "payments", "Payments Team", "StockReserved", "declared", []),
+    ]
+    assert affected[2]["via"] == ["inventory"]
+
+
+def test_compatible_and_non_verbose_answers_are_unchanged(registry, order_flow):
+    compatible = registry.post("/compatibility/subjects/orders-OrderPlaced/versions?verbose=true", body(COMPATIBLE))
+    assert compatible.json()["is_compatible"] is True and "affected_consumers" not in compatible.json()
+    plain = registry.post("/compatibility/subjects/orders-OrderPlaced/versions/latest", body(BREAKING))
+    assert plain.json() == {"is_compatible": False}
+
+
+def test_a_refused_registration_names_who_would_break_after_confluents_message(registry, order_flow):
+    response = registry.register("orders-OrderPlaced", BREAKING)
+    assert response.status_code == 409
+    assert response["Content-Type"] == SR_JSON
+    error = response.json()
+    assert error["error_code"] == 40901
+    assert error["message"].startswith(PREFIX)
+    assert error["message"].endswith(
+        "]. Affected consumers: analytics (Data Team), inventory (Warehouse Team), payments (Payments Team)"
+    )
+    assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "still refused"
+
+
+def test_a_subject_no_one_consumes_is_refused_exactly_as_before(registry, order_flow):
+    assert registry.register("lonely-value", V1).status_code == 200
+    error = registry.register("lonely-value", BREAKING).json()
+    assert error["message"].endswith("]")
+    assert "Affected consumers" not in error["message"]
+
+
+def test_a_subject_is_found_by_its_topics_naming_strategy_when_no_event_type_names_it(registry, order_flow):
+    order_flow.event_type("PaymentTaken", topic="payments").produced("payments", "PaymentTaken", "payments")
+    order_flow.consumed("ledger", "payments", "accounting")
+    assert registry.register("payments-value", V1).status_code == 200
+    answer = registry.post("/compatibility/subjects/payments-value/versions?verbose=true", body(BREAKING)).json()
+    assert [(a["service"], a["event_type"], a["flow"]) for a in answer["affected_consumers"]] == [
+        ("accounting", "PaymentTaken", "observed")
+    ]
+
+
+def test_without_a_provider_the_registry_answers_as_before(registry, order_flow):
+    with override_settings(EVENTLINE={**settings.EVENTLINE, "IMPACT_PROVIDER": ""}):
+        answer = registry.post(
+            "/compatibility/subjects/orders-OrderPlaced/versions?verbose=true", body(BREAKING)
+        ).json()
+        refused = registry.register("orders-OrderPlaced", BREAKING).json()
+    assert answer["is_compatible"] is False and "affected_consumers" not in answer
+    assert refused["message"].startswith(PREFIX) and refused["message"].endswith("]")
+
+
+def failing_provider(subject: str) -> list[dict]:
+    raise RuntimeError(f"lineage is down for {subject}")
+
+
+def test_a_failing_provider_is_logged_and_the_registry_answers_as_before(registry, order_flow, caplog):
+    provider = f"{__name__}.failing_provider"
+    with override_settings(EVENTLINE={**settings.EVENTLINE, "IMPACT_PROVIDER": provider}):
+        with caplog.at_level(logging.WARNING, logger="schemas.api.views"):
+            answer = registry.post(
+                "/compatibility/subjects/orders-OrderPlaced/versions?verbose=true", body(BREAKING)
+            ).json()
+            refused = registry.register("orders-OrderPlaced", BREAKING)
+    assert answer["is_compatible"] is False and "affected_consumers" not in answer
+    assert refused.status_code == 409 and refused.json()["message"].endswith("]")
+    assert any("impact provider" in record.getMessage() for record in caplog.records)
+    assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "the database is still usable"
+
+
+def test_the_subject_page_check_lists_who_would_break(client, django_user_model, order_flow):
+    client.force_login(django_user_model.objects.create_user("reader", password="pw-reader-123"))
+    response = client.post("/schemas/orders-OrderPlaced/check/", {"schema": json.dumps(BREAKING)})
+    assert response.status_code == 200
+    assert [row["service"] for row in response.context["affected"]] == ["analytics", "inventory", "payments"]
+    html = response.content.decode()
+    assert 'id="affected-consumers"' in html and "Who would break" in html
+    assert "Warehouse Team" in html and "StockReserved" in html
+    compatible = client.post("/schemas/orders-OrderPlaced/check/", {"schema": json.dumps(COMPATIBLE)})
+    assert "affected" not in compatible.context and 'id="affected-consumers"' not in compatible.content.decode()
