@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["bench.broker", "bench.registry", "bench.catalog", "bench.monitoring"]
+SUITES = ["bench.broker", "bench.registry", "bench.catalog", "bench.monitoring", "bench.lineage", "bench.traces"]
 
 
 def main() -> None:

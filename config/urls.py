@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/v1/", include("broker.api.urls")),
     path("api/v1/catalog/", include("catalog.api.urls")),
     path("api/v1/lineage/", include("lineage.api.urls")),
-    path("api/v1/traces", include("monitoring.traces.api_urls")),
+    path("api/v1/", include("monitoring.traces.api_urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("registry/", include("schemas.api.urls")),
     path("schemas/", include("schemas.urls")),

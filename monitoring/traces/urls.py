@@ -1,4 +1,11 @@
-"""Trace pages at /traces/ (filled by the tracing work)."""
+"""Trace pages at /traces/."""
+
+from django.urls import path
+
+from monitoring.traces import views
 
 app_name = "traces"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.trace_search, name="search"),
+    path("<path:key>/", views.trace_detail, name="detail"),
+]
