@@ -100,11 +100,13 @@ def raw_insert_rate(topic_id: int, batch: int, total: int) -> float:
     from django.db import connection, transaction
 
     from broker.log.sql import _insert_rows
+    from core.db import relax_commit_durability
 
     batches = [raw_rows(topic_id, start, batch) for start in range(0, total, batch)]
     started = time.perf_counter()
     for rows in batches:
         with transaction.atomic(), connection.cursor() as cursor:
+            relax_commit_durability()  # the same commit durability as the append path
             _insert_rows(cursor, rows)
     return total / (time.perf_counter() - started)
 
@@ -113,6 +115,7 @@ def bulk_fill(topic_name: str, count: int, partition: int = 0, chunk: int = 5000
     from django.db import connection, transaction
 
     from broker.log.sql import _insert_rows
+    from core.db import relax_commit_durability
     from broker.models import Partition, Topic
 
     topic = Topic.objects.get(name=topic_name)
@@ -122,6 +125,7 @@ def bulk_fill(topic_name: str, count: int, partition: int = 0, chunk: int = 5000
         rows = raw_rows(topic.id, offset, min(chunk, start + count - offset), partition)
         size += sum(row[14] for row in rows)
         with transaction.atomic(), connection.cursor() as cursor:
+            relax_commit_durability()  # the same commit durability as the append path
             _insert_rows(cursor, rows)
     Partition.objects.filter(topic=topic, number=partition).update(end_offset=start + count, size_bytes=size)
 
@@ -251,11 +255,13 @@ def _raw_rate_at(topic_id: int, batch: int, total: int, start: int) -> float:
     from django.db import connection, transaction
 
     from broker.log.sql import _insert_rows
+    from core.db import relax_commit_durability
 
     batches = [raw_rows(topic_id, offset, batch) for offset in range(start, start + total, batch)]
     began = time.perf_counter()
     for rows in batches:
         with transaction.atomic(), connection.cursor() as cursor:
+            relax_commit_durability()  # the same commit durability as the append path
             _insert_rows(cursor, rows)
     return total / (time.perf_counter() - began)
 

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
     psycopg_errors = None  # type: ignore[assignment]
 
 from broker.envelope import PreparedEvent
+from core.db import relax_commit_durability
 from broker.flows import FlowKey, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
 
@@ -152,6 +153,7 @@ class SQLLog:
         for attempt in range(3):
             try:
                 with transaction.atomic():
+                    relax_commit_durability()
                     return self._append_once(jobs)
             except IntegrityError:
                 # Only the identity constraint can fire here (offsets come from the locked rows):

@@ -26,6 +26,7 @@ from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartit
 from broker.services.groups import expire_if_due, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
+from core.db import relax_commit_durability
 from core.errors import NotFound, ValidationFailed
 from core.timeutil import now_ms
 
@@ -192,6 +193,7 @@ def _record_fetch(
         _check_fenced(group, member)
         return
     with transaction.atomic():
+        relax_commit_durability()  # a lost position means a redelivery, never a loss
         _check_fenced(group, member)
         for cursor, position in to_store:
             GroupPartition.objects.filter(group=group, topic_id=cursor.topic_id, partition=cursor.partition).update(

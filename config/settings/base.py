@@ -98,7 +98,8 @@ def database_from_env(url: str | None) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
+                f"PRAGMA synchronous={'FULL' if env_bool('EVENTLINE_DURABLE_APPENDS') else 'NORMAL'}; "
                 # Each thread has its own connection, so its page cache stays SQLite's default
                 # 2 MB (the OS page cache, shared by all, does the rest) and nothing is mmapped:
                 # a worker's memory must not grow with its thread count.
@@ -217,6 +218,9 @@ EVENTLINE = {
     "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", "http://127.0.0.1:8000"),
     # Where cross-process wake-ups for long polls live when there is no Redis.
     "RUN_DIR": str(VAR_DIR / "run"),
+    # true: every append is fsynced before it is acknowledged (PostgreSQL synchronous_commit=on,
+    # SQLite synchronous=FULL). false (default): Kafka's single-broker durability; see core/db.
+    "DURABLE_APPENDS": env_bool("EVENTLINE_DURABLE_APPENDS", False),
 }
 
 LOGGING = {
