@@ -504,6 +504,9 @@ def as_schema_version(row: SubjectVersion) -> SchemaVersion:
         schema_text=document.text,
         references=document.documents,
         schema_type=document.schema_type,
+        # The text is part of the key: ids are never reused within a registry, but a process can
+        # outlive its database (tests, a restored backup).
+        cache_key=(row.schema_id, document.text),
     )
 
 

@@ -9,7 +9,9 @@ like Confluent, lists the forward strings before the backward ones.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .differ import Differ
@@ -53,6 +55,9 @@ class SchemaVersion:
     schema_text: str
     references: Mapping[str, JSON] = field(default_factory=dict)
     schema_type: str = "JSON"
+    # Set by callers whose schemas never change under a key (the registry: the schema id), so the
+    # node model built for a comparison is kept and reused by the next registration's check.
+    cache_key: Hashable | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,27 @@ class _Side:
         self.resolver = Resolver(version.schema, version.references)
 
 
+_SIDE_CACHE_SIZE = 512
+_sides = threading.local()  # resolvers build nodes lazily while diffing: one cache per thread
+
+
+def _side_for(version: SchemaVersion) -> _Side:
+    """The side of a keyed version from this thread's cache (built on first use), else a new one."""
+    if version.cache_key is None:
+        return _Side(version)
+    cache: OrderedDict[Hashable, _Side] | None = getattr(_sides, "cache", None)
+    if cache is None:
+        cache = _sides.cache = OrderedDict()
+    side = cache.get(version.cache_key)
+    if side is None:
+        side = cache[version.cache_key] = _Side(version)
+        if len(cache) > _SIDE_CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(version.cache_key)
+    return side
+
+
 def check_compatibility(
     new: SchemaVersion,
     previous: Sequence[SchemaVersion],
@@ -124,7 +150,7 @@ def check_compatibility(
     for old in candidates:
         if old.schema_type.upper() != new.schema_type.upper():
             return CompatibilityResult(False, [DIFFERENT_SCHEMA_TYPE], [], old.version)
-        old_side = _Side(old)
+        old_side = _side_for(old)
         found: list[tuple[Direction, Difference]] = []
         if level.checks_forward:
             found += [(Direction.FORWARD, d) for d in _diff(new_side, old_side, policy)]

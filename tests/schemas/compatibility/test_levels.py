@@ -155,3 +155,21 @@ def test_lenient_policy_accepts_an_optional_property_on_an_open_object() -> None
         version(None, WITH_B), [version(1, OPEN)], CompatibilityLevel.BACKWARD, CompatibilityPolicy.LENIENT
     )
     assert not strict.is_compatible and lenient.is_compatible
+
+
+def test_a_keyed_version_reuses_its_node_model_across_checks_and_answers_the_same() -> None:
+    from schemas.compatibility import checker
+
+    old = {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False}
+    new = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    keyed = SchemaVersion(1, old, "{}", cache_key=("test", 1))
+    first = check_compatibility(SchemaVersion(None, new, "{}"), [keyed], CompatibilityLevel.BACKWARD)
+    side = checker._side_for(keyed)
+    second = check_compatibility(SchemaVersion(None, new, "{}"), [keyed], CompatibilityLevel.BACKWARD)
+    assert checker._side_for(keyed) is side
+    assert first.is_compatible == second.is_compatible is True
+    assert [d.to_dict() for d in first.differences] == [d.to_dict() for d in second.differences]
