@@ -309,6 +309,12 @@ def _refresh_in_background(window: str) -> None:
     threading.Thread(target=run, name=f"lineage-refresh-{window}", daemon=True).start()
 
 
+def lineage_warm_in_background(window: str = c.DEFAULT_WINDOW) -> None:
+    """Build `window`'s graph in a thread when a server process starts, so its first lineage
+    request is answered from the cache rather than reading the catalog and the traffic."""
+    _refresh_in_background(window)
+
+
 def lineage_graph(*, window: str = c.DEFAULT_WINDOW) -> LineageGraph:
     """The lineage graph over `window` (10m, 1h, 1d, 7d), from the per-process cache when it
     can be (see above), built before answering when it cannot."""

@@ -221,6 +221,8 @@ EVENTLINE = {
     # true: every append is fsynced before it is acknowledged (PostgreSQL synchronous_commit=on,
     # SQLite synchronous=FULL). false (default): Kafka's single-broker durability; see core/db.
     "DURABLE_APPENDS": env_bool("EVENTLINE_DURABLE_APPENDS", False),
+    # Each web server process builds the default lineage graph as it starts (config/wsgi.py).
+    "WARM_CACHES": env_bool("EVENTLINE_WARM_CACHES", True),
 }
 
 LOGGING = {

@@ -180,3 +180,21 @@ def test_a_catalog_edit_rebuilds_at_once_on_the_observations_already_read(order_
     assert again.edge("service:payments", "event_type:PaymentTaken") is None
     assert again.edge("event_type:OrderPlaced", "service:inventory").events == 90, "observations kept"
     assert _refresh_threads() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_process_builds_the_default_graph_before_its_first_request(order_flow, settings):
+    import importlib
+    import sys
+
+    from lineage import selectors
+
+    selectors.lineage_cache_clear()
+    settings.EVENTLINE = {**settings.EVENTLINE, "WARM_CACHES": True}
+    sys.modules.pop("config.wsgi", None)
+    importlib.import_module("config.wsgi")
+    for thread in _refresh_threads():
+        thread.join(10)
+    warmed = selectors._cache["1h"].graph
+    assert warmed.edge("event_type:OrderPlaced", "service:inventory").events == 90
+    assert lineage_graph(window="1h") is warmed, "the first request is answered from the warm graph"
