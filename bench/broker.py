@@ -115,8 +115,8 @@ def bulk_fill(topic_name: str, count: int, partition: int = 0, chunk: int = 5000
     from django.db import connection, transaction
 
     from broker.log.sql import _insert_rows
-    from core.db import relax_commit_durability
     from broker.models import Partition, Topic
+    from core.db import relax_commit_durability
 
     topic = Topic.objects.get(name=topic_name)
     start = Partition.objects.get(topic=topic, number=partition).end_offset

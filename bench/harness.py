@@ -196,6 +196,36 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
+# wrk prints one JSON line when a run ends: requests, seconds, errors, non-2xx, p50 and p99.
+_WRK_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\\"requests\\": %d, \\"seconds\\": %f, \\"errors\\": %d, \\"non2xx\\": %d, \\"p50_ms\\": %f, \\"p99_ms\\": %f}\\n",
+    summary.requests, summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def _wrk(url: str, script: str, *, threads: int, connections: int, seconds: int, body: bytes = b"") -> dict[str, float]:
+    """Run wrk with the Lua `script` and return its figures, with `rps` added. `body` is written
+    to a file the script finds in the Lua variable `body_file`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file = Path(tmp) / "body"
+        body_file.write_bytes(body)
+        script_file = Path(tmp) / "script.lua"
+        script_file.write_text(f"local body_file = {json.dumps(str(body_file))}\n" + script + _WRK_DONE)
+        output = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(script_file), url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("JSON "))
+    result = json.loads(line[5:])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
 def wrk_post(
     url: str,
     path: str,
@@ -209,14 +239,9 @@ def wrk_post(
 ) -> dict[str, float]:
     """Requests/s and latency percentiles from wrk POSTing a body over and over, with
     `unique_placeholder` replaced by a value unique to each request."""
-    with tempfile.TemporaryDirectory() as tmp:
-        body_file = Path(tmp) / "body"
-        body_file.write_bytes(body)
-        script = Path(tmp) / "post.lua"
-        script.write_text(
-            f"""
+    script = f"""
 wrk.method = "POST"
-local f = io.open("{body_file}", "rb"); local template = f:read("*a"); f:close()
+local f = io.open(body_file, "rb"); local template = f:read("*a"); f:close()
 wrk.headers["Content-Type"] = "{content_type}"
 wrk.headers["Authorization"] = "Bearer {token}"
 local threads = 0
@@ -228,23 +253,27 @@ request = function()
   local body = template:gsub("{unique_placeholder}", string.format("%x-%x-%x", os.time(), tid or 0, counter))
   return wrk.format(nil, nil, nil, body)
 end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON {{\\"requests\\": %d, \\"seconds\\": %f, \\"errors\\": %d, \\"non2xx\\": %d, \\"p50_ms\\": %f, \\"p99_ms\\": %f}}\\n",
-    summary.requests, summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+"""
+    return _wrk(url + path, script, threads=threads, connections=connections, seconds=seconds, body=body)
+
+
+def wrk_get(
+    url: str, paths: list[str], authorization: str, connections: int, seconds: int, accept: str = "application/json"
+) -> dict[str, float]:
+    """Requests/s and latency percentiles from wrk GETting `paths` round-robin over keep-alive
+    connections (one wrk thread)."""
+    lua_paths = ",".join(json.dumps(path) for path in paths)
+    script = f"""
+local paths = {{{lua_paths}}}
+wrk.headers["Authorization"] = "{authorization}"
+wrk.headers["Accept"] = "{accept}"
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
 end
 """
-        )
-        output = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), url + path],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    line = next(line for line in output.splitlines() if line.startswith("JSON "))
-    result = json.loads(line[5:])
-    result["rps"] = result["requests"] / result["seconds"]
-    return result
+    return _wrk(url + paths[0], script, threads=1, connections=connections, seconds=seconds)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

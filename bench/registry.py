@@ -16,54 +16,19 @@ import argparse
 import base64
 import json
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 import timeit
 from pathlib import Path
 
-from bench.harness import Database, Figure, Http, Report, Server, django_setup, percentile, wrk_available
+from bench.harness import Database, Figure, Http, Report, Server, django_setup, percentile, wrk_available, wrk_get
 
 SCHEMA_COUNT = 1000
 
 
 # ---------------------------------------------------------------------------------------------
 # Load generation
-
-
-def wrk_get(url: str, paths: list[str], authorization: str, connections: int, seconds: int) -> dict[str, float]:
-    """Requests/s from wrk GETting `paths` round-robin over keep-alive connections."""
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "get.lua"
-        lua_paths = ",".join(json.dumps(path) for path in paths)
-        script.write_text(
-            f"""
-local paths = {{{lua_paths}}}
-wrk.headers["Authorization"] = "{authorization}"
-wrk.headers["Accept"] = "application/vnd.schemaregistry.v1+json"
-local counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON {{\\"requests\\": %d, \\"seconds\\": %f, \\"errors\\": %d, \\"non2xx\\": %d, \\"p50_ms\\": %f, \\"p99_ms\\": %f}}\\n",
-    summary.requests, summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
-        )
-        output = subprocess.run(
-            ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), url + paths[0]],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    line = next(line for line in output.splitlines() if line.startswith("JSON "))
-    result = json.loads(line[5:])
-    result["rps"] = result["requests"] / result["seconds"]
-    return result
 
 
 def python_get_rate(server: Server, token: str, paths: list[str], connections: int, seconds: int) -> float:
@@ -91,7 +56,9 @@ def get_rate(server: Server, token: str, paths: list[str], connections: int, sec
     if wrk_available():
         key_id, _, secret = token.partition(".")
         basic = "Basic " + base64.b64encode(f"{key_id}:{secret}".encode()).decode()
-        result = wrk_get(server.url, paths, basic, connections, seconds)
+        result = wrk_get(
+            server.url, paths, basic, connections, seconds, accept="application/vnd.schemaregistry.v1+json"
+        )
         assert result["non2xx"] == 0 and result["errors"] == 0, result
         return result["rps"]
     return python_get_rate(server, token, paths, connections, seconds)
