@@ -58,7 +58,9 @@ def service_rollups() -> list[dict[str, Any]]:
     pairs = set(GroupMember.objects.filter(service__isnull=False).values_list("service__name", "group_id"))
     states = {
         state.group_id: state
-        for state in GroupLagState.objects.filter(group_id__in={g for _, g in pairs}).only("group_id", "total_lag", "status")
+        for state in GroupLagState.objects.filter(group_id__in={g for _, g in pairs}).only(
+            "group_id", "total_lag", "status"
+        )
     }
     severity = {"OK": 0, "WARN": 1, "ERR": 2}
     rollups: dict[str, dict[str, Any]] = {}

@@ -22,9 +22,9 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
     psycopg_errors = None  # type: ignore[assignment]
 
 from broker.envelope import PreparedEvent
-from core.db import relax_commit_durability
 from broker.flows import FlowKey, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
+from core.db import relax_commit_durability
 
 _INSERT = (
     'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '

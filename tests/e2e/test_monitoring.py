@@ -27,7 +27,9 @@ def test_dashboard_filters_to_lagging_groups_and_a_group_page_draws_its_lag_char
     rows = page.locator("#lag-rows tr.lag-row").evaluate_all("rows => rows.map(r => [r.dataset.group, +r.dataset.lag])")
     assert rows and all(lag > 0 for _, lag in rows), "only groups with lag remain"
     assert "analytics-service" in {group for group, _ in rows}, "the slow Analytics consumer is behind"
-    with page.expect_response(lambda r: "/monitoring/" in r.url and r.request.headers.get("hx-request") == "true", timeout=15_000) as refresh:
+    with page.expect_response(
+        lambda r: "/monitoring/" in r.url and r.request.headers.get("hx-request") == "true", timeout=15_000
+    ) as refresh:
         pass  # the page refreshes itself every 5 s, keeping the filter
     assert "lagging=1" in refresh.value.url
     assert page.locator("#lag-rows tr.lag-row").count() == len(rows)

@@ -88,9 +88,18 @@ def test_lag_rolls_up_per_owning_service(staff, make_api, make_topic):
     billing = make_api("consume:orders", "produce:orders", service="billing")
     billing.post("/api/v1/topics/orders/events", [{"data": i} for i in range(5)])
     for group in ("billing-a", "billing-b"):
-        member = billing.post(f"/api/v1/groups/{group}/members", {"topics": ["orders"], "auto_offset_reset": "earliest"}).json()
+        member = billing.post(
+            f"/api/v1/groups/{group}/members", {"topics": ["orders"], "auto_offset_reset": "earliest"}
+        ).json()
         billing.get(f"/api/v1/groups/{group}/members/{member['member_id']}/events", max_wait_ms=0, max_events=2)
-        billing.post(f"/api/v1/groups/{group}/offsets", {"member_id": member["member_id"], "generation": 1, "offsets": [{"topic": "orders", "partition": 0, "offset": 2}]})
+        billing.post(
+            f"/api/v1/groups/{group}/offsets",
+            {
+                "member_id": member["member_id"],
+                "generation": 1,
+                "offsets": [{"topic": "orders", "partition": 0, "offset": 2}],
+            },
+        )
     lag_sample_round(now_ms=now_ms())
     from monitoring.selectors import service_rollups
 
