@@ -78,6 +78,17 @@ def _claim_name(model: type[Domain] | type[Team], name: Any, instance: Domain | 
 # -- domains and teams -------------------------------------------------------------------------
 
 
+DOMAIN_FIELDS = ("name", "description")
+
+
+def _delete_recorded(*, principal: Principal, object_type: str, instance: Any, before: dict[str, Any]) -> None:
+    """Delete a catalog object and keep what it was in the history."""
+    record_change_of(
+        principal=principal, object_type=object_type, instance=instance, action=ChangeAction.DELETED, before=before
+    )
+    instance.delete()
+
+
 @transaction.atomic
 def domain_create(*, principal: Principal, name: Any, description: str = "") -> Domain:
     """Create a business domain; 409 if the name is taken."""
@@ -87,14 +98,14 @@ def domain_create(*, principal: Principal, name: Any, description: str = "") -> 
         object_type="domain",
         instance=domain,
         action=ChangeAction.CREATED,
-        after=snapshot(domain, ("name", "description")),
+        after=snapshot(domain, DOMAIN_FIELDS),
     )
     return domain
 
 
 @transaction.atomic
 def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Domain:
-    before = snapshot(domain, ("name", "description"))
+    before = snapshot(domain, DOMAIN_FIELDS)
     if "name" in changes and changes["name"] != domain.name:
         domain.name = _claim_name(Domain, changes["name"], domain)
     if "description" in changes:
@@ -106,7 +117,7 @@ def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Do
         instance=domain,
         action=ChangeAction.UPDATED,
         before=before,
-        after=snapshot(domain, ("name", "description")),
+        after=snapshot(domain, DOMAIN_FIELDS),
     )
     return domain
 
@@ -115,14 +126,7 @@ def domain_update(*, principal: Principal, domain: Domain, **changes: Any) -> Do
 def domain_delete(*, principal: Principal, domain: Domain) -> None:
     if domain.event_types.exists():
         raise Conflict(f"Domain '{domain.name}' still has event types; move them first.", code="in_use")
-    record_change_of(
-        principal=principal,
-        object_type="domain",
-        instance=domain,
-        action=ChangeAction.DELETED,
-        before=snapshot(domain, ("name", "description")),
-    )
-    domain.delete()
+    _delete_recorded(principal=principal, object_type="domain", instance=domain, before=snapshot(domain, DOMAIN_FIELDS))
 
 
 def _members(usernames: Any) -> list[Any]:
@@ -140,6 +144,10 @@ def _members(usernames: Any) -> list[Any]:
 
 
 TEAM_FIELDS = ("name", "description", "contact")
+
+
+def _team_snapshot(team: Team) -> dict[str, Any]:
+    return {**snapshot(team, TEAM_FIELDS), "members": sorted(team.members.values_list("username", flat=True))}
 
 
 @transaction.atomic
@@ -163,7 +171,7 @@ def team_create(
 
 @transaction.atomic
 def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
-    before = {**snapshot(team, TEAM_FIELDS), "members": sorted(team.members.values_list("username", flat=True))}
+    before = _team_snapshot(team)
     if "name" in changes and changes["name"] != team.name:
         team.name = _claim_name(Team, changes["name"], team)
     for field in ("description", "contact"):
@@ -172,14 +180,13 @@ def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
     team.save()
     if "members" in changes:
         team.members.set(_members(changes["members"]))
-    after = {**snapshot(team, TEAM_FIELDS), "members": sorted(team.members.values_list("username", flat=True))}
     record_change_of(
         principal=principal,
         object_type="team",
         instance=team,
         action=ChangeAction.UPDATED,
         before=before,
-        after=after,
+        after=_team_snapshot(team),
     )
     return team
 
@@ -188,14 +195,7 @@ def team_update(*, principal: Principal, team: Team, **changes: Any) -> Team:
 def team_delete(*, principal: Principal, team: Team) -> None:
     if team.event_types.exists():
         raise Conflict(f"Team '{team.name}' still owns event types; hand them over first.", code="in_use")
-    record_change_of(
-        principal=principal,
-        object_type="team",
-        instance=team,
-        action=ChangeAction.DELETED,
-        before=snapshot(team, TEAM_FIELDS),
-    )
-    team.delete()
+    _delete_recorded(principal=principal, object_type="team", instance=team, before=snapshot(team, TEAM_FIELDS))
 
 
 # -- services ---------------------------------------------------------------------------------
@@ -450,14 +450,9 @@ def event_type_update(*, principal: Principal, event_type: EventType, data: dict
 
 @transaction.atomic
 def event_type_delete(*, principal: Principal, event_type: EventType) -> None:
-    record_change_of(
-        principal=principal,
-        object_type="event_type",
-        instance=event_type,
-        action=ChangeAction.DELETED,
-        before=_event_type_snapshot(event_type),
+    _delete_recorded(
+        principal=principal, object_type="event_type", instance=event_type, before=_event_type_snapshot(event_type)
     )
-    event_type.delete()
 
 
 @transaction.atomic
