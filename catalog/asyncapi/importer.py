@@ -185,16 +185,8 @@ def _messages_v3(document: dict[str, Any], errors: list[dict[str, str]]) -> list
             message = _deref(document, node, errors, f"{where}/messages/{index}")
             if not isinstance(message, dict):
                 continue
-            name = message.get("name") or _last_ref_part(node) or f"{topic}Message{index}"
             planned.append(
-                PlannedMessage(
-                    event_type=str(name),
-                    topic=str(topic),
-                    role=role,
-                    summary=str(message.get("summary") or message.get("title") or name),
-                    description=str(message.get("description") or ""),
-                    payload=_payload_schema(document, message, errors, f"{where}/messages/{index}"),
-                )
+                _planned(document, node, message, str(topic), role, index, errors, f"{where}/messages/{index}")
             )
     return planned
 
@@ -219,18 +211,33 @@ def _messages_v2(document: dict[str, Any], errors: list[dict[str, str]]) -> list
                 resolved = _deref(document, node, errors, f"{where}/{index}")
                 if not isinstance(resolved, dict):
                     continue
-                name = resolved.get("name") or _last_ref_part(node) or f"{channel_key}Message{index}"
                 planned.append(
-                    PlannedMessage(
-                        event_type=str(name),
-                        topic=str(channel_key),
-                        role=role,
-                        summary=str(resolved.get("summary") or resolved.get("title") or name),
-                        description=str(resolved.get("description") or ""),
-                        payload=_payload_schema(document, resolved, errors, f"{where}/{index}"),
-                    )
+                    _planned(document, node, resolved, str(channel_key), role, index, errors, f"{where}/{index}")
                 )
     return planned
+
+
+def _planned(
+    document: dict[str, Any],
+    node: Any,
+    message: dict[str, Any],
+    topic: str,
+    role: str,
+    index: int,
+    errors: list[dict[str, str]],
+    where: str,
+) -> PlannedMessage:
+    """The event type a message (`node`, resolved to `message`) on `topic` plans; unnamed, it is
+    named after its $ref or its place on the topic."""
+    name = message.get("name") or _last_ref_part(node) or f"{topic}Message{index}"
+    return PlannedMessage(
+        event_type=str(name),
+        topic=topic,
+        role=role,
+        summary=str(message.get("summary") or message.get("title") or name),
+        description=str(message.get("description") or ""),
+        payload=_payload_schema(document, message, errors, where),
+    )
 
 
 def _last_ref_part(node: Any) -> str:
