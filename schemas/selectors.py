@@ -51,20 +51,27 @@ def registry_state() -> RegistryState | None:
     return RegistryState.objects.filter(pk=RegistryState.SINGLETON_ID).first()
 
 
+def config_shown(
+    level_key: str, level: str | None, policy: str | None, normalize: bool | None, validate_fields: bool | None
+) -> dict[str, Any]:
+    """The config keys that are set, as Confluent names them; the level under `level_key`
+    (GET answers `compatibilityLevel`, PUT echoes `compatibility`)."""
+    keys = (
+        (level_key, level),
+        ("compatibilityPolicy", policy),
+        ("normalize", normalize),
+        ("validateFields", validate_fields),
+    )
+    return {key: value for key, value in keys if value is not None}
+
+
 def _config_fields(row: RegistryState | Subject | None) -> dict[str, Any]:
-    """The config keys a row sets, in Confluent's GET shape (`compatibilityLevel`)."""
+    """The config keys a row sets, in Confluent's GET shape."""
     if row is None:
         return {}
-    shown: dict[str, Any] = {}
-    if row.compatibility_level is not None:
-        shown["compatibilityLevel"] = row.compatibility_level
-    if row.compatibility_policy is not None:
-        shown["compatibilityPolicy"] = row.compatibility_policy
-    if row.normalize is not None:
-        shown["normalize"] = row.normalize
-    if row.validate_fields is not None:
-        shown["validateFields"] = row.validate_fields
-    return shown
+    return config_shown(
+        "compatibilityLevel", row.compatibility_level, row.compatibility_policy, row.normalize, row.validate_fields
+    )
 
 
 def global_config() -> dict[str, Any]:

@@ -310,16 +310,9 @@ class ConfigUpdate:
 
     def echo(self) -> dict[str, object]:
         """The PUT response: Confluent echoes the update with the level under `compatibility`."""
-        shown: dict[str, object] = {}
-        if self.compatibility is not None:
-            shown["compatibility"] = self.compatibility
-        if self.compatibility_policy is not None:
-            shown["compatibilityPolicy"] = self.compatibility_policy
-        if self.normalize is not None:
-            shown["normalize"] = self.normalize
-        if self.validate_fields is not None:
-            shown["validateFields"] = self.validate_fields
-        return shown
+        return s.config_shown(
+            "compatibility", self.compatibility, self.compatibility_policy, self.normalize, self.validate_fields
+        )
 
 
 def config_update_from(body: dict[str, object]) -> ConfigUpdate:
