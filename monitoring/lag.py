@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from broker.choices import ActivityKind
 from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition
+from broker.selectors import event_columns_at
 from core.jsonutil import dumps
 from monitoring.evaluation import (
     CommitWindow,
@@ -76,21 +77,9 @@ class PartitionLag:
 
 
 def _append_times(positions: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
-    """Append time of the events at these (topic id, partition, offset) positions, in chunks."""
-    wanted = sorted(set(positions))
-    found: dict[tuple[int, int, int], int] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(wanted), 300):
-            chunk = wanted[start : start + 300]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                'SELECT topic_id, partition, "offset", append_time_ms FROM broker_event '
-                f'WHERE (topic_id, partition, "offset") IN (VALUES {values})',
-                [value for position in chunk for value in position],
-            )
-            for topic_id, partition, offset, append_ms in cursor.fetchall():
-                found[(topic_id, partition, offset)] = append_ms
-    return found
+    """Append time of the events at these (topic id, partition, offset) positions."""
+    found = event_columns_at(sorted(set(positions)), ["append_time_ms"])
+    return {position: row[0] for position, row in found.items()}
 
 
 def _owners(group_ids: Sequence[int] | None) -> dict[tuple[int, str, int], tuple[str, str]]:

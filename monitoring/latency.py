@@ -12,10 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from broker.choices import ActivityKind
 from broker.models import GroupActivity
+from broker.selectors import event_columns_at
 from monitoring.evaluation import CommitRecord, FetchRecord, event_latencies, percentiles
 
 SAMPLE_PER_PARTITION = 2_000
@@ -43,19 +42,8 @@ class LatencyFigures:
 
 def _events_at(positions: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], tuple[int, str]]:
     """(append time, type) of the events at these (topic id, partition, offset) positions."""
-    found: dict[tuple[int, int, int], tuple[int, str]] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(positions), 300):
-            chunk = positions[start : start + 300]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                'SELECT topic_id, partition, "offset", append_time_ms, type FROM broker_event '
-                f'WHERE (topic_id, partition, "offset") IN (VALUES {values})',
-                [value for position in chunk for value in position],
-            )
-            for topic_id, partition, offset, append_ms, event_type in cursor.fetchall():
-                found[(topic_id, partition, offset)] = (append_ms, event_type)
-    return found
+    found = event_columns_at(positions, ["append_time_ms", "type"])
+    return {position: (append_ms, event_type) for position, (append_ms, event_type) in found.items()}
 
 
 def group_latencies(
