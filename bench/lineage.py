@@ -226,15 +226,15 @@ def bench_in_process(report: Report, names: list[str], quick: bool) -> None:
         )
     )
     report.add(Figure("whole graph: build with networkx", statistics.median(builds), "ms", "demo estate build", small))
+    # Done in a background thread (each server process keeps the windows in use built); a
+    # request pays it only for a window nobody asked for in the last hour on that process.
     report.add(
         Figure(
-            "whole graph: read + build (a cold graph request's extra)",
+            "whole graph: read + build (background rebuild; a never-asked window's first request)",
             statistics.median([r + b for r, b in zip(reads, builds, strict=True)]),
             "ms",
             "demo estate build",
             small,
-            target=f"< {TARGET_MS:.0f} ms",
-            passed=statistics.median([r + b for r, b in zip(reads, builds, strict=True)]) < TARGET_MS,
         )
     )
     report.add(Figure("neighbourhood of an event type, depth 2, in memory", statistics.median(hood), "ms"))
@@ -320,7 +320,8 @@ def bench_http(report: Report, server: Server, token: str, names: list[str], qui
             passed=first < TARGET_MS,
         )
     )
-    # After a catalog edit the graph is rebuilt before answering, on the traffic already read.
+    # After a catalog edit the graph is patched before answering: on the traffic already read,
+    # only what the edit changed is redone (lineage.graph.build).
     cold: list[float] = []
     for i in range(5 if quick else 12):
         touch_catalog(i)

@@ -34,3 +34,8 @@ CACHE_SECONDS = 5.0
 # After that, a graph up to this old is still served while a background thread rebuilds it;
 # an older one is rebuilt before answering.
 STALE_SECONDS = 300.0
+# A server process reads the traffic and rebuilds the default window's graph this often, whether
+# or not it is asked for, so that no request finds it past STALE_SECONDS.
+KEEP_WARM_SECONDS = 60.0
+# ... and the graph of any other window asked for within this many seconds.
+KEEP_ASKED_SECONDS = 3600.0

@@ -37,14 +37,15 @@ from lineage.graph import (
     Neighbourhood,
     Node,
     NodeKind,
+    ObservedIndex,
     Orphan,
     Path,
     ProducedFacts,
     Reached,
     ServiceFacts,
-    build_lineage,
     drift,
     ghost_consumers,
+    lineage_on,
     orphan_events,
 )
 
@@ -234,20 +235,25 @@ def _collector_paused() -> Iterator[None]:
 class _Cached:
     graph: LineageGraph
     fingerprint: tuple[object, ...]
-    observed: ObservedFacts
+    catalog: Estate  # the catalog's facts the graph was built from (no observed facts)
+    observed: ObservedIndex
     observed_at: float  # time.monotonic() when the observations were read
 
 
 _cache: dict[str, _Cached] = {}
 _catalog_cache: list[tuple[tuple[object, ...], CatalogFacts]] = []
 _refreshing: set[str] = set()
+_asked: dict[str, float] = {}  # window -> time.monotonic() of its latest request
 _cache_lock = threading.Lock()
 
 
 def lineage_cache_clear() -> None:
+    """Forget every graph, and stop keeping one warm."""
+    _keeper_stop()
     with _cache_lock:
         _cache.clear()
         _catalog_cache.clear()
+        _asked.clear()
 
 
 def _catalog_fingerprint() -> tuple[object, ...]:
@@ -275,16 +281,36 @@ def _catalog_facts(fingerprint: tuple[object, ...]) -> CatalogFacts:
 
 
 def _build(window: str, fingerprint: tuple[object, ...], kept: _Cached | None = None) -> LineageGraph:
-    """Build `window`'s graph on the observations of `kept` (read anew when None) and keep it."""
+    """Build `window`'s graph and keep it: on the observations of `kept`, redoing only what the
+    catalog changed since (see lineage.graph.build), or whole on observations read anew when
+    `kept` is None."""
     with _collector_paused():
         if kept is None:
             observed_at = time.monotonic()
-            observed = observed_facts_read(window_ms=c.WINDOWS[window])
+            seen = observed_facts_read(window_ms=c.WINDOWS[window])
+            observed = ObservedIndex(
+                window_ms=seen.window_ms,
+                now_ms=seen.at_ms,
+                produced=seen.produced,
+                consumed=seen.consumed,
+                groups=seen.groups,
+            )
         else:
             observed_at, observed = kept.observed_at, kept.observed
-        graph = build_lineage(estate_of(_catalog_facts(fingerprint), observed))
+        facts = _catalog_facts(fingerprint)
+        catalog = Estate(
+            window_ms=observed.window_ms,
+            now_ms=observed.now_ms,
+            services=facts.services,
+            event_types=facts.event_types,
+            declared=facts.declared,
+        )
+        if kept is None:
+            graph = lineage_on(observed, catalog)
+        else:
+            graph = lineage_on(observed, catalog, base=kept.graph, base_estate=kept.catalog)
     with _cache_lock:
-        _cache[window] = _Cached(graph, fingerprint, observed, observed_at)
+        _cache[window] = _Cached(graph, fingerprint, catalog, observed, observed_at)
     return graph
 
 
@@ -309,16 +335,57 @@ def _refresh_in_background(window: str) -> None:
     threading.Thread(target=run, name=f"lineage-refresh-{window}", daemon=True).start()
 
 
-def lineage_warm_in_background(window: str = c.DEFAULT_WINDOW) -> None:
-    """Build `window`'s graph in a thread when a server process starts, so its first lineage
-    request is answered from the cache rather than reading the catalog and the traffic."""
+class _Keeper(threading.Thread):
+    """Every `every` seconds, reads the traffic and rebuilds the graph of `window` and of every
+    window asked for in the last KEEP_ASKED_SECONDS, unless a request had it done meanwhile;
+    until stopped."""
+
+    def __init__(self, window: str, every: float) -> None:
+        super().__init__(name=f"lineage-keeper-{window}", daemon=True)
+        self.window, self.every = window, every
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            now = time.monotonic()
+            recent = [window for window, at in list(_asked.items()) if now - at < c.KEEP_ASKED_SECONDS]
+            for window in dict.fromkeys([self.window, *recent]):
+                cached = _cache.get(window)
+                if cached is None or now - cached.observed_at >= self.every:
+                    _refresh_in_background(window)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(5)
+
+
+_keeper: _Keeper | None = None
+
+
+def lineage_warm_in_background(window: str = c.DEFAULT_WINDOW, *, every: float = c.KEEP_WARM_SECONDS) -> None:
+    """Build `window`'s graph in a thread when a server process starts and keep it built (see
+    _Keeper), so that a request for it is answered from the cache however long since the
+    previous one; a graph past STALE_SECONDS would be rebuilt whole before answering."""
+    global _keeper
     _refresh_in_background(window)
+    with _cache_lock:
+        if _keeper is None or not _keeper.is_alive():
+            _keeper = _Keeper(window, every)
+            _keeper.start()
+
+
+def _keeper_stop() -> None:
+    global _keeper
+    keeper, _keeper = _keeper, None
+    if keeper is not None:
+        keeper.stop()
 
 
 def lineage_graph(*, window: str = c.DEFAULT_WINDOW) -> LineageGraph:
     """The lineage graph over `window` (10m, 1h, 1d, 7d), from the per-process cache when it
     can be (see above), built before answering when it cannot."""
     window_ms_of(window)
+    _asked[window] = time.monotonic()
     fingerprint = _catalog_fingerprint()
     cached = _cache.get(window)
     if cached is not None:

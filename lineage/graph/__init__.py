@@ -2,7 +2,7 @@
 ask it for neighbourhoods, upstream and downstream, paths, cycles, orphan events, ghost
 consumers, drift and impact. Checked with `mypy --strict`."""
 
-from lineage.graph.build import build_lineage
+from lineage.graph.build import ObservedIndex, build_lineage, lineage_on, observed_index
 from lineage.graph.findings import Drift, DriftItem, Ghost, Orphan, drift, ghost_consumers, orphan_events
 from lineage.graph.impact import ImpactRow, affected_services, impact
 from lineage.graph.lineage import LineageGraph, Neighbourhood, Path, Reached
@@ -36,6 +36,7 @@ __all__ = [
     "Ghost",
     "GroupFacts",
     "ImpactRow",
+    "ObservedIndex",
     "LineageGraph",
     "Neighbourhood",
     "Node",
@@ -50,7 +51,9 @@ __all__ = [
     "drift",
     "ghost_consumers",
     "impact",
+    "lineage_on",
     "node_id",
+    "observed_index",
     "orphan_events",
     "split_node_id",
 ]

@@ -155,6 +155,12 @@ class LineageGraph:
         )
         return found[:limit]
 
+    def successors(self, key: str) -> list[str]:
+        return self._succ.get(key, [])
+
+    def predecessors(self, key: str) -> list[str]:
+        return self._pred.get(key, [])
+
     def out_edges(self, key: str, kind: EdgeKind | None = None) -> list[Edge]:
         found = [self.edges[(key, target)] for target in self._succ.get(key, ())]
         return sorted((e for e in found if kind is None or e.kind is kind), key=lambda e: e.target)

@@ -198,3 +198,38 @@ def test_a_server_process_builds_the_default_graph_before_its_first_request(orde
     warmed = selectors._cache["1h"].graph
     assert warmed.edge("event_type:OrderPlaced", "service:inventory").events == 90
     assert lineage_graph(window="1h") is warmed, "the first request is answered from the warm graph"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_process_keeps_the_default_graph_built_without_requests(order_flow):
+    import threading
+    import time
+
+    from lineage import selectors
+
+    selectors.lineage_cache_clear()
+    selectors.lineage_warm_in_background("1h", every=0.2)
+    for thread in _refresh_threads():
+        thread.join(10)
+    warmed = selectors._cache["1h"].graph
+    order_flow.produced("payments", "PaymentTaken", "payments", events=3)  # new traffic, no request
+    deadline = time.monotonic() + 10
+    while selectors._cache["1h"].graph is warmed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for thread in _refresh_threads():
+        thread.join(10)
+    kept = selectors._cache["1h"].graph
+    assert kept.edge("service:payments", "event_type:PaymentTaken").events == 3
+    assert "1d" not in selectors._cache, "a window nobody asked for is not built"
+    asked = lineage_graph(window="1d")
+    order_flow.produced("payments", "PaymentTaken", "payments", events=4, ago_ms=2 * MINUTE)
+    deadline = time.monotonic() + 10
+    while selectors._cache["1d"].graph is asked and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for thread in _refresh_threads():
+        thread.join(10)
+    assert selectors._cache["1d"].graph.edge("service:payments", "event_type:PaymentTaken").events == 7, (
+        "a window asked for is kept built too"
+    )
+    selectors.lineage_cache_clear()
+    assert not [t for t in threading.enumerate() if t.name.startswith("lineage-keeper-")], "stopped"
