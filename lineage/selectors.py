@@ -1,5 +1,5 @@
 """Reads for lineage: the estate's facts from the catalog and the broker in a few aggregate
-queries, the graph built from them (cached per process and window for a few seconds), and the
+queries, the graph built from them (cached per process and window for half a minute), and the
 queries the API and the pages ask of it."""
 
 from __future__ import annotations
