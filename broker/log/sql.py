@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
-from core.db import relax_commit_durability
+from core.db import relaxed_durability_sql
 
 _INSERT = (
     'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
@@ -35,6 +35,37 @@ _BUMP = (
     "UPDATE broker_partition SET end_offset = end_offset + %s, size_bytes = size_bytes + %s, "
     "last_append_ms = %s WHERE topic_id = %s AND number = %s RETURNING end_offset"
 )
+# PostgreSQL: every partition of the append in one round trip. The materialised CTE locks the
+# rows in (topic, partition) order, as the per-partition UPDATEs did, so two appends never deadlock.
+_BUMP_ALL = (
+    "WITH v (topic_id, number, n, size, at) AS (VALUES {values}), "
+    "locked AS MATERIALIZED (SELECT p.id FROM broker_partition p JOIN v ON p.topic_id = v.topic_id "
+    "AND p.number = v.number ORDER BY p.topic_id, p.number FOR UPDATE OF p) "
+    "UPDATE broker_partition p SET end_offset = p.end_offset + v.n, size_bytes = p.size_bytes + v.size, "
+    "last_append_ms = v.at FROM v WHERE p.topic_id = v.topic_id AND p.number = v.number "
+    "AND p.id IN (SELECT id FROM locked) RETURNING p.topic_id, p.number, p.end_offset"
+)
+_BUMP_VALUES = "(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::bigint)"
+
+
+def _bump(cursor: Any, bumps: list[tuple[int, int, int, int, int]]) -> dict[tuple[int, int], int]:
+    """Lock the partitions an append writes to and move their end offsets (and sizes) on;
+    `bumps` holds (topic id, partition, events, bytes, append time), sorted. Returns each
+    partition's new end offset. On PostgreSQL this is the append's first statement and carries
+    its commit durability (core.db.relaxed_durability_sql)."""
+    if connection.vendor != "postgresql":
+        ends = {}
+        for topic_id, partition, count, size, at in bumps:
+            cursor.execute(_BUMP, [count, size, at, topic_id, partition])
+            ends[(topic_id, partition)] = cursor.fetchone()[0]
+        return ends
+    sql = relaxed_durability_sql() + _BUMP_ALL.format(values=", ".join([_BUMP_VALUES] * len(bumps)))
+    cursor.execute(sql, [value for bump in bumps for value in bump])
+    if cursor.description is None:  # past the SET of the durability prefix
+        cursor.nextset()
+    return {(topic_id, partition): end for topic_id, partition, end in cursor.fetchall()}
+
+
 _RETENTION_CHUNK = 5000
 
 
@@ -153,8 +184,7 @@ class SQLLog:
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    relax_commit_durability()
-                    return self._append_once(jobs)
+                    return self._append_once(jobs)  # its first write relaxes the commit durability (_bump)
             except IntegrityError:
                 # Only the identity constraint can fire here (offsets come from the locked rows):
                 # another process appended the same (source, id) first. Retrying finds it.
@@ -183,17 +213,33 @@ class SQLLog:
                         assert event.partition is not None
                         by_partition[(job.topic_id, event.partition)].append((job_number, event))
 
-            rows = []
+            # Everything but the offsets is worked out before the partition rows are locked, so
+            # the lock is held for one statement, the offsets, the insert and the commit.
+            flows: Counter[FlowKey] = Counter()
+            for job_number, job in enumerate(jobs):
+                flows.update(
+                    produced(
+                        job.topic_id,
+                        job.producer_id,
+                        (
+                            event.type
+                            for event in job.events
+                            if first_seen.get((job.topic_id, event.source, event.event_id)) == (job_number, event.index)
+                        ),
+                    )
+                )
+            bumps = []
             for topic_id, partition in sorted(by_partition):
                 batch = by_partition[(topic_id, partition)]
                 size = sum(len(event.body) for _, event in batch)
-                now_ms = max(jobs[job_number].now_ms for job_number, _ in batch)
-                cursor.execute(_BUMP, [len(batch), size, now_ms, topic_id, partition])
-                offset = cursor.fetchone()[0] - len(batch)
-                for job_number, event in batch:
+                bumps.append((topic_id, partition, len(batch), size, max(jobs[n].now_ms for n, _ in batch)))
+            ends = _bump(cursor, bumps) if bumps else {}
+            rows = []
+            for topic_id, partition, count, _, _ in bumps:
+                offset = ends[(topic_id, partition)] - count
+                for job_number, event in by_partition[(topic_id, partition)]:
                     job = jobs[job_number]
                     timestamp_ms = _event_time(event, job.now_ms)
-                    prefix = f'{{"topic":"{job.topic_name}","partition":{partition},"offset":{offset},'.encode()
                     rows.append(
                         (
                             topic_id,
@@ -211,7 +257,8 @@ class SQLLog:
                             timestamp_ms,
                             job.now_ms,
                             len(event.body),
-                            (prefix + event.body[1:]).decode(),
+                            f'{{"topic":"{job.topic_name}","partition":{partition},"offset":{offset},'
+                            + event.body[1:].decode(),
                         )
                     )
                     results[job_number][event.index] = AppendedEvent(
@@ -220,20 +267,6 @@ class SQLLog:
                     offset += 1
             if rows:
                 _insert_rows(cursor, rows)
-                flows: Counter[FlowKey] = Counter()
-                for job_number, job in enumerate(jobs):
-                    flows.update(
-                        produced(
-                            job.topic_id,
-                            job.producer_id,
-                            (
-                                event.type
-                                for event in job.events
-                                if first_seen.get((job.topic_id, event.source, event.event_id))
-                                == (job_number, event.index)
-                            ),
-                        )
-                    )
                 record_flows(cursor, flows, max(job.now_ms for job in jobs))
 
         answers = []

@@ -15,6 +15,15 @@ def relax_commit_durability() -> None:
     but on power loss the last few hundred milliseconds of acknowledged appends can be lost.
     Consumer offset commits, the registry and the catalog always commit durably.
     """
-    if connection.vendor == "postgresql" and not settings.EVENTLINE["DURABLE_APPENDS"]:
+    statement = relaxed_durability_sql()
+    if statement:
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(statement)
+
+
+def relaxed_durability_sql() -> str:
+    """The statement relax_commit_durability runs ("" when there is none), for a caller that
+    sends it ahead of its own first statement in one round trip."""
+    if connection.vendor == "postgresql" and not settings.EVENTLINE["DURABLE_APPENDS"]:
+        return "SET LOCAL synchronous_commit TO OFF; "
+    return ""
