@@ -149,6 +149,10 @@ class GroupMember(models.Model):
     session_timeout_ms = models.IntegerField()
     auto_offset_reset = models.CharField(max_length=10)
     generation = models.IntegerField()
+    # The generation whose assignment the member has confirmed by calling again (heartbeat or
+    # fetch) after it was handed over: Kafka's SyncGroup. Until every member has, the group is
+    # CompletingRebalance.
+    synced_generation = models.IntegerField(default=0)
     assignment = models.JSONField(default=list)
     joined_ms = models.BigIntegerField()
     last_seen_ms = models.BigIntegerField()

@@ -23,7 +23,7 @@ from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, 
 from broker.flows import FlowKey, consumed, record_flows
 from broker.log import get_log
 from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
-from broker.services.groups import expire_if_due, stale_generation
+from broker.services.groups import expire_if_due, group_member_sync, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
 from core.db import relax_commit_durability
@@ -136,6 +136,8 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
         raise stale_generation(group)
     for topic_name in {topic for topic, _ in member.assignment}:
         principal.require("consume", topic_name)
+    if member.synced_generation != group.generation:
+        group_member_sync(group_id=group.id, member_pk=member.pk)
 
     cursors = _start_positions(group, member)
     topic_ids = sorted({cursor.topic_id for cursor in cursors})

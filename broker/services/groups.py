@@ -3,8 +3,10 @@
 The coordinator assigns partitions itself (range or round-robin, Kafka's layouts) as soon as
 membership changes. Every change bumps the generation; members still on an older generation are
 fenced (their fetches and commits get 409) until they heartbeat or rejoin, which hands them the
-new assignment. The group is PreparingRebalance while any member is still on an old generation
-and Stable once all have caught up; Empty with no members; Dead once deleted.
+new assignment (Kafka's JoinGroup); their next heartbeat or fetch confirms they took it (Kafka's
+SyncGroup). The group is PreparingRebalance while any member is still on an old generation,
+CompletingRebalance while all are on the new one but some have not confirmed their assignment,
+and Stable once all have; Empty with no members; Dead once deleted.
 """
 
 from __future__ import annotations
@@ -114,10 +116,40 @@ def _rebalance(group: ConsumerGroup, at_ms: int) -> list[GroupMember]:
 def _refresh_state(group: ConsumerGroup, members: Sequence[GroupMember], at_ms: int) -> None:
     if not members:
         _set_state(group, GroupState.EMPTY, at_ms)
-    elif all(member.generation == group.generation for member in members):
-        _set_state(group, GroupState.STABLE, at_ms)
-    else:
+    elif any(member.generation != group.generation for member in members):
         _set_state(group, GroupState.PREPARING_REBALANCE, at_ms)
+    elif any(member.synced_generation != group.generation for member in members):
+        _set_state(group, GroupState.COMPLETING_REBALANCE, at_ms)
+    else:
+        _set_state(group, GroupState.STABLE, at_ms)
+
+
+def _refresh_state_saved(group: ConsumerGroup, at_ms: int) -> None:
+    members = list(GroupMember.objects.filter(group=group).only("generation", "synced_generation"))
+    _refresh_state(group, members, at_ms)
+    group.save(update_fields=["state", "state_changed_ms"])
+
+
+def _sync(group: ConsumerGroup, member: GroupMember, at_ms: int) -> bool:
+    """A member on the current generation called again: it has its assignment. True if that is
+    news (the first call since the assignment was handed over). Call with the group locked."""
+    if member.generation != group.generation or member.synced_generation == group.generation:
+        return False
+    member.synced_generation = group.generation
+    member.save(update_fields=["synced_generation", "last_seen_ms"])
+    _refresh_state_saved(group, at_ms)
+    return True
+
+
+def group_member_sync(*, group_id: int, member_pk: int) -> None:
+    """Record that a member fetched on the current generation (see _sync); a fetch calls this
+    once per generation, so the fetch path stays free of group locks otherwise."""
+    at_ms = now_ms()
+    with transaction.atomic():
+        group = ConsumerGroup.objects.select_for_update().filter(pk=group_id).first()
+        member = GroupMember.objects.filter(pk=member_pk).first()
+        if group is not None and member is not None:
+            _sync(group, member, at_ms)
 
 
 def group_rebalance_locked(*, group_id: int) -> None:
@@ -156,8 +188,7 @@ def _acknowledge(group: ConsumerGroup, member: GroupMember, at_ms: int) -> bool:
         GroupPartition.objects.filter(pk__in=carried).update(position_generation=group.generation)
     member.generation = group.generation
     member.save(update_fields=["generation", "last_seen_ms"])
-    _refresh_state(group, list(GroupMember.objects.filter(group=group).only("generation")), at_ms)
-    group.save(update_fields=["state", "state_changed_ms"])
+    _refresh_state_saved(group, at_ms)
     return True
 
 
@@ -284,10 +315,11 @@ def group_heartbeat(*, group_name: str, member_id: str) -> MemberView:
         _expire_locked(group, at_ms)
         member = _member_locked(group, member_id)
         member.last_seen_ms = at_ms
-        if not _acknowledge(group, member, at_ms):
+        if _acknowledge(group, member, at_ms):
+            return _view(group, member, True)
+        if not _sync(group, member, at_ms):
             member.save(update_fields=["last_seen_ms"])
-            return _view(group, member, False)
-        return _view(group, member, True)
+        return _view(group, member, False)
 
 
 def group_leave(*, group_name: str, member_id: str) -> None:

@@ -22,12 +22,36 @@ def produce(api, topic="orders", n=1, **fields):
     return api.post(f"/api/v1/topics/{topic}/events", [{"data": i, **fields} for i in range(n)]).json()["events"]
 
 
-def test_first_member_gets_every_partition_and_a_stable_group(api, make_topic):
+def test_first_member_gets_every_partition_and_the_group_is_stable_once_it_calls_again(api, make_topic):
     make_topic("orders", partitions=3)
     member = join(api)
     assert member["generation"] == 1
     assert member["assignment"] == [{"topic": "orders", "partition": p} for p in range(3)]
+    assert member["state"] == "CompletingRebalance", "assignment handed over, not yet confirmed"
+    assert api.get("/api/v1/groups/g").json()["state"] == "CompletingRebalance"
+    beat = api.post(f"/api/v1/groups/g/members/{member['member_id']}/heartbeat").json()
+    assert beat["rebalance_in_progress"] is False and beat["state"] == "Stable"
     assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
+
+
+def test_a_rebalance_goes_through_every_kafka_state(api, make_topic):
+    make_topic("orders", partitions=2)
+    first = join(api, client_id="a")
+    assert fetch(api, first).status_code == 200  # a fetch confirms the assignment too
+    assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
+    second = join(api, client_id="b")
+    assert api.get("/api/v1/groups/g").json()["state"] == "PreparingRebalance", "first is on generation 1"
+    api.post(f"/api/v1/groups/g/members/{first['member_id']}/heartbeat")
+    assert api.get("/api/v1/groups/g").json()["state"] == "CompletingRebalance", "both on 2, neither confirmed"
+    assert fetch(api, first).status_code == 200
+    assert api.get("/api/v1/groups/g").json()["state"] == "CompletingRebalance", "second has not confirmed"
+    api.post(f"/api/v1/groups/g/members/{second['member_id']}/heartbeat")
+    assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
+    for member in (first, second):
+        api.delete(f"/api/v1/groups/g/members/{member['member_id']}")
+    assert api.get("/api/v1/groups/g").json()["state"] == "Empty"
+    assert api.delete("/api/v1/groups/g").status_code == 204
+    assert api.get("/api/v1/groups/g").json()["state"] == "Dead"
 
 
 def test_a_second_member_rebalances_with_the_range_layout_and_fences_the_first(api, make_topic):
@@ -46,8 +70,10 @@ def test_a_second_member_rebalances_with_the_range_layout_and_fences_the_first(a
     layouts = {first["member_id"]: beat["assignment"], second["member_id"]: second["assignment"]}
     assert layouts[ordered[0]] == [{"topic": "orders", "partition": 0}, {"topic": "orders", "partition": 1}]
     assert layouts[ordered[1]] == [{"topic": "orders", "partition": 2}]
-    assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
+    assert api.get("/api/v1/groups/g").json()["state"] == "CompletingRebalance"
     assert fetch(api, first).status_code == 200
+    assert fetch(api, second).status_code == 200
+    assert api.get("/api/v1/groups/g").json()["state"] == "Stable"
 
 
 def test_leaving_rebalances_and_the_last_leave_empties_the_group(api, make_topic):
