@@ -36,6 +36,18 @@ def record_flows(cursor: Any, counts: Counter[FlowKey], at_ms: int) -> None:
     cursor.executemany(_UPSERT, rows)
 
 
+def flows_upsert(counts: Counter[FlowKey], at_ms: int) -> tuple[str, list[Any]]:
+    """record_flows as one statement and its parameters, for a caller that sends it together with
+    other statements; ("", []) when there is nothing to count."""
+    if not counts:
+        return "", []
+    minute = minute_of(at_ms)
+    head, _, tail = _UPSERT.partition("VALUES ")
+    row, _, conflict = tail.partition(" ON CONFLICT")
+    params = [value for key, count in sorted(counts.items()) for value in (*key, minute, count, at_ms)]
+    return f"{head}VALUES {', '.join([row] * len(counts))} ON CONFLICT{conflict}", params
+
+
 def produced(topic_id: int, service_id: int | None, event_types: Iterable[str]) -> Counter[FlowKey]:
     return Counter((topic_id, FlowStat.ROLE_PRODUCE, service_id or 0, 0, event_type) for event_type in event_types)
 

@@ -8,6 +8,7 @@ time, BEGIN IMMEDIATE) and PostgreSQL (row lock held to commit, so commit order 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -22,9 +23,10 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
     psycopg_errors = None  # type: ignore[assignment]
 
 from broker.envelope import PreparedEvent
-from broker.flows import FlowKey, produced, record_flows
+from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
 from core.db import relaxed_durability_sql
+from core.errors import NotFound
 
 _INSERT = (
     'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
@@ -57,13 +59,31 @@ def _bump(cursor: Any, bumps: list[tuple[int, int, int, int, int]]) -> dict[tupl
         ends = {}
         for topic_id, partition, count, size, at in bumps:
             cursor.execute(_BUMP, [count, size, at, topic_id, partition])
-            ends[(topic_id, partition)] = cursor.fetchone()[0]
+            row = cursor.fetchone()
+            if row is not None:
+                ends[(topic_id, partition)] = row[0]
+        _check_partitions(bumps, ends)
         return ends
-    sql = relaxed_durability_sql() + _BUMP_ALL.format(values=", ".join([_BUMP_VALUES] * len(bumps)))
-    cursor.execute(sql, [value for bump in bumps for value in bump])
+    if len(bumps) == 1:  # the plain UPDATE: planning the CTE costs more than it saves for one row
+        topic_id, partition, count, size, at = bumps[0]
+        cursor.execute(relaxed_durability_sql() + _BUMP, [count, size, at, topic_id, partition])
+    else:
+        sql = relaxed_durability_sql() + _BUMP_ALL.format(values=", ".join([_BUMP_VALUES] * len(bumps)))
+        cursor.execute(sql, [value for bump in bumps for value in bump])
     if cursor.description is None:  # past the SET of the durability prefix
         cursor.nextset()
-    return {(topic_id, partition): end for topic_id, partition, end in cursor.fetchall()}
+    if len(bumps) == 1:
+        row = cursor.fetchone()
+        ends = {} if row is None else {(bumps[0][0], bumps[0][1]): row[0]}
+    else:
+        ends = {(topic_id, partition): end for topic_id, partition, end in cursor.fetchall()}
+    _check_partitions(bumps, ends)
+    return ends
+
+
+def _check_partitions(bumps: list[tuple[int, int, int, int, int]], ends: dict[tuple[int, int], int]) -> None:
+    if len(ends) < len(bumps):  # the topic was deleted after the producer looked it up
+        raise NotFound("The topic does not exist (it was deleted).", code="topic_not_found")
 
 
 _RETENTION_CHUNK = 5000
@@ -87,6 +107,17 @@ def _insert_rows(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
             raise IntegrityError(str(exc)) from exc
     else:
         cursor.executemany(_INSERT, rows)
+
+
+# PostgreSQL: up to this many rows go in one INSERT sent with the flow counts; more go by COPY.
+_PG_ROWS_IN_ONE_TRIP = 32
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_values(count: int) -> str:
+    """_INSERT for `count` rows in one statement."""
+    head, _, values = _INSERT.partition("VALUES ")
+    return head + "VALUES " + ", ".join([values] * count)
 
 
 def _event_time(event: PreparedEvent, append_time_ms: int) -> int:
@@ -167,6 +198,129 @@ class _GroupCommit:
                 job.done.set()
 
 
+@dataclass
+class _Plan:
+    """One transaction's append, worked out before the partitions are locked: which events are
+    repeats, the rows of the others per partition (all but their offsets), the flow counts."""
+
+    jobs: list[_AppendJob]
+    originals: dict[tuple[int, str, str], tuple[int, int, int]]
+    first_seen: dict[tuple[int, str, str], tuple[int, int]]  # identity -> (job, index)
+    by_partition: dict[tuple[int, int], list[tuple[int, PreparedEvent]]]
+    bumps: list[tuple[int, int, int, int, int]]  # (topic, partition, events, bytes, append time), sorted
+    rows: list[list[Any]]  # in `bumps` order; offset and payload filled in by write()
+    payload_tails: list[str]
+    flows: Counter[FlowKey]
+
+    @classmethod
+    def of(cls, jobs: list[_AppendJob], originals: dict[tuple[int, str, str], tuple[int, int, int]]) -> _Plan:
+        first_seen: dict[tuple[int, str, str], tuple[int, int]] = {}
+        by_partition: dict[tuple[int, int], list[tuple[int, PreparedEvent]]] = defaultdict(list)
+        flows: Counter[FlowKey] = Counter()
+        for job_number, job in enumerate(jobs):
+            appended = []
+            for event in job.events:
+                identity = (job.topic_id, event.source, event.event_id)
+                if identity in originals or identity in first_seen:
+                    continue  # answered from the original, or from its first occurrence here
+                first_seen[identity] = (job_number, event.index)
+                assert event.partition is not None
+                by_partition[(job.topic_id, event.partition)].append((job_number, event))
+                appended.append(event.type)
+            flows.update(produced(job.topic_id, job.producer_id, appended))
+        bumps, rows, tails = [], [], []
+        for topic_id, partition in sorted(by_partition):
+            batch = by_partition[(topic_id, partition)]
+            size = 0
+            for job_number, event in batch:
+                job = jobs[job_number]
+                size += len(event.body)
+                rows.append(
+                    [
+                        topic_id,
+                        partition,
+                        None,  # offset
+                        event.event_id,
+                        event.source,
+                        event.type,
+                        event.key,
+                        event.correlation_id,
+                        event.causation_id,
+                        event.trace_id,
+                        job.producer_id,
+                        event.schema_id,
+                        _event_time(event, job.now_ms),
+                        job.now_ms,
+                        len(event.body),
+                        f'{{"topic":"{job.topic_name}","partition":{partition},"offset":',  # + offset + tail
+                    ]
+                )
+                tails.append("," + event.body[1:].decode())
+            bumps.append((topic_id, partition, len(batch), size, max(jobs[n].now_ms for n, _ in batch)))
+        return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows)
+
+    def write(self) -> dict[tuple[int, int], int]:
+        """Inside the transaction: lock and move on the partitions' end offsets, number the rows,
+        insert them and add the flow counts. Returns each partition's new end offset."""
+        if not self.rows:
+            return {}
+        rows, tails = self.rows, self.payload_tails
+        with connection.cursor() as cursor:
+            ends = _bump(cursor, self.bumps)
+            at = 0
+            for topic_id, partition, count, _, _ in self.bumps:
+                offset = ends[(topic_id, partition)] - count
+                for n in range(at, at + count):
+                    row = rows[n]
+                    row[2] = offset
+                    row[15] = f"{row[15]}{offset}{tails[n]}"
+                    offset += 1
+                at += count
+            at_ms = max(job.now_ms for job in self.jobs)
+            if connection.vendor == "postgresql" and len(rows) <= _PG_ROWS_IN_ONE_TRIP:
+                # A few rows: the insert and the flow counts in one round trip (COPY takes two).
+                flows_sql, flows_params = flows_upsert(self.flows, at_ms)
+                cursor.execute(
+                    f"{_insert_values(len(rows))}; {flows_sql}",
+                    [value for row in rows for value in row] + flows_params,
+                )
+            else:
+                _insert_rows(cursor, rows)
+                record_flows(cursor, self.flows, at_ms)
+        return ends
+
+    def answers(self, ends: dict[tuple[int, int], int]) -> list[list[AppendedEvent]]:
+        """Each job's results in its events' order, once the append committed."""
+        results: list[dict[int, AppendedEvent]] = [{} for _ in self.jobs]
+        for topic_id, partition, count, _, _ in self.bumps:
+            offset = ends[(topic_id, partition)] - count
+            for job_number, event in self.by_partition[(topic_id, partition)]:
+                timestamp_ms = _event_time(event, self.jobs[job_number].now_ms)
+                results[job_number][event.index] = AppendedEvent(
+                    event.index, event.event_id, partition, offset, timestamp_ms
+                )
+                offset += 1
+        answers = []
+        for job_number, job in enumerate(self.jobs):
+            for event in job.events:
+                if event.index in results[job_number]:
+                    continue
+                identity = (job.topic_id, event.source, event.event_id)
+                original = self.originals.get(identity)
+                if original is not None:
+                    results[job_number][event.index] = AppendedEvent(
+                        event.index, event.event_id, *original, duplicate=True
+                    )
+                else:  # a repeat of an event earlier in this append: point at the first
+                    first_job, first_index = self.first_seen[identity]
+                    first = results[first_job][first_index]
+                    results[job_number][event.index] = AppendedEvent(
+                        event.index, event.event_id, first.partition, first.offset, first.timestamp_ms, duplicate=True
+                    )
+            answers.append([results[job_number][event.index] for event in job.events])
+        return answers
+
+
 class SQLLog:
     def __init__(self) -> None:
         self._group_commit = _GroupCommit(self._append_jobs)
@@ -181,106 +335,22 @@ class SQLLog:
         return self._group_commit.submit(job)
 
     def _append_jobs(self, jobs: list[_AppendJob]) -> list[list[AppendedEvent]]:
+        """Plan the append (repeats, partitions, rows) outside the transaction, then lock the
+        partitions, number the rows, insert them and commit: on SQLite the transaction holds the
+        database's only write lock, so as little as possible happens inside it."""
         for attempt in range(3):
+            with connection.cursor() as cursor:
+                plan = _Plan.of(jobs, self._existing(cursor, jobs))
             try:
                 with transaction.atomic():
-                    return self._append_once(jobs)  # its first write relaxes the commit durability (_bump)
+                    ends = plan.write()  # its first write relaxes the commit durability (_bump)
+                return plan.answers(ends)
             except IntegrityError:
                 # Only the identity constraint can fire here (offsets come from the locked rows):
-                # another process appended the same (source, id) first. Retrying finds it.
+                # another process appended the same (source, id) first. Planning again finds it.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-    def _append_once(self, jobs: list[_AppendJob]) -> list[list[AppendedEvent]]:
-        results: list[dict[int, AppendedEvent]] = [{} for _ in jobs]
-        first_seen: dict[tuple[int, str, str], tuple[int, int]] = {}  # identity -> (job, index)
-        by_partition: dict[tuple[int, int], list[tuple[int, PreparedEvent]]] = defaultdict(list)
-        with connection.cursor() as cursor:
-            originals = self._existing(cursor, jobs)
-            for job_number, job in enumerate(jobs):
-                for event in job.events:
-                    identity = (job.topic_id, event.source, event.event_id)
-                    original = originals.get(identity)
-                    if original is not None:
-                        results[job_number][event.index] = AppendedEvent(
-                            event.index, event.event_id, *original, duplicate=True
-                        )
-                    elif identity in first_seen:
-                        continue  # filled in below, once the first occurrence has its offset
-                    else:
-                        first_seen[identity] = (job_number, event.index)
-                        assert event.partition is not None
-                        by_partition[(job.topic_id, event.partition)].append((job_number, event))
-
-            # Everything but the offsets is worked out before the partition rows are locked, so
-            # the lock is held for one statement, the offsets, the insert and the commit.
-            flows: Counter[FlowKey] = Counter()
-            for job_number, job in enumerate(jobs):
-                flows.update(
-                    produced(
-                        job.topic_id,
-                        job.producer_id,
-                        (
-                            event.type
-                            for event in job.events
-                            if first_seen.get((job.topic_id, event.source, event.event_id)) == (job_number, event.index)
-                        ),
-                    )
-                )
-            bumps = []
-            for topic_id, partition in sorted(by_partition):
-                batch = by_partition[(topic_id, partition)]
-                size = sum(len(event.body) for _, event in batch)
-                bumps.append((topic_id, partition, len(batch), size, max(jobs[n].now_ms for n, _ in batch)))
-            ends = _bump(cursor, bumps) if bumps else {}
-            rows = []
-            for topic_id, partition, count, _, _ in bumps:
-                offset = ends[(topic_id, partition)] - count
-                for job_number, event in by_partition[(topic_id, partition)]:
-                    job = jobs[job_number]
-                    timestamp_ms = _event_time(event, job.now_ms)
-                    rows.append(
-                        (
-                            topic_id,
-                            partition,
-                            offset,
-                            event.event_id,
-                            event.source,
-                            event.type,
-                            event.key,
-                            event.correlation_id,
-                            event.causation_id,
-                            event.trace_id,
-                            job.producer_id,
-                            event.schema_id,
-                            timestamp_ms,
-                            job.now_ms,
-                            len(event.body),
-                            f'{{"topic":"{job.topic_name}","partition":{partition},"offset":{offset},'
-                            + event.body[1:].decode(),
-                        )
-                    )
-                    results[job_number][event.index] = AppendedEvent(
-                        event.index, event.event_id, partition, offset, timestamp_ms
-                    )
-                    offset += 1
-            if rows:
-                _insert_rows(cursor, rows)
-                record_flows(cursor, flows, max(job.now_ms for job in jobs))
-
-        answers = []
-        for job_number, job in enumerate(jobs):
-            for event in job.events:
-                if event.index not in results[job_number]:
-                    # A repeat of an event earlier in this transaction: point at the first.
-                    first_job, first_index = first_seen[(job.topic_id, event.source, event.event_id)]
-                    first = results[first_job][first_index]
-                    results[job_number][event.index] = AppendedEvent(
-                        event.index, event.event_id, first.partition, first.offset, first.timestamp_ms, duplicate=True
-                    )
-            answers.append([results[job_number][event.index] for event in job.events])
-        return answers
 
     @staticmethod
     def _existing(cursor: Any, jobs: list[_AppendJob]) -> dict[tuple[int, str, str], tuple[int, int, int]]:
