@@ -45,3 +45,7 @@ CLOUDEVENTS_SPECVERSION = "1.0"
 EXTENSION_NAME_PATTERN = re.compile(r"^[a-z0-9]{1,20}$")
 # Names an event may not set because the broker sets them on every event it returns.
 RESERVED_EVENT_FIELDS = frozenset({"topic", "offset", "timestamp", "appendtime"})
+
+# A process reuses a topic's produce settings (partitions, limits, schema binding) this long; see
+# broker.services.produce.topic_for_produce.
+TOPIC_METADATA_CACHE_S = 1.0

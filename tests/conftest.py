@@ -31,6 +31,17 @@ def _fresh_key_cache() -> Iterator[None]:
     clear_key_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_produce_targets() -> Iterator[None]:
+    """Each test starts as a fresh process would: no topic settings cached from another test's
+    database."""
+    from broker.services.produce import produce_targets_forget
+
+    produce_targets_forget()
+    yield
+    produce_targets_forget()
+
+
 class Api:
     """A DRF test client that authenticates with one API key and speaks JSON."""
 

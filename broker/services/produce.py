@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,12 @@ from urllib.parse import unquote
 from django.db import connection, transaction
 from django.db.models import F
 
-from broker.constants import SUBJECT_STRATEGY_TOPIC_RECORD, VALIDATION_OFF, VALIDATION_WARN
+from broker.constants import (
+    SUBJECT_STRATEGY_TOPIC_RECORD,
+    TOPIC_METADATA_CACHE_S,
+    VALIDATION_OFF,
+    VALIDATION_WARN,
+)
 from broker.envelope import EventError, PreparedEvent, prepare_event
 from broker.log import AppendedEvent, get_log
 from broker.models import Topic
@@ -42,8 +48,33 @@ class ProduceTarget:
         return self.value_subject or f"{self.name}-value"
 
 
+# Per process, a topic's produce settings are reused for TOPIC_METADATA_CACHE_S: this runs on
+# every produce. Changes made in this process (broker.services.topics) clear them at once; other
+# processes see them within that time, as a Kafka producer sees new topic metadata only after its
+# next metadata refresh. An append to a topic deleted meanwhile finds its partitions gone (404).
+_targets: dict[str, tuple[float, ProduceTarget]] = {}
+
+
+def produce_targets_forget(name: str | None = None) -> None:
+    """Forget the cached produce settings of topic `name` (every topic when None)."""
+    if name is None:
+        _targets.clear()
+    else:
+        _targets.pop(name, None)
+
+
 def topic_for_produce(name: str) -> ProduceTarget:
-    """The few topic settings an append needs, in one indexed read (this runs on every produce)."""
+    """The few topic settings an append needs: from this process's cache, or one indexed read."""
+    cached = _targets.get(name)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < TOPIC_METADATA_CACHE_S:
+        return cached[1]
+    target = _topic_for_produce_read(name)
+    _targets[name] = (now, target)
+    return target
+
+
+def _topic_for_produce_read(name: str) -> ProduceTarget:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, partition_count, max_message_bytes, subject_strategy, value_subject, validation_mode "
@@ -126,13 +157,17 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
             else:
                 event.partition = _round_robin.next(topic.id, topic.partition_count)
 
-    results = get_log().append(
-        topic_id=topic.id,
-        topic_name=topic.name,
-        events=prepared,
-        producer_id=principal.service_id,
-        now_ms=append_time_ms,
-    )
+    try:
+        results = get_log().append(
+            topic_id=topic.id,
+            topic_name=topic.name,
+            events=prepared,
+            producer_id=principal.service_id,
+            now_ms=append_time_ms,
+        )
+    except NotFound:
+        produce_targets_forget(topic.name)  # deleted (or re-created) since it was cached
+        raise
     topic_id = topic.id
     if flagged:
         Topic.objects.filter(pk=topic_id).update(validation_failures=F("validation_failures") + flagged)

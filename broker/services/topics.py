@@ -17,6 +17,7 @@ from broker.constants import (
     VALIDATION_MODES,
 )
 from broker.models import GroupMember, Partition, Topic
+from broker.services.produce import produce_targets_forget
 from core.errors import Conflict, NotFound, ValidationFailed, field_error
 
 _CONFIG_BOUNDS = {
@@ -108,6 +109,7 @@ def topic_create(*, name: Any, partitions: Any = DEFAULT_PARTITIONS, config: Any
             Partition.objects.bulk_create(Partition(topic=topic, number=n) for n in range(partitions))
     except IntegrityError as exc:
         raise Conflict(f"Topic '{name}' already exists.", code="topic_exists") from exc
+    produce_targets_forget(name)
     return topic
 
 
@@ -139,6 +141,7 @@ def topic_update(*, name: str, config: Any = None, partitions: Any = None) -> To
             topic.save(update_fields=fields)
         if "partition_count" in fields:
             _rebalance_subscribers(topic.name)
+    produce_targets_forget(name)
     return topic
 
 
@@ -150,6 +153,7 @@ def topic_delete(*, name: str) -> None:
             raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
         topic.delete()
         _rebalance_subscribers(name, removed=True)
+    produce_targets_forget(name)
 
 
 def _rebalance_subscribers(topic_name: str, removed: bool = False) -> None:

@@ -228,6 +228,30 @@ def test_unknown_topic_is_404_and_is_not_created(api):
     assert not Topic.objects.filter(name="ghost").exists()
 
 
+def test_a_topic_deleted_by_another_process_is_404_though_its_settings_were_cached(api, make_topic):
+    from broker.models import Topic
+
+    make_topic("orders", partitions=2)
+    assert api.post("/api/v1/topics/orders/events", {"data": 1}).status_code == 200  # settings now cached
+    Topic.objects.filter(name="orders").delete()  # as another process would: this one's cache still has it
+    response = api.post("/api/v1/topics/orders/events", [{"data": 2}, {"data": 3, "partitionkey": "k"}])
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "topic_not_found"
+    assert not Event.objects.exists(), "the first event went with its topic and nothing new was appended"
+    again = Topic.objects.create(name="orders", partition_count=1)  # re-created by another process
+    Partition.objects.create(topic=again, number=0)
+    assert api.post("/api/v1/topics/orders/events", {"data": 4}).json()["events"][0]["offset"] == 0, (
+        "the 404 forgot the cached settings"
+    )
+
+
+def test_a_config_change_applies_to_the_next_produce(api, make_topic):
+    make_topic("orders")
+    assert api.post("/api/v1/topics/orders/events", {"data": "x" * 500}).status_code == 200
+    assert api.patch("/api/v1/topics/orders", {"config": {"max.message.bytes": 300}}).status_code == 200
+    assert api.post("/api/v1/topics/orders/events", {"data": "x" * 500}).status_code == 422
+
+
 def test_event_over_max_message_bytes_is_422(api, make_topic):
     make_topic("small", max_message_bytes=300)
     response = api.post("/api/v1/topics/small/events", [{"data": "ok"}, {"data": "x" * 400}])
