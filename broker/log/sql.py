@@ -50,12 +50,16 @@ _BUMP_ALL = (
 _BUMP_VALUES = "(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::bigint)"
 
 
-def _bump(cursor: Any, bumps: list[tuple[int, int, int, int, int]]) -> dict[tuple[int, int], int]:
-    """Lock the partitions an append writes to and move their end offsets (and sizes) on;
-    `bumps` holds (topic id, partition, events, bytes, append time), sorted. Returns each
-    partition's new end offset. On PostgreSQL this is the append's first statement and carries
-    its commit durability (core.db.relaxed_durability_sql)."""
+def _bump(
+    cursor: Any, bumps: list[tuple[int, int, int, int, int]], flows: Counter[FlowKey], at_ms: int
+) -> dict[tuple[int, int], int]:
+    """The append's first writes: add the flow counts (broker.flows), then lock the partitions
+    it writes to and move their end offsets (and sizes) on. `bumps` holds (topic id, partition,
+    events, bytes, append time), sorted. Returns each partition's new end offset. PostgreSQL gets
+    the commit durability (core.db.relaxed_durability_sql), the counts and the offsets in one
+    round trip."""
     if connection.vendor != "postgresql":
+        record_flows(cursor, flows, at_ms)
         ends = {}
         for topic_id, partition, count, size, at in bumps:
             cursor.execute(_BUMP, [count, size, at, topic_id, partition])
@@ -64,19 +68,24 @@ def _bump(cursor: Any, bumps: list[tuple[int, int, int, int, int]]) -> dict[tupl
                 ends[(topic_id, partition)] = row[0]
         _check_partitions(bumps, ends)
         return ends
+    flows_sql, params = flows_upsert(flows, at_ms)
     if len(bumps) == 1:  # the plain UPDATE: planning the CTE costs more than it saves for one row
         topic_id, partition, count, size, at = bumps[0]
-        cursor.execute(relaxed_durability_sql() + _BUMP, [count, size, at, topic_id, partition])
+        bump_sql = _BUMP
+        params += [count, size, at, topic_id, partition]
     else:
-        sql = relaxed_durability_sql() + _BUMP_ALL.format(values=", ".join([_BUMP_VALUES] * len(bumps)))
-        cursor.execute(sql, [value for bump in bumps for value in bump])
-    if cursor.description is None:  # past the SET of the durability prefix
-        cursor.nextset()
+        bump_sql = _BUMP_ALL.format(values=", ".join([_BUMP_VALUES] * len(bumps)))
+        params += [value for bump in bumps for value in bump]
+    statements = [relaxed_durability_sql().rstrip("; "), flows_sql, bump_sql]
+    cursor.execute("; ".join(statement for statement in statements if statement), params)
+    while cursor.description is None:  # past the SET and the counts, to the UPDATE's rows
+        if not cursor.nextset():
+            raise AssertionError("the partition UPDATE returned no result set")
+    returned = cursor.fetchall()
     if len(bumps) == 1:
-        row = cursor.fetchone()
-        ends = {} if row is None else {(bumps[0][0], bumps[0][1]): row[0]}
+        ends = {(bumps[0][0], bumps[0][1]): returned[0][0]} if returned else {}
     else:
-        ends = {(topic_id, partition): end for topic_id, partition, end in cursor.fetchall()}
+        ends = {(topic_id, partition): end for topic_id, partition, end in returned}
     _check_partitions(bumps, ends)
     return ends
 
@@ -109,7 +118,7 @@ def _insert_rows(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
         cursor.executemany(_INSERT, rows)
 
 
-# PostgreSQL: up to this many rows go in one INSERT sent with the flow counts; more go by COPY.
+# PostgreSQL: up to this many rows go in one INSERT; more go by COPY.
 _PG_ROWS_IN_ONE_TRIP = 32
 
 
@@ -265,8 +274,9 @@ class _Plan:
         if not self.rows:
             return {}
         rows, tails = self.rows, self.payload_tails
+        at_ms = max(job.now_ms for job in self.jobs)
         with connection.cursor() as cursor:
-            ends = _bump(cursor, self.bumps)
+            ends = _bump(cursor, self.bumps, self.flows, at_ms)
             at = 0
             for topic_id, partition, count, _, _ in self.bumps:
                 offset = ends[(topic_id, partition)] - count
@@ -276,17 +286,11 @@ class _Plan:
                     row[15] = f"{row[15]}{offset}{tails[n]}"
                     offset += 1
                 at += count
-            at_ms = max(job.now_ms for job in self.jobs)
             if connection.vendor == "postgresql" and len(rows) <= _PG_ROWS_IN_ONE_TRIP:
-                # A few rows: the insert and the flow counts in one round trip (COPY takes two).
-                flows_sql, flows_params = flows_upsert(self.flows, at_ms)
-                cursor.execute(
-                    f"{_insert_values(len(rows))}; {flows_sql}",
-                    [value for row in rows for value in row] + flows_params,
-                )
+                # A few rows: one INSERT, one round trip (COPY takes two).
+                cursor.execute(_insert_values(len(rows)), [value for row in rows for value in row])
             else:
                 _insert_rows(cursor, rows)
-                record_flows(cursor, self.flows, at_ms)
         return ends
 
     def answers(self, ends: dict[tuple[int, int], int]) -> list[list[AppendedEvent]]:
