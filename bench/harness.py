@@ -93,10 +93,25 @@ class Database:
                 try:
                     yield cls(f"{base}/{name}", "PostgreSQL")
                 finally:
-                    with psycopg.connect(admin_url, autocommit=True) as conn:
-                        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                    _drop_database(admin_url, name)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    """Drop a benchmark database. After heavy writes an autovacuum worker may still be in it, and
+    a role that is not a superuser may not end that worker's session: wait for it (up to a minute)."""
+    import psycopg
+
+    for attempt in range(60):
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == 59:
+                raise
+            time.sleep(1)
 
 
 def django_setup(database: Database, var_dir: Path) -> None:
