@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
-from core.db import relaxed_durability_sql
+from core.db import execute_together, relaxed_durability_sql
 from core.errors import NotFound
 
 _INSERT = (
@@ -68,20 +68,13 @@ def _bump(
                 ends[(topic_id, partition)] = row[0]
         _check_partitions(bumps, ends)
         return ends
-    flows_sql, params = flows_upsert(flows, at_ms)
     if len(bumps) == 1:  # the plain UPDATE: planning the CTE costs more than it saves for one row
         topic_id, partition, count, size, at = bumps[0]
-        bump_sql = _BUMP
-        params += [count, size, at, topic_id, partition]
+        bump: tuple[str, list[Any]] = (_BUMP, [count, size, at, topic_id, partition])
     else:
-        bump_sql = _BUMP_ALL.format(values=", ".join([_BUMP_VALUES] * len(bumps)))
-        params += [value for bump in bumps for value in bump]
-    statements = [relaxed_durability_sql().rstrip("; "), flows_sql, bump_sql]
-    cursor.execute("; ".join(statement for statement in statements if statement), params)
-    while cursor.description is None:  # past the SET and the counts, to the UPDATE's rows
-        if not cursor.nextset():
-            raise AssertionError("the partition UPDATE returned no result set")
-    returned = cursor.fetchall()
+        values = ", ".join([_BUMP_VALUES] * len(bumps))
+        bump = (_BUMP_ALL.format(values=values), [value for row in bumps for value in row])
+    returned = execute_together(cursor, [(relaxed_durability_sql(), []), flows_upsert(flows, at_ms), bump])
     if len(bumps) == 1:
         ends = {(bumps[0][0], bumps[0][1]): returned[0][0]} if returned else {}
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +21,13 @@ from django.db import connection, transaction
 
 from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
-from broker.flows import FlowKey, consumed, record_flows
+from broker.flows import FlowKey, consumed, flows_upsert
 from broker.log import get_log
-from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
+from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
 from broker.services.groups import expire_if_due, group_member_sync, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
-from core.db import relax_commit_durability
+from core.db import execute_together, relaxed_durability_sql
 from core.errors import NotFound, ValidationFailed
 from core.timeutil import now_ms
 
@@ -179,10 +180,26 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     return payloads
 
 
+_FENCE = (
+    "SELECT generation, EXISTS (SELECT 1 FROM broker_groupmember WHERE id = %s) FROM broker_consumergroup WHERE id = %s"
+)
+_STORE_POSITION = (
+    "UPDATE broker_grouppartition SET position = %s, position_member_id = %s, position_generation = %s "
+    "WHERE group_id = %s AND topic_id = %s AND partition = %s"
+)
+_LOG_FETCH = (
+    "INSERT INTO broker_groupactivity (group_id, topic_id, partition, kind, at_ms, start_offset, end_offset, "
+    "member_id, log_end_offset) VALUES "
+)
+_TOUCH_MEMBER = "UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s"
+
+
 def _record_fetch(
     group: ConsumerGroup, member: GroupMember, cursors: list[_Cursor], reads: list[tuple[_Cursor, int, int]]
 ) -> None:
-    """Store positions and the fetch log in one write, after checking the member is still fenced in."""
+    """Store positions, the fetch log, the flow counts and the member's liveness in one
+    transaction (one round trip on PostgreSQL), then check the member is still fenced in: if it
+    was not, the transaction rolls back and the fetch is refused."""
     at_ms = now_ms()
     moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
     to_store = [
@@ -194,38 +211,54 @@ def _record_fetch(
     if not (to_store or needs_liveness):
         _check_fenced(group, member)
         return
-    with transaction.atomic():
-        relax_commit_durability()  # a lost position means a redelivery, never a loss
-        _check_fenced(group, member)
-        for cursor, position in to_store:
-            GroupPartition.objects.filter(group=group, topic_id=cursor.topic_id, partition=cursor.partition).update(
-                position=position, position_member_id=member.member_id, position_generation=group.generation
+    statements: list[tuple[str, Sequence[Any]]] = [(relaxed_durability_sql(), [])]  # a lost position: a redelivery
+    statements += [
+        (
+            _STORE_POSITION,
+            [position, member.member_id, group.generation, group.id, cursor.topic_id, cursor.partition],
+        )
+        for cursor, position in to_store
+    ]
+    if reads:
+        flows: Counter[FlowKey] = Counter()
+        for cursor, first_offset, next_offset in reads:
+            flows.update(consumed(cursor.topic_id, member.service_id, group.id, next_offset - first_offset))
+        statements.append(flows_upsert(flows, at_ms))
+        statements.append(
+            (
+                _LOG_FETCH + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(reads)),
+                [
+                    value
+                    for cursor, first_offset, next_offset in reads
+                    for value in (
+                        group.id,
+                        cursor.topic_id,
+                        cursor.partition,
+                        int(ActivityKind.FETCH),
+                        at_ms,
+                        first_offset,
+                        next_offset,
+                        member.member_id,
+                        max(cursor.log_end_offset, next_offset),
+                    )
+                ],
             )
-        if reads:
-            flows: Counter[FlowKey] = Counter()
-            for cursor, first_offset, next_offset in reads:
-                flows.update(consumed(cursor.topic_id, member.service_id, group.id, next_offset - first_offset))
-            with connection.cursor() as db_cursor:
-                record_flows(db_cursor, flows, at_ms)
-            GroupActivity.objects.bulk_create(
-                GroupActivity(
-                    group=group,
-                    topic_id=cursor.topic_id,
-                    partition=cursor.partition,
-                    kind=ActivityKind.FETCH,
-                    at_ms=at_ms,
-                    start_offset=first_offset,
-                    end_offset=next_offset,
-                    member_id=member.member_id,
-                    log_end_offset=max(cursor.log_end_offset, next_offset),
-                )
-                for cursor, first_offset, next_offset in reads
-            )
-        GroupMember.objects.filter(pk=member.pk).update(last_seen_ms=at_ms)
+        )
+    statements.append((_TOUCH_MEMBER, [at_ms, member.pk]))
+    statements.append((_FENCE, [member.pk, group.pk]))
+    with transaction.atomic(), connection.cursor() as db_cursor:
+        _raise_if_fenced_out(group, execute_together(db_cursor, statements))
 
 
 def _check_fenced(group: ConsumerGroup, member: GroupMember) -> None:
-    current = ConsumerGroup.objects.filter(pk=group.pk).values_list("generation", flat=True).first()
-    if current != group.generation or not GroupMember.objects.filter(pk=member.pk).exists():
+    with connection.cursor() as db_cursor:
+        db_cursor.execute(_FENCE, [member.pk, group.pk])
+        _raise_if_fenced_out(group, db_cursor.fetchall())
+
+
+def _raise_if_fenced_out(group: ConsumerGroup, fence: list[tuple[Any, ...]]) -> None:
+    """Refuse the fetch (409) when the group moved to another generation or the member left."""
+    current, present = fence[0] if fence else (None, False)
+    if current != group.generation or not present:
         group.generation = current if current is not None else group.generation
         raise stale_generation(group)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
 
@@ -23,7 +26,28 @@ def relax_commit_durability() -> None:
 
 def relaxed_durability_sql() -> str:
     """The statement relax_commit_durability runs ("" when there is none), for a caller that
-    sends it ahead of its own first statement in one round trip."""
+    sends it with its own statements in one round trip (execute_together)."""
     if connection.vendor == "postgresql" and not settings.EVENTLINE["DURABLE_APPENDS"]:
-        return "SET LOCAL synchronous_commit TO OFF; "
+        return "SET LOCAL synchronous_commit TO OFF"
     return ""
+
+
+def execute_together(cursor: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[Any, ...]]:
+    """Run `statements` ((sql, params) pairs; empty sql skipped) in order and return the rows of
+    the last one. PostgreSQL gets them in one round trip: Django's psycopg 3 cursors bind
+    parameters on the client, which lets one execute() carry several statements. SQLite runs in
+    process and takes them one at a time."""
+    statements = [(sql, params) for sql, params in statements if sql]
+    if not statements:
+        return []
+    if connection.vendor != "postgresql":
+        rows: list[tuple[Any, ...]] = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description is not None else []
+        return rows
+    cursor.execute("; ".join(sql for sql, _ in statements), [value for _, params in statements for value in params])
+    rows = cursor.fetchall() if cursor.description is not None else []
+    while cursor.nextset():
+        rows = cursor.fetchall() if cursor.description is not None else []
+    return rows
