@@ -23,12 +23,13 @@ from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
 from broker.flows import FlowKey, consumed, flows_upsert
 from broker.log import get_log
-from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
-from broker.services.groups import expire_if_due, group_member_sync, stale_generation
+from broker.models import ConsumerGroup, GroupMember
+from broker.services.groups import expire_overdue, group_member_sync, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
 from core.db import execute_together, relaxed_durability_sql
 from core.errors import NotFound, ValidationFailed
+from core.jsonutil import loads
 from core.timeutil import now_ms
 
 MAX_FETCH_EVENTS = 50_000
@@ -77,62 +78,92 @@ def fetch_limits(max_wait_ms: Any = None, max_events: Any = None, max_bytes: Any
     )
 
 
-def _load_member(group_name: str, member_id: str) -> tuple[ConsumerGroup, GroupMember]:
-    member = GroupMember.objects.select_related("group").filter(member_id=member_id, group__name=group_name).first()
-    if member is None:
+_MEMBER = (
+    "SELECT m.id, m.member_id, m.generation, m.synced_generation, m.assignment, m.auto_offset_reset, "
+    "m.last_seen_ms, m.service_id, g.id, g.name, g.generation, EXISTS (SELECT 1 FROM broker_groupmember o "
+    "WHERE o.group_id = g.id AND o.last_seen_ms < %s - o.session_timeout_ms) "
+    "FROM broker_groupmember m JOIN broker_consumergroup g ON g.id = m.group_id "
+    "WHERE m.member_id = %s AND g.name = %s"
+)
+
+
+def _load_member(group_name: str, member_id: str, at_ms: int) -> tuple[ConsumerGroup, GroupMember, bool]:
+    """The member and its group as a fetch needs them (one query, no ORM: this runs on every
+    fetch), and whether any member of the group is past its session timeout."""
+    with connection.cursor() as db_cursor:
+        db_cursor.execute(_MEMBER, [at_ms, member_id, group_name])
+        row = db_cursor.fetchone()
+    if row is None:
         if not ConsumerGroup.objects.filter(name=group_name).exists():
             raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
         raise NotFound(
             f"Member '{member_id}' is not in group '{group_name}' (it left or its session expired); join again.",
             code="unknown_member",
         )
-    return member.group, member
+    pk, member_id, generation, synced, assignment, reset, last_seen_ms, service_id, group_id, name, current, overdue = (
+        row
+    )
+    group = ConsumerGroup(id=group_id, name=name, generation=current)
+    member = GroupMember(
+        id=pk,
+        group_id=group_id,
+        member_id=member_id,
+        generation=generation,
+        synced_generation=synced,
+        assignment=loads(assignment) if isinstance(assignment, str) else assignment,  # text on SQLite
+        auto_offset_reset=reset,
+        last_seen_ms=last_seen_ms,
+        service_id=service_id,
+    )
+    return group, member, bool(overdue)
+
+
+_POSITIONS = (
+    "SELECT t.id, t.name, p.number, p.log_start_offset, p.end_offset, gp.position, gp.position_member_id, "
+    "gp.position_generation, gp.committed_offset FROM broker_topic t "
+    "JOIN broker_partition p ON p.topic_id = t.id "
+    "LEFT JOIN broker_grouppartition gp ON gp.group_id = %s AND gp.topic_id = t.id AND gp.partition = p.number "
+    "WHERE t.name IN ({names})"
+)
 
 
 def _start_positions(group: ConsumerGroup, member: GroupMember) -> list[_Cursor]:
+    """Where each assigned partition is read from: the member's own position in this generation,
+    else the committed offset, else its reset policy (also when retention overtook the offset).
+    One query for every assigned partition's log bounds and the group's offsets."""
     assigned = [(topic, partition) for topic, partition in member.assignment]
     if not assigned:
         return []
-    topics = {topic.name: topic for topic in Topic.objects.filter(name__in={t for t, _ in assigned}).only("id", "name")}
-    states = {
-        (row.topic_id, row.partition): row
-        for row in GroupPartition.objects.filter(group=group, topic_id__in=[t.id for t in topics.values()])
-    }
-    logs = {
-        (row.topic_id, row.number): row
-        for row in Partition.objects.filter(topic_id__in=[t.id for t in topics.values()])
-    }
+    names = sorted({topic for topic, _ in assigned})
+    with connection.cursor() as db_cursor:
+        db_cursor.execute(_POSITIONS.format(names=", ".join(["%s"] * len(names))), [group.id, *names])
+        rows = {(row[1], row[2]): row for row in db_cursor.fetchall()}
     cursors = []
     for topic_name, number in assigned:
-        topic = topics.get(topic_name)
-        if topic is None or (topic.id, number) not in logs:
-            continue
-        log = logs[(topic.id, number)]
-        state = states.get((topic.id, number))
+        row = rows.get((topic_name, number))
+        if row is None:
+            continue  # the topic went away
+        topic_id, _, _, log_start, log_end, state_position, state_member, state_generation, committed = row
         position: int | None = None
         persisted = False
-        if (
-            state is not None
-            and state.position is not None
-            and state.position_member_id == member.member_id
-            and state.position_generation == group.generation
-        ):
-            position, persisted = state.position, True
-        elif state is not None and state.committed_offset is not None:
-            position = state.committed_offset
-        if position is None or position < log.log_start_offset or position > log.end_offset:
+        if state_position is not None and state_member == member.member_id and state_generation == group.generation:
+            position, persisted = state_position, True
+        elif committed is not None:
+            position = committed
+        if position is None or position < log_start or position > log_end:
             # No commit yet, or retention overtook it: the member's reset policy applies.
-            position = log.log_start_offset if member.auto_offset_reset == "earliest" else log.end_offset
+            position = log_start if member.auto_offset_reset == "earliest" else log_end
             persisted = False
-        cursors.append(_Cursor(topic.id, topic_name, number, position, persisted, log.end_offset))
+        cursors.append(_Cursor(topic_id, topic_name, number, position, persisted, log_end))
     return cursors
 
 
 def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits: FetchLimits) -> list[str]:
     """Long-poll the member's partitions; returns serialised events in per-partition offset order."""
-    group, member = _load_member(group_name, member_id)
     started_ms = now_ms()
-    expire_if_due(group.id, started_ms)
+    group, member, overdue = _load_member(group_name, member_id, started_ms)
+    if overdue:
+        expire_overdue(group.id, started_ms)  # the fence at the end refuses the fetch if this moved the group on
     if member.generation != group.generation:
         raise stale_generation(group)
     for topic_name in {topic for topic, _ in member.assignment}:

@@ -349,15 +349,12 @@ def group_expire_members(*, at_ms: int | None = None) -> int:
     return rebalanced
 
 
-def expire_if_due(group_id: int, at_ms: int) -> None:
-    """Cheap check before a fetch: only takes the write lock when some member is overdue."""
-    overdue = any(
-        member.last_seen_ms + member.session_timeout_ms < at_ms
-        for member in GroupMember.objects.filter(group_id=group_id).only("last_seen_ms", "session_timeout_ms")
-    )
-    if overdue:
-        with transaction.atomic():
-            group = ConsumerGroup.objects.select_for_update().get(pk=group_id)
+def expire_overdue(group_id: int, at_ms: int) -> None:
+    """Remove the group's members past their session timeout, and rebalance, under its lock (a
+    fetch calls this when its first read saw an overdue member)."""
+    with transaction.atomic():
+        group = ConsumerGroup.objects.select_for_update().filter(pk=group_id).first()
+        if group is not None:
             _expire_locked(group, at_ms)
 
 

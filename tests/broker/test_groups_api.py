@@ -102,6 +102,22 @@ def test_an_expired_session_removes_the_member(api, make_topic):
     assert len(beat["assignment"]) == 2
 
 
+def test_a_fetch_expires_a_member_past_its_session_and_is_fenced_by_the_rebalance(api, make_topic):
+    from core.timeutil import now_ms
+
+    make_topic("orders", partitions=2)
+    first = join(api, session_timeout_ms=1000)
+    second = join(api, session_timeout_ms=60000)
+    api.post(f"/api/v1/groups/g/members/{first['member_id']}/heartbeat")
+    GroupMember.objects.filter(member_id=first["member_id"]).update(last_seen_ms=now_ms() - 5000)
+    refused = fetch(api, second)
+    assert refused.status_code == 409, "the fetch rebalanced the group under itself"
+    assert list(GroupMember.objects.values_list("member_id", flat=True)) == [second["member_id"]]
+    beat = api.post(f"/api/v1/groups/g/members/{second['member_id']}/heartbeat").json()
+    assert beat["generation"] == 3 and len(beat["assignment"]) == 2
+    assert fetch(api, second).status_code == 200
+
+
 def test_roundrobin_assignor_can_be_chosen_and_mixing_assignors_is_refused(api, make_topic):
     make_topic("t0", partitions=3)
     make_topic("t1", partitions=3)
