@@ -36,6 +36,7 @@ from eventline.ids import uuid7_batch
 
 PAD = "x" * 700
 ROUNDS = 3  # runs per produce figure; the median is reported
+LATENCY_PRODUCERS = 8  # concurrent single-event producers; the rate is shared among them
 
 
 CORRELATION_TOKEN = "@@CORRELATION@@"
@@ -350,18 +351,30 @@ def bench_fetch(report: Report, server: Server, token: str, quick: bool) -> None
 
 
 def _latency_producer(url: str, token: str, rate: int, seconds: float, ready: multiprocessing.Event) -> None:
-    http = Http(url, token)
+    """Produce `rate` single events per second for `seconds`, each stamped with its send time,
+    over LATENCY_PRODUCERS connections (one POST takes longer than 1/rate, so one connection alone
+    would fall behind the schedule)."""
+
+    def send(first: int) -> None:
+        http = Http(url, token)
+        interval = LATENCY_PRODUCERS / rate
+        start = time.perf_counter() + first / rate
+        for n, i in enumerate(range(first, int(rate * seconds), LATENCY_PRODUCERS)):
+            delay = start + n * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            body = orjson.dumps({"data": {"sent_ns": time.time_ns(), "i": i}})
+            status, raw = http.request(
+                "POST", "/api/v1/topics/bench-latency/events", body, "application/cloudevents+json"
+            )
+            assert status == 200, raw
+
     ready.wait()
-    interval = 1 / rate
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        due = start + i * interval
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        body = orjson.dumps({"data": {"sent_ns": time.time_ns(), "i": i}})
-        status, raw = http.request("POST", "/api/v1/topics/bench-latency/events", body, "application/cloudevents+json")
-        assert status == 200, raw
+    threads = [threading.Thread(target=send, args=(first,)) for first in range(LATENCY_PRODUCERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def bench_latency(report: Report, server: Server, token: str, quick: bool) -> None:
@@ -388,38 +401,43 @@ def bench_latency(report: Report, server: Server, token: str, quick: bool) -> No
     latencies = []
     expected = int(rate * seconds)
     ready.set()
-    deadline = time.monotonic() + seconds + 30
+    began = time.monotonic()
+    deadline = began + seconds + 30
     while len(latencies) < expected and time.monotonic() < deadline:
         status, raw = http.request("GET", path)
         now = time.time_ns()
         for event in orjson.loads(raw)["events"]:
             latencies.append((now - event["data"]["sent_ns"]) / 1e6)
     producer.join()
+    achieved = len(latencies) / (time.monotonic() - began)
+    print(f"  ({len(latencies):,} events consumed at {achieved:,.0f} ev/s from {LATENCY_PRODUCERS} producers)")
+    # The targets hold at the rate: figures measured while the server could not keep up with it
+    # (fewer events per second arrived) do not pass, whatever they are.
+    kept_up = achieved >= 0.95 * rate
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    label = f"at {rate} ev/s" if kept_up else f"at {rate} ev/s offered, {achieved:,.0f} achieved"
     report.add(
         Figure(
-            f"Produce-to-consume latency p50 at {rate} ev/s (long poll)",
+            f"Produce-to-consume latency p50 {label} (long poll)",
             p50,
             "ms",
             "bare HTTP round trip p50",
             percentile(trips, 50),
-            "<= 10 ms",
-            p50 <= 10,
+            "<= 10 ms at the rate",
+            p50 <= 10 and kept_up,
         )
     )
     report.add(
         Figure(
-            f"Produce-to-consume latency p99 at {rate} ev/s (long poll)",
+            f"Produce-to-consume latency p99 {label} (long poll)",
             p99,
             "ms",
             "bare HTTP round trip p99",
             percentile(trips, 99),
-            "<= 50 ms",
-            p99 <= 50,
+            "<= 50 ms at the rate",
+            p99 <= 50 and kept_up,
         )
     )
-    if len(latencies) < expected:
-        print(f"  (only {len(latencies)} of {expected} events arrived)")
 
 
 def bench_memory(report: Report, server: Server, token: str, quick: bool) -> None:
