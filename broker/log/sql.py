@@ -9,6 +9,7 @@ time, BEGIN IMMEDIATE) and PostgreSQL (row lock held to commit, so commit order 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
 from core.db import execute_together, relaxed_durability_sql
 from core.errors import NotFound
+
+logger = logging.getLogger(__name__)
 
 _INSERT = (
     'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
@@ -51,7 +54,12 @@ _BUMP_VALUES = "(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::bigint)"
 
 
 def _bump(
-    cursor: Any, bumps: list[tuple[int, int, int, int, int]], flows: Counter[FlowKey], at_ms: int
+    cursor: Any,
+    bumps: list[tuple[int, int, int, int, int]],
+    flows: Counter[FlowKey],
+    at_ms: int,
+    *,
+    begin: bool = False,
 ) -> dict[tuple[int, int], int]:
     """The append's first writes: add the flow counts (broker.flows), then lock the partitions
     it writes to and move their end offsets (and sizes) on. `bumps` holds (topic id, partition,
@@ -74,13 +82,24 @@ def _bump(
     else:
         values = ", ".join([_BUMP_VALUES] * len(bumps))
         bump = (_BUMP_ALL.format(values=values), [value for row in bumps for value in row])
-    returned = execute_together(cursor, [(relaxed_durability_sql(), []), flows_upsert(flows, at_ms), bump])
+    returned = execute_together(
+        cursor,
+        [("BEGIN" if begin else "", []), (relaxed_durability_sql(), []), flows_upsert(flows, at_ms), bump],
+    )
     if len(bumps) == 1:
         ends = {(bumps[0][0], bumps[0][1]): returned[0][0]} if returned else {}
     else:
         ends = {(topic_id, partition): end for topic_id, partition, end in returned}
     _check_partitions(bumps, ends)
     return ends
+
+
+def _rollback_quietly(cursor: Any) -> None:
+    """End a transaction opened by hand (SQLLog's own, on PostgreSQL) after a failure."""
+    try:
+        cursor.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool discards it then
+        logger.warning("could not roll back a failed append", exc_info=True)
 
 
 def _check_partitions(bumps: list[tuple[int, int, int, int, int]], ends: dict[tuple[int, int], int]) -> None:
@@ -261,29 +280,39 @@ class _Plan:
             bumps.append((topic_id, partition, len(batch), size, max(jobs[n].now_ms for n, _ in batch)))
         return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows)
 
-    def write(self) -> dict[tuple[int, int], int]:
-        """Inside the transaction: lock and move on the partitions' end offsets, number the rows,
-        insert them and add the flow counts. Returns each partition's new end offset."""
+    def write(self, *, own_transaction: bool = False) -> dict[tuple[int, int], int]:
+        """Lock and move on the partitions' end offsets, number the rows, insert them and add the
+        flow counts, inside the caller's transaction; or, with `own_transaction` (PostgreSQL, in
+        autocommit), inside one it opens with its first round trip and commits with its last, so
+        a small append takes two round trips instead of four (BEGIN and COMMIT travel with the
+        statements next to them). Returns each partition's new end offset."""
         if not self.rows:
             return {}
         rows, tails = self.rows, self.payload_tails
         at_ms = max(job.now_ms for job in self.jobs)
         with connection.cursor() as cursor:
-            ends = _bump(cursor, self.bumps, self.flows, at_ms)
-            at = 0
-            for topic_id, partition, count, _, _ in self.bumps:
-                offset = ends[(topic_id, partition)] - count
-                for n in range(at, at + count):
-                    row = rows[n]
-                    row[2] = offset
-                    row[15] = f"{row[15]}{offset}{tails[n]}"
-                    offset += 1
-                at += count
-            if connection.vendor == "postgresql" and len(rows) <= _PG_ROWS_IN_ONE_TRIP:
-                # A few rows: one INSERT, one round trip (COPY takes two).
-                cursor.execute(_insert_values(len(rows)), [value for row in rows for value in row])
-            else:
-                _insert_rows(cursor, rows)
+            try:
+                ends = _bump(cursor, self.bumps, self.flows, at_ms, begin=own_transaction)
+                at = 0
+                for topic_id, partition, count, _, _ in self.bumps:
+                    offset = ends[(topic_id, partition)] - count
+                    for n in range(at, at + count):
+                        row = rows[n]
+                        row[2] = offset
+                        row[15] = f"{row[15]}{offset}{tails[n]}"
+                        offset += 1
+                    at += count
+                commit = ("COMMIT", []) if own_transaction else ("", [])
+                if connection.vendor == "postgresql" and len(rows) <= _PG_ROWS_IN_ONE_TRIP:
+                    # A few rows: one INSERT, in the same round trip as the COMMIT (COPY takes two).
+                    execute_together(cursor, [(_insert_values(len(rows)), [v for row in rows for v in row]), commit])
+                else:
+                    _insert_rows(cursor, rows)
+                    execute_together(cursor, [commit])
+            except BaseException:
+                if own_transaction:
+                    _rollback_quietly(cursor)
+                raise
         return ends
 
     def answers(self, ends: dict[tuple[int, int], int]) -> list[list[AppendedEvent]]:
@@ -339,8 +368,11 @@ class SQLLog:
             with connection.cursor() as cursor:
                 plan = _Plan.of(jobs, self._existing(cursor, jobs))
             try:
-                with transaction.atomic():
-                    ends = plan.write()  # its first write relaxes the commit durability (_bump)
+                if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                    ends = plan.write(own_transaction=True)
+                else:
+                    with transaction.atomic():
+                        ends = plan.write()  # its first write relaxes the commit durability (_bump)
                 return plan.answers(ends)
             except IntegrityError:
                 # Only the identity constraint can fire here (offsets come from the locked rows):

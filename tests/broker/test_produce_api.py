@@ -188,6 +188,32 @@ def test_repeated_source_and_id_is_not_appended_twice(api, make_topic):
     assert Event.objects.count() == 2
 
 
+@pytest.mark.django_db(transaction=True)  # outside a test transaction: the append's own one is exercised
+def test_a_repeat_that_slips_past_the_check_is_rolled_back_and_answered_as_a_duplicate(api, make_topic, monkeypatch):
+    """Two producers appending the same (source, id) at once both find no original; the identity
+    index refuses the second insert, its transaction (partition bump included) rolls back, and the
+    retry answers with the original's coordinates."""
+    from broker.log.sql import SQLLog
+
+    make_topic("orders", partitions=1)
+    event = {"id": "e-1", "source": "s", "data": 1}
+    original = api.post("/api/v1/topics/orders/events", event).json()["events"][0]
+    real_existing = SQLLog._existing
+    calls = []
+
+    def misses_once(cursor, jobs):
+        calls.append(1)
+        return {} if len(calls) == 1 else real_existing(cursor, jobs)
+
+    monkeypatch.setattr(SQLLog, "_existing", staticmethod(misses_once))
+    again = api.post("/api/v1/topics/orders/events", event).json()["events"][0]
+    assert len(calls) == 2, "the first attempt hit the identity index and was retried"
+    assert again["duplicate"] is True and again["offset"] == original["offset"]
+    assert Partition.objects.get(topic__name="orders", number=0).end_offset == 1, "the bump was rolled back"
+    later = api.post("/api/v1/topics/orders/events", {"data": 2}).json()["events"][0]
+    assert later["offset"] == 1 and Event.objects.count() == 2
+
+
 def test_the_same_id_from_another_source_is_a_different_event(api, make_topic):
     make_topic("orders")
     api.post("/api/v1/topics/orders/events", {"id": "1", "source": "a"})
