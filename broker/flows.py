@@ -11,10 +11,13 @@ from broker.models import FlowStat
 
 FLOW_RETENTION_MS = 7 * 24 * 3600 * 1000
 
-_UPSERT = (
+_UPSERT_INTO = (
     "INSERT INTO broker_flowstat (topic_id, role, service_id, group_id, event_type, minute_ms, events, last_seen_ms) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-    "ON CONFLICT (topic_id, role, service_id, group_id, event_type, minute_ms) DO UPDATE SET "
+    "VALUES "
+)
+_UPSERT_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
+_UPSERT_CONFLICT = (
+    " ON CONFLICT (topic_id, role, service_id, group_id, event_type, minute_ms) DO UPDATE SET "
     "events = broker_flowstat.events + excluded.events, "
     "last_seen_ms = CASE WHEN excluded.last_seen_ms > broker_flowstat.last_seen_ms "
     "THEN excluded.last_seen_ms ELSE broker_flowstat.last_seen_ms END"
@@ -28,24 +31,21 @@ def minute_of(at_ms: int) -> int:
 
 
 def record_flows(cursor: Any, counts: Counter[FlowKey], at_ms: int) -> None:
-    """Add `counts` to this minute's rows (sorted, so concurrent writers lock rows in one order)."""
-    if not counts:
-        return
-    minute = minute_of(at_ms)
-    rows = [(*key, minute, count, at_ms) for key, count in sorted(counts.items())]
-    cursor.executemany(_UPSERT, rows)
+    """Add `counts` to this minute's rows, in one statement."""
+    sql, params = flows_upsert(counts, at_ms)
+    if sql:
+        cursor.execute(sql, params)
 
 
 def flows_upsert(counts: Counter[FlowKey], at_ms: int) -> tuple[str, list[Any]]:
-    """record_flows as one statement and its parameters, for a caller that sends it together with
-    other statements; ("", []) when there is nothing to count."""
+    """The statement record_flows runs and its parameters, for a caller that sends it together
+    with other statements; ("", []) when there is nothing to count. Rows are sorted, so concurrent
+    writers lock them in one order."""
     if not counts:
         return "", []
     minute = minute_of(at_ms)
-    head, _, tail = _UPSERT.partition("VALUES ")
-    row, _, conflict = tail.partition(" ON CONFLICT")
     params = [value for key, count in sorted(counts.items()) for value in (*key, minute, count, at_ms)]
-    return f"{head}VALUES {', '.join([row] * len(counts))} ON CONFLICT{conflict}", params
+    return _UPSERT_INTO + ", ".join([_UPSERT_ROW] * len(counts)) + _UPSERT_CONFLICT, params
 
 
 def produced(topic_id: int, service_id: int | None, event_types: Iterable[str]) -> Counter[FlowKey]:
