@@ -232,7 +232,7 @@ class _Overlay:
         for type_name, topic in index.published:
             self.types_on_topic[topic].add(type_name)
 
-    # -- nodes ---------------------------------------------------------------------------------
+    # -- nodes: one rule for whether each exists, for the whole build and the patch alike ------
 
     def _service_node(self, key: str, name: str) -> Node:
         facts = self.services.get(name)
@@ -356,27 +356,21 @@ class _Overlay:
     # -- whole and patched ---------------------------------------------------------------------
 
     def build(self) -> LineageGraph:
-        index, nodes = self.index, self.nodes
-        for name in [*(s.name for s in self.services.values() if s.documented), *index.services, *self.flow_services]:
-            key = _SERVICE + name
-            if key not in nodes:
-                nodes[key] = self._service_node(key, name)
-        type_names = [*self.event_types, *index.published_by_type, *self.flow_types]
+        index = self.index
+        for name in dict.fromkeys([*self.services, *index.services, *self.flow_services]):
+            self._refresh_service(name)
+        type_names = dict.fromkeys([*self.event_types, *index.published_by_type, *self.flow_types])
         for name in type_names:
-            key = _EVENT_TYPE + name
-            if key not in nodes:
-                nodes[key] = self._event_type_node(key, name)
+            self._refresh_event_type(name)
         for topic in self.catalog_topics:
-            key = _TOPIC + topic
-            if key not in nodes:
-                nodes[key] = Node(key, NodeKind.TOPIC, topic)
-        for name in dict.fromkeys(type_names):
+            self._refresh_topic(topic)
+        for name in type_names:
             self._published(name)
         for service, type_name in self.declared_produced | index.produces.keys():
             self._produces(service, type_name)
         for consumer in dict.fromkeys([*index.reads, *(_SERVICE + name for name in self.declared_consumed)]):
             self._consumer(consumer)
-        return LineageGraph(nodes, self.edges, window_ms=index.window_ms, now_ms=index.now_ms)
+        return LineageGraph(self.nodes, self.edges, window_ms=index.window_ms, now_ms=index.now_ms)
 
     def patch(self, diff: _CatalogDiff) -> LineageGraph:
         """`base` with what `diff` changed redone: the changed services' and event types' nodes,
