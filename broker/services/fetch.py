@@ -12,12 +12,11 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
@@ -27,7 +26,7 @@ from broker.models import ConsumerGroup, GroupMember
 from broker.services.groups import expire_overdue, group_member_sync, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
-from core.db import execute_together, relaxed_durability_sql
+from core.db import Expectation, ExpectationFailed, Statement, execute_in_transaction, relaxed_durability_sql
 from core.errors import NotFound, ValidationFailed
 from core.jsonutil import loads
 from core.timeutil import now_ms
@@ -214,6 +213,11 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
 _FENCE = (
     "SELECT generation, EXISTS (SELECT 1 FROM broker_groupmember WHERE id = %s) FROM broker_consumergroup WHERE id = %s"
 )
+# The member is still fenced in: its group is on the generation it fetched in, and it is a member.
+_FENCED_IN = (
+    "(SELECT generation FROM broker_consumergroup WHERE id = %s) = %s "
+    "AND EXISTS (SELECT 1 FROM broker_groupmember WHERE id = %s)"
+)
 _STORE_POSITION = (
     "UPDATE broker_grouppartition SET position = %s, position_member_id = %s, position_generation = %s "
     "WHERE group_id = %s AND topic_id = %s AND partition = %s"
@@ -228,9 +232,9 @@ _TOUCH_MEMBER = "UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s"
 def _record_fetch(
     group: ConsumerGroup, member: GroupMember, cursors: list[_Cursor], reads: list[tuple[_Cursor, int, int]]
 ) -> None:
-    """Store positions, the fetch log, the flow counts and the member's liveness in one
-    transaction (one round trip on PostgreSQL), then check the member is still fenced in: if it
-    was not, the transaction rolls back and the fetch is refused."""
+    """Store positions, the fetch log, the flow counts and the member's liveness, and check the
+    member is still fenced in, in one transaction (one round trip on PostgreSQL, with its BEGIN
+    and COMMIT): if it was not, the transaction rolls back and the fetch is refused."""
     at_ms = now_ms()
     moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
     to_store = [
@@ -242,7 +246,7 @@ def _record_fetch(
     if not (to_store or needs_liveness):
         _check_fenced(group, member)
         return
-    statements: list[tuple[str, Sequence[Any]]] = [(relaxed_durability_sql(), [])]  # a lost position: a redelivery
+    statements: list[Statement] = [(relaxed_durability_sql(), [])]  # a lost position: a redelivery
     statements += [
         (
             _STORE_POSITION,
@@ -276,9 +280,12 @@ def _record_fetch(
             )
         )
     statements.append((_TOUCH_MEMBER, [at_ms, member.pk]))
-    statements.append((_FENCE, [member.pk, group.pk]))
-    with transaction.atomic(), connection.cursor() as db_cursor:
-        _raise_if_fenced_out(group, execute_together(db_cursor, statements))
+    statements.append(Expectation(_FENCED_IN, [group.pk, group.generation, member.pk], "fenced out"))
+    try:
+        execute_in_transaction(statements)
+    except ExpectationFailed:
+        _check_fenced(group, member)  # raises, naming the generation the group moved to
+        raise stale_generation(group) from None
 
 
 def _check_fenced(group: ConsumerGroup, member: GroupMember) -> None:

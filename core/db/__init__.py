@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+
+logger = logging.getLogger(__name__)
 
 
 def relax_commit_durability() -> None:
@@ -32,22 +36,100 @@ def relaxed_durability_sql() -> str:
     return ""
 
 
-def execute_together(cursor: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[Any, ...]]:
-    """Run `statements` ((sql, params) pairs; empty sql skipped) in order and return the rows of
-    the last one. PostgreSQL gets them in one round trip: Django's psycopg 3 cursors bind
-    parameters on the client, which lets one execute() carry several statements. SQLite runs in
-    process and takes them one at a time."""
-    statements = [(sql, params) for sql, params in statements if sql]
-    if not statements:
-        return []
+class ExpectationFailed(Exception):
+    """An `Expectation` did not hold: its transaction was rolled back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A condition a transaction needs to hold when it runs, checked by the database in the same
+    round trip as the writes around it. On PostgreSQL, `eventline_expect` (core migration 0003)
+    raises inside the statement batch, so the batch's COMMIT never runs; on SQLite the statement
+    runs in process and its answer is checked at once. Either way the caller gets
+    ExpectationFailed(reason) and nothing of the transaction is kept."""
+
+    condition: str  # an SQL boolean expression
+    params: Sequence[Any]
+    reason: str
+
+
+_EXPECT_MARK = "eventline_expect:"
+Statement = tuple[str, Sequence[Any]] | Expectation
+
+
+def _expected(error: BaseException) -> ExpectationFailed | None:
+    """The ExpectationFailed behind a database error raised by eventline_expect, if it is one."""
+    message = str(getattr(getattr(error.__cause__, "diag", None), "message_primary", "") or "")
+    return ExpectationFailed(message[len(_EXPECT_MARK) :]) if message.startswith(_EXPECT_MARK) else None
+
+
+def execute_together(cursor: Any, statements: Sequence[Statement]) -> list[tuple[Any, ...]]:
+    """Run `statements` ((sql, params) pairs, empty sql skipped, or Expectations) in order and
+    return the rows of the last one that returns rows. PostgreSQL gets them in one round trip:
+    Django's psycopg 3 cursors bind parameters on the client, which lets one execute() carry
+    several statements. SQLite runs in process and takes them one at a time."""
+    rows: list[tuple[Any, ...]] = []
     if connection.vendor != "postgresql":
-        rows: list[tuple[Any, ...]] = []
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall() if cursor.description is not None else []
+        for statement in statements:
+            if isinstance(statement, Expectation):
+                cursor.execute(f"SELECT ({statement.condition})", statement.params)
+                if not cursor.fetchone()[0]:
+                    raise ExpectationFailed(statement.reason)
+            elif statement[0]:
+                cursor.execute(*statement)
+                rows = cursor.fetchall() if cursor.description is not None else rows
         return rows
-    cursor.execute("; ".join(sql for sql, _ in statements), [value for _, params in statements for value in params])
-    rows = cursor.fetchall() if cursor.description is not None else []
-    while cursor.nextset():
-        rows = cursor.fetchall() if cursor.description is not None else []
-    return rows
+    sql: list[str] = []
+    params: list[Any] = []
+    for statement in statements:
+        if isinstance(statement, Expectation):
+            sql.append(f"SELECT eventline_expect(({statement.condition}), %s)")
+            params += [*statement.params, _EXPECT_MARK + statement.reason]
+        elif statement[0]:
+            sql.append(statement[0])
+            params += statement[1]
+    if not sql:
+        return []
+    try:
+        cursor.execute("; ".join(sql), params)
+    except DatabaseError as exc:
+        failed = _expected(exc)
+        if failed is None:
+            raise
+        raise failed from exc
+    while True:
+        if cursor.description is not None and not _is_expectation_result(cursor):
+            rows = cursor.fetchall()
+        if not cursor.nextset():
+            return rows
+
+
+def _is_expectation_result(cursor: Any) -> bool:
+    return cursor.description[0].name == "eventline_expect"
+
+
+def execute_in_transaction(statements: Sequence[Statement]) -> list[tuple[Any, ...]]:
+    """execute_together inside a transaction of its own, and the rows of the last statement that
+    returns rows. On PostgreSQL (outside any atomic block) BEGIN and COMMIT travel with the
+    statements: one round trip for the whole transaction. A failure rolls everything back."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            with transaction.atomic():
+                return execute_together(cursor, statements)
+        try:
+            return execute_together(cursor, [("BEGIN", []), *statements, ("COMMIT", [])])
+        except BaseException:
+            rollback_quietly(cursor)
+            raise
+
+
+def rollback_quietly(cursor: Any) -> None:
+    """End a transaction opened by hand with BEGIN (PostgreSQL, in autocommit) after a failure."""
+    try:
+        cursor.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool discards it then
+        logger.warning("could not roll back a transaction opened by hand", exc_info=True)

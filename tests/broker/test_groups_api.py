@@ -118,6 +118,31 @@ def test_a_fetch_expires_a_member_past_its_session_and_is_fenced_by_the_rebalanc
     assert fetch(api, second).status_code == 200
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_rebalance_landing_during_a_fetch_refuses_it_and_records_nothing(api, make_topic, monkeypatch):
+    """The fence is checked in the transaction that stores the fetch (its last round trip on
+    PostgreSQL, with the COMMIT): a generation moved on meanwhile rolls the whole record back."""
+    from broker.services import fetch as fetch_service
+
+    make_topic("orders", partitions=1)
+    member = join(api)
+    produce(api, n=3)
+    start_positions = fetch_service._start_positions
+
+    def rebalance_meanwhile(group, group_member):
+        cursors = start_positions(group, group_member)
+        ConsumerGroup.objects.filter(pk=group.pk).update(generation=group.generation + 1)
+        return cursors
+
+    monkeypatch.setattr(fetch_service, "_start_positions", rebalance_meanwhile)
+    activity_before = GroupActivity.objects.count()
+    refused = fetch(api, member)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["generation"] == member["generation"] + 1
+    assert GroupActivity.objects.count() == activity_before, "no fetch was logged"
+    assert not ConsumerGroup.objects.get(name="g").partitions.exclude(position=None).exists(), "no position stored"
+
+
 def test_roundrobin_assignor_can_be_chosen_and_mixing_assignors_is_refused(api, make_topic):
     make_topic("t0", partitions=3)
     make_topic("t1", partitions=3)
