@@ -26,7 +26,14 @@ from broker.models import ConsumerGroup, GroupMember
 from broker.services.groups import expire_overdue, group_member_sync, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
-from core.db import Expectation, ExpectationFailed, Statement, execute_in_transaction, relaxed_durability_sql
+from core.db import (
+    Expectation,
+    ExpectationFailed,
+    Statement,
+    execute_in_transaction,
+    query_together,
+    relaxed_durability_sql,
+)
 from core.errors import NotFound, ValidationFailed
 from core.jsonutil import loads
 from core.timeutil import now_ms
@@ -86,13 +93,28 @@ _MEMBER = (
 )
 
 
-def _load_member(group_name: str, member_id: str, at_ms: int) -> tuple[ConsumerGroup, GroupMember, bool]:
-    """The member and its group as a fetch needs them (one query, no ORM: this runs on every
-    fetch), and whether any member of the group is past its session timeout."""
+# Per process: the topics last assigned to a member ((group, member id) -> names), so its next
+# fetch reads its positions in the same round trip as the member row. The member row read with
+# them says whether the guess still holds; when it does not, the positions are read again.
+_assigned_topics: dict[tuple[str, str], list[str]] = {}
+_ASSIGNED_TOPICS_KEPT = 10_000
+
+
+def _load_member(
+    group_name: str, member_id: str, at_ms: int
+) -> tuple[ConsumerGroup, GroupMember, bool, list[tuple[Any, ...]]]:
+    """The member and its group as a fetch needs them (no ORM: this runs on every fetch), whether
+    any member of the group is past its session timeout, and the rows of _POSITIONS for the
+    member's assigned topics: one round trip when this process has seen the member before."""
+    key = (group_name, member_id)
+    guess = _assigned_topics.get(key)
+    statements: list[Statement] = [(_MEMBER, [at_ms, member_id, group_name])]
+    if guess:
+        statements.append(_positions_query(group_name, guess))
     with connection.cursor() as db_cursor:
-        db_cursor.execute(_MEMBER, [at_ms, member_id, group_name])
-        row = db_cursor.fetchone()
-    if row is None:
+        results = query_together(db_cursor, statements)
+    if not results[0]:
+        _assigned_topics.pop(key, None)
         if not ConsumerGroup.objects.filter(name=group_name).exists():
             raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
         raise NotFound(
@@ -100,7 +122,7 @@ def _load_member(group_name: str, member_id: str, at_ms: int) -> tuple[ConsumerG
             code="unknown_member",
         )
     pk, member_id, generation, synced, assignment, reset, last_seen_ms, service_id, group_id, name, current, overdue = (
-        row
+        results[0][0]
     )
     group = ConsumerGroup(id=group_id, name=name, generation=current)
     member = GroupMember(
@@ -114,31 +136,41 @@ def _load_member(group_name: str, member_id: str, at_ms: int) -> tuple[ConsumerG
         last_seen_ms=last_seen_ms,
         service_id=service_id,
     )
-    return group, member, bool(overdue)
+    names = sorted({topic for topic, _ in member.assignment})
+    if names == guess:
+        positions = results[1]
+    elif names:
+        with connection.cursor() as db_cursor:
+            positions = query_together(db_cursor, [_positions_query(group_name, names)])[0]
+    else:
+        positions = []
+    if len(_assigned_topics) >= _ASSIGNED_TOPICS_KEPT:
+        _assigned_topics.clear()
+    _assigned_topics[key] = names
+    return group, member, bool(overdue), positions
 
 
 _POSITIONS = (
     "SELECT t.id, t.name, p.number, p.log_start_offset, p.end_offset, gp.position, gp.position_member_id, "
     "gp.position_generation, gp.committed_offset FROM broker_topic t "
     "JOIN broker_partition p ON p.topic_id = t.id "
-    "LEFT JOIN broker_grouppartition gp ON gp.group_id = %s AND gp.topic_id = t.id AND gp.partition = p.number "
-    "WHERE t.name IN ({names})"
+    "LEFT JOIN broker_grouppartition gp ON gp.group_id = (SELECT id FROM broker_consumergroup WHERE name = %s) "
+    "AND gp.topic_id = t.id AND gp.partition = p.number WHERE t.name IN ({names})"
 )
 
 
-def _start_positions(group: ConsumerGroup, member: GroupMember) -> list[_Cursor]:
+def _positions_query(group_name: str, names: list[str]) -> tuple[str, list[Any]]:
+    """Every partition of topics `names` with its log bounds and the group's offsets on it."""
+    return _POSITIONS.format(names=", ".join(["%s"] * len(names))), [group_name, *names]
+
+
+def _start_positions(group: ConsumerGroup, member: GroupMember, positions: list[tuple[Any, ...]]) -> list[_Cursor]:
     """Where each assigned partition is read from: the member's own position in this generation,
     else the committed offset, else its reset policy (also when retention overtook the offset).
-    One query for every assigned partition's log bounds and the group's offsets."""
-    assigned = [(topic, partition) for topic, partition in member.assignment]
-    if not assigned:
-        return []
-    names = sorted({topic for topic, _ in assigned})
-    with connection.cursor() as db_cursor:
-        db_cursor.execute(_POSITIONS.format(names=", ".join(["%s"] * len(names))), [group.id, *names])
-        rows = {(row[1], row[2]): row for row in db_cursor.fetchall()}
+    `positions` are the _POSITIONS rows of the member's assigned topics."""
+    rows = {(row[1], row[2]): row for row in positions}
     cursors = []
-    for topic_name, number in assigned:
+    for topic_name, number in member.assignment:
         row = rows.get((topic_name, number))
         if row is None:
             continue  # the topic went away
@@ -160,7 +192,7 @@ def _start_positions(group: ConsumerGroup, member: GroupMember) -> list[_Cursor]
 def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits: FetchLimits) -> list[str]:
     """Long-poll the member's partitions; returns serialised events in per-partition offset order."""
     started_ms = now_ms()
-    group, member, overdue = _load_member(group_name, member_id, started_ms)
+    group, member, overdue, positions = _load_member(group_name, member_id, started_ms)
     if overdue:
         expire_overdue(group.id, started_ms)  # the fence at the end refuses the fetch if this moved the group on
     if member.generation != group.generation:
@@ -170,12 +202,13 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     if member.synced_generation != group.generation:
         group_member_sync(group_id=group.id, member_pk=member.pk)
 
-    cursors = _start_positions(group, member)
+    cursors = _start_positions(group, member, positions)
     topic_ids = sorted({cursor.topic_id for cursor in cursors})
     deadline = time.monotonic() + limits.max_wait_ms / 1000
     log = get_log()
     payloads: list[str] = []
     reads: list[tuple[_Cursor, int, int]] = []  # cursor, first offset, next offset
+    waited = False
     while True:
         seen = hub().versions(topic_ids)
         if cursors:
@@ -199,15 +232,22 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
         remaining = deadline - time.monotonic()
         if payloads or remaining <= 0:
             break
+        if waited and _generation(group) != group.generation:
+            break  # rebalanced while parked: fenced below (a wake-up that found data leaves it to the fence)
         if not connection.in_atomic_block:
             connection.close()  # hand the connection back (to the pool on PostgreSQL) while parked
         hub().wait(topic_ids, seen, remaining)
-        current = ConsumerGroup.objects.filter(pk=group.pk).values_list("generation", flat=True).first()
-        if current != group.generation:
-            break  # rebalanced while waiting: fenced below
+        waited = True
 
     _record_fetch(group, member, cursors, reads)
     return payloads
+
+
+def _generation(group: ConsumerGroup) -> int | None:
+    with connection.cursor() as db_cursor:
+        db_cursor.execute("SELECT generation FROM broker_consumergroup WHERE id = %s", [group.pk])
+        row = db_cursor.fetchone()
+    return row[0] if row is not None else None
 
 
 _FENCE = (

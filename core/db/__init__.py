@@ -72,7 +72,13 @@ def execute_together(cursor: Any, statements: Sequence[Statement]) -> list[tuple
     return the rows of the last one that returns rows. PostgreSQL gets them in one round trip:
     Django's psycopg 3 cursors bind parameters on the client, which lets one execute() carry
     several statements. SQLite runs in process and takes them one at a time."""
-    rows: list[tuple[Any, ...]] = []
+    results = query_together(cursor, statements)
+    return results[-1] if results else []
+
+
+def query_together(cursor: Any, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """execute_together, returning the rows of every statement that returns rows, in order."""
+    results: list[list[tuple[Any, ...]]] = []
     if connection.vendor != "postgresql":
         for statement in statements:
             if isinstance(statement, Expectation):
@@ -81,8 +87,9 @@ def execute_together(cursor: Any, statements: Sequence[Statement]) -> list[tuple
                     raise ExpectationFailed(statement.reason)
             elif statement[0]:
                 cursor.execute(*statement)
-                rows = cursor.fetchall() if cursor.description is not None else rows
-        return rows
+                if cursor.description is not None:
+                    results.append(cursor.fetchall())
+        return results
     sql: list[str] = []
     params: list[Any] = []
     for statement in statements:
@@ -93,7 +100,7 @@ def execute_together(cursor: Any, statements: Sequence[Statement]) -> list[tuple
             sql.append(statement[0])
             params += statement[1]
     if not sql:
-        return []
+        return results
     try:
         cursor.execute("; ".join(sql), params)
     except DatabaseError as exc:
@@ -103,9 +110,9 @@ def execute_together(cursor: Any, statements: Sequence[Statement]) -> list[tuple
         raise failed from exc
     while True:
         if cursor.description is not None and not _is_expectation_result(cursor):
-            rows = cursor.fetchall()
+            results.append(cursor.fetchall())
         if not cursor.nextset():
-            return rows
+            return results
 
 
 def _is_expectation_result(cursor: Any) -> bool:

@@ -129,8 +129,8 @@ def test_a_rebalance_landing_during_a_fetch_refuses_it_and_records_nothing(api, 
     produce(api, n=3)
     start_positions = fetch_service._start_positions
 
-    def rebalance_meanwhile(group, group_member):
-        cursors = start_positions(group, group_member)
+    def rebalance_meanwhile(group, *args):
+        cursors = start_positions(group, *args)
         ConsumerGroup.objects.filter(pk=group.pk).update(generation=group.generation + 1)
         return cursors
 
@@ -150,6 +150,25 @@ def test_roundrobin_assignor_can_be_chosen_and_mixing_assignors_is_refused(api, 
     clash = api.post("/api/v1/groups/g/members", {"topics": ["t0"], "assignor": "range"})
     assert clash.status_code == 409
     assert ConsumerGroup.objects.get(name="g").assignor == "roundrobin"
+
+
+def test_a_fetch_reads_every_topic_of_a_new_assignment(api, make_topic):
+    """A process guesses a member's topics from its last fetch to read positions early; an
+    assignment that gained a topic since must still be read whole."""
+    make_topic("t0")
+    make_topic("t1")
+    first = join(api, topics=["t0", "t1"], assignor="roundrobin", auto_offset_reset="earliest")
+    second = join(api, topics=["t0", "t1"], assignor="roundrobin", auto_offset_reset="earliest")
+    first = {**first, **api.post(f"/api/v1/groups/g/members/{first['member_id']}/heartbeat").json()}
+    [only] = [a["topic"] for a in first["assignment"]]
+    gained = {"t0": "t1", "t1": "t0"}[only]
+    assert fetch(api, first).status_code == 200
+    assert api.delete(f"/api/v1/groups/g/members/{second['member_id']}").status_code in (200, 204)
+    first = {**first, **api.post(f"/api/v1/groups/g/members/{first['member_id']}/heartbeat").json()}
+    assert [a["topic"] for a in first["assignment"]] == ["t0", "t1"]
+    produce(api, topic=gained, n=2)
+    events = fetch(api, first).json()["events"]
+    assert [(event["topic"], event["offset"]) for event in events] == [(gained, 0), (gained, 1)]
 
 
 def test_fetch_delivers_from_earliest_and_commit_stores_the_next_offset(api, make_topic):
