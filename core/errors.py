@@ -68,6 +68,14 @@ class UnsupportedMediaType(EventlineError):
     code = "unsupported_media_type"
 
 
+class Unavailable(EventlineError):
+    """Nothing was done and the same request may succeed if sent again (the Python client's
+    Producer retries 5xx answers with its ids unchanged, so a retry never duplicates)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "unavailable"
+
+
 class ValidationFailed(EventlineError):
     """Input that parsed but breaks a rule: 422, with the offending fields in `details`."""
 

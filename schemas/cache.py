@@ -8,7 +8,11 @@ exist are forgotten. Schema contents, by-id answers and compiled validators are 
 ids are immutable and never reused, so they need no other invalidation. A new epoch (the state
 row made anew) drops everything.
 
-`GET /schemas/ids/{id}` is the one read that does not sync on every call: it is served from
+The broker's produce path reads without syncing and instead checks, in the transaction that
+appends, that the state it validated against is still the database's (`registry_guard`); when it
+is not, it syncs and validates again. That saves a read per produce.
+
+`GET /schemas/ids/{id}` is the other read that does not sync on every call: it is served from
 memory and syncs at most every `ID_READ_SYNC_S`, so a permanent delete committed by another
 process is seen there within that time (a Confluent follower serves such reads with the same
 kind of lag). A new id is never delayed: a miss always reads the database.
@@ -37,6 +41,7 @@ class RegistryCache:
         self.epoch: int | None = None
         self.generation: int | None = None
         self.deletions: int | None = None
+        self._state: tuple[int, int, int] | None = None  # the three above, read together
         self.synced_at = 0.0
         # (subject, version or None) -> ResolvedSchema | None
         self.subjects: dict[tuple[str, int | None], Any] = {}
@@ -59,6 +64,15 @@ class RegistryCache:
         if epoch != self.epoch or generation != self.generation or deletions != self.deletions:
             self.observe(epoch, generation, deletions)
 
+    def known_state(self) -> tuple[int, int, int]:
+        """The (epoch, generation, deletions) this process's cache reflects, read once if it has
+        none yet. A caller that answers from the cache without `sync` checks it is still the
+        database's in the transaction that acts on the answer (schemas.validation.registry_guard)."""
+        if self._state is None:
+            self.sync()
+        state = self._state
+        return state if state is not None else (0, 0, 0)
+
     def sync_if_older_than(self, seconds: float) -> None:
         if time.monotonic() - self.synced_at >= seconds:
             self.sync()
@@ -76,6 +90,7 @@ class RegistryCache:
             self.subjects = {}
             self.schema_ids = {}
             self.epoch, self.generation, self.deletions = epoch, generation, deletions
+            self._state = (epoch, generation, deletions)
 
     def _deleted_ids(self) -> set[int]:
         from schemas.models import Schema
@@ -123,6 +138,7 @@ class RegistryCache:
     def clear(self) -> None:
         with self._lock:
             self.epoch = self.generation = self.deletions = None
+            self._state = None
             self.synced_at = 0.0
             self.subjects, self.schema_ids, self.validators, self.id_reads = {}, {}, {}, {}
             self.documents = OrderedDict()

@@ -6,7 +6,9 @@ per schema id. No HTTP; safe to call on every produce.
 
 `resolve_subject` reads the registry generation (one primary-key read) and answers from a
 per-process cache until a registry write anywhere bumps it, so a registration or delete that
-committed in any process is seen by the next call in every process. Validators are compiled once
+committed in any process is seen by the next call in every process. The produce path skips that
+read: it resolves with `sync=False` and appends under `registry_guard`, which fails the append's
+transaction if the registry moved since the cache last looked. Validators are compiled once
 per schema id per process (ids are immutable and never reused) with jsonschema-rs, registry
 references resolved locally; one whose id was permanently deleted is dropped at the next sync.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.db import Expectation
 from schemas.cache import registry_cache
 from schemas.documents import compile_validator, json_pointer
 
@@ -82,10 +85,12 @@ def validator_for(schema_id: int) -> EventValidator:
     return validator
 
 
-def resolve_subject(subject: str, version: int | None = None) -> ResolvedSchema | None:
+def resolve_subject(subject: str, version: int | None = None, *, sync: bool = True) -> ResolvedSchema | None:
     """The latest live version of `subject` (or that `version`), or None if the subject or
-    version does not exist or is soft-deleted."""
-    registry_cache.sync()
+    version does not exist or is soft-deleted. With `sync=False` the answer may be from a state
+    the registry has left; the caller checks it with `registry_guard`."""
+    if sync:
+        registry_cache.sync()
     key = (subject, version)
     cache = registry_cache.subjects
     if key in cache:
@@ -102,10 +107,12 @@ def resolve_subject(subject: str, version: int | None = None) -> ResolvedSchema 
     return resolved
 
 
-def resolve_schema_id(schema_id: int) -> ResolvedSchema | None:
+def resolve_schema_id(schema_id: int, *, sync: bool = True) -> ResolvedSchema | None:
     """A schema id with the first live (subject, version) holding it, or None if no live version
-    holds it (unknown, permanently deleted, or only in soft-deleted versions)."""
-    registry_cache.sync()
+    holds it (unknown, permanently deleted, or only in soft-deleted versions). `sync` as for
+    resolve_subject."""
+    if sync:
+        registry_cache.sync()
     cache = registry_cache.schema_ids
     if schema_id in cache:
         return cache[schema_id]
@@ -120,3 +127,20 @@ def resolve_schema_id(schema_id: int) -> ResolvedSchema | None:
     resolved = ResolvedSchema(schema_id, row[0], row[1]) if row is not None else None
     cache[schema_id] = resolved
     return resolved
+
+
+REGISTRY_MOVED = "the schema registry changed"
+
+
+def registry_guard(state: tuple[int, int, int]) -> Expectation:
+    """A transaction's expectation that the registry is still at `state` (RegistryCache.known_state):
+    what was validated against that state holds when the transaction commits. Registry writers
+    lock the state row, so a registration either committed before (and fails this) or orders
+    after the transaction."""
+    epoch, generation, deletions = state
+    return Expectation(
+        "COALESCE((SELECT epoch = %s AND generation = %s AND deletions = %s FROM schemas_registrystate "
+        "WHERE id = 1), %s)",
+        [epoch, generation, deletions, state == (0, 0, 0)],
+        REGISTRY_MOVED,
+    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from broker.envelope import PreparedEvent
+from core.db import Expectation
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,18 @@ class RetentionResult:
 
 class Log(Protocol):
     def append(
-        self, *, topic_id: int, topic_name: str, events: Sequence[PreparedEvent], producer_id: int | None, now_ms: int
+        self,
+        *,
+        topic_id: int,
+        topic_name: str,
+        events: Sequence[PreparedEvent],
+        producer_id: int | None,
+        now_ms: int,
+        expect: Sequence[Expectation] = (),
     ) -> list[AppendedEvent]:
-        """Append `events` (partition already chosen) atomically; duplicates are not appended."""
+        """Append `events` (partition already chosen) atomically; duplicates are not appended.
+        Raises core.db.ExpectationFailed, having appended nothing, if one of `expect` does not
+        hold in the append's transaction."""
 
     def read(self, *, topic_id: int, partition: int, offset: int, max_events: int, max_bytes: int) -> ReadBatch:
         """Events of one partition from `offset` (inclusive), at least one if any is there."""

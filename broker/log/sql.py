@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
-from core.db import execute_together, relaxed_durability_sql
+from core.db import Expectation, Statement, execute_together, relaxed_durability_sql, rollback_quietly
 from core.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -52,12 +52,44 @@ _BUMP_ALL = (
 )
 _BUMP_VALUES = "(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::bigint)"
 
+# PostgreSQL, a few rows: the whole append in one statement. The bump takes the partitions' row
+# locks (in order, as _BUMP_ALL) and hands each partition's first new offset to the INSERT, which
+# numbers its rows from it and writes the offset into each payload (head + offset + tail). Sent
+# with BEGIN and COMMIT, the locks are held only while PostgreSQL runs it, never across a round
+# trip to this process.
+_APPEND_FEW = (
+    "WITH v (topic_id, partition, i, event_id, source, type, key, correlation_id, causation_id, trace_id, "
+    "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, head, tail) AS (VALUES {rows}), "
+    "b (topic_id, number, n, size, at) AS (VALUES {bumps}), "
+    "locked AS MATERIALIZED (SELECT p.id FROM broker_partition p JOIN b ON p.topic_id = b.topic_id "
+    "AND p.number = b.number ORDER BY p.topic_id, p.number FOR UPDATE OF p), "
+    "bumped AS (UPDATE broker_partition p SET end_offset = p.end_offset + b.n, size_bytes = p.size_bytes + b.size, "
+    "last_append_ms = b.at FROM b WHERE p.topic_id = b.topic_id AND p.number = b.number "
+    "AND p.id IN (SELECT id FROM locked) RETURNING p.topic_id, p.number, p.end_offset - b.n AS base) "
+    'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
+    "causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload) "
+    "SELECT v.topic_id, v.partition, u.base + v.i, v.event_id, v.source, v.type, v.key, v.correlation_id, "
+    "v.causation_id, v.trace_id, v.producer_id, v.schema_id, v.timestamp_ms, v.append_time_ms, v.size_bytes, "
+    "v.head || (u.base + v.i) || v.tail FROM v JOIN bumped u ON u.topic_id = v.topic_id AND u.number = v.partition "
+    'RETURNING topic_id, partition, "offset"'
+)
+_APPEND_ROW = (
+    "(%s::bigint, %s::integer, %s::bigint, %s, %s, %s, %s, %s, %s, %s, %s::bigint, %s::integer, %s::bigint, "
+    "%s::bigint, %s::integer, %s, %s)"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _append_few(rows: int, bumps: int) -> str:
+    return _APPEND_FEW.format(rows=", ".join([_APPEND_ROW] * rows), bumps=", ".join([_BUMP_VALUES] * bumps))
+
 
 def _bump(
     cursor: Any,
     bumps: list[tuple[int, int, int, int, int]],
     flows: Counter[FlowKey],
     at_ms: int,
+    expect: Sequence[Expectation],
     *,
     begin: bool = False,
 ) -> dict[tuple[int, int], int]:
@@ -67,6 +99,7 @@ def _bump(
     the commit durability (core.db.relaxed_durability_sql), the counts and the offsets in one
     round trip."""
     if connection.vendor != "postgresql":
+        execute_together(cursor, expect)
         record_flows(cursor, flows, at_ms)
         ends = {}
         for topic_id, partition, count, size, at in bumps:
@@ -84,7 +117,7 @@ def _bump(
         bump = (_BUMP_ALL.format(values=values), [value for row in bumps for value in row])
     returned = execute_together(
         cursor,
-        [("BEGIN" if begin else "", []), (relaxed_durability_sql(), []), flows_upsert(flows, at_ms), bump],
+        [("BEGIN" if begin else "", []), (relaxed_durability_sql(), []), *expect, flows_upsert(flows, at_ms), bump],
     )
     if len(bumps) == 1:
         ends = {(bumps[0][0], bumps[0][1]): returned[0][0]} if returned else {}
@@ -92,14 +125,6 @@ def _bump(
         ends = {(topic_id, partition): end for topic_id, partition, end in returned}
     _check_partitions(bumps, ends)
     return ends
-
-
-def _rollback_quietly(cursor: Any) -> None:
-    """End a transaction opened by hand (SQLLog's own, on PostgreSQL) after a failure."""
-    try:
-        cursor.execute("ROLLBACK")
-    except Exception:  # noqa: BLE001 - the connection may be gone; the pool discards it then
-        logger.warning("could not roll back a failed append", exc_info=True)
 
 
 def _check_partitions(bumps: list[tuple[int, int, int, int, int]], ends: dict[tuple[int, int], int]) -> None:
@@ -154,6 +179,7 @@ class _AppendJob:
     events: Sequence[PreparedEvent]
     producer_id: int | None
     now_ms: int
+    expect: Sequence[Expectation] = ()
     done: threading.Event = field(default_factory=threading.Event)
     result: list[AppendedEvent] | None = None
     error: BaseException | None = None
@@ -232,6 +258,7 @@ class _Plan:
     rows: list[list[Any]]  # in `bumps` order; offset and payload filled in by write()
     payload_tails: list[str]
     flows: Counter[FlowKey]
+    expect: list[Expectation]  # every job's, once each; checked in the append's transaction
 
     @classmethod
     def of(cls, jobs: list[_AppendJob], originals: dict[tuple[int, str, str], tuple[int, int, int]]) -> _Plan:
@@ -278,7 +305,8 @@ class _Plan:
                 )
                 tails.append("," + event.body[1:].decode())
             bumps.append((topic_id, partition, len(batch), size, max(jobs[n].now_ms for n, _ in batch)))
-        return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows)
+        expect = list({(e.condition, tuple(e.params)): e for job in jobs for e in job.expect}.values())
+        return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows, expect)
 
     def write(self, *, own_transaction: bool = False) -> dict[tuple[int, int], int]:
         """Lock and move on the partitions' end offsets, number the rows, insert them and add the
@@ -288,11 +316,13 @@ class _Plan:
         statements next to them). Returns each partition's new end offset."""
         if not self.rows:
             return {}
+        if own_transaction and len(self.rows) <= _PG_ROWS_IN_ONE_TRIP:
+            return self._write_in_one_statement()
         rows, tails = self.rows, self.payload_tails
         at_ms = max(job.now_ms for job in self.jobs)
         with connection.cursor() as cursor:
             try:
-                ends = _bump(cursor, self.bumps, self.flows, at_ms, begin=own_transaction)
+                ends = _bump(cursor, self.bumps, self.flows, at_ms, self.expect, begin=own_transaction)
                 at = 0
                 for topic_id, partition, count, _, _ in self.bumps:
                     offset = ends[(topic_id, partition)] - count
@@ -311,8 +341,46 @@ class _Plan:
                     execute_together(cursor, [commit])
             except BaseException:
                 if own_transaction:
-                    _rollback_quietly(cursor)
+                    rollback_quietly(cursor)
                 raise
+        return ends
+
+    def _write_in_one_statement(self) -> dict[tuple[int, int], int]:
+        """PostgreSQL, in autocommit, a few rows: BEGIN, the durability, the flow counts and the
+        append (_APPEND_FEW) in one round trip, with the COMMIT when the append is to one topic.
+        An append to several topics checks that every partition was there before it commits, so a
+        topic deleted meanwhile fails the whole append (the group commit then retries each job
+        alone) instead of committing part of it."""
+        params: list[Any] = []
+        at = 0
+        for _, _, count, _, _ in self.bumps:
+            for i in range(count):
+                row = self.rows[at + i]
+                params += [*row[:2], i, *row[3:15], row[15], self.payload_tails[at + i]]
+            at += count
+        params += [value for bump in self.bumps for value in bump]
+        one_topic = len({bump[0] for bump in self.bumps}) == 1
+        statements: list[Statement] = [
+            ("BEGIN", []),
+            (relaxed_durability_sql(), []),
+            *self.expect,
+            flows_upsert(self.flows, max(job.now_ms for job in self.jobs)),
+            (_append_few(len(self.rows), len(self.bumps)), params),
+            ("COMMIT" if one_topic else "", []),
+        ]
+        with connection.cursor() as cursor:
+            try:
+                returned = execute_together(cursor, statements)
+                if len(returned) < len(self.rows):  # a topic deleted since the producer looked it up
+                    raise NotFound("The topic does not exist (it was deleted).", code="topic_not_found")
+                if not one_topic:
+                    cursor.execute("COMMIT")
+            except BaseException:
+                rollback_quietly(cursor)
+                raise
+        ends: dict[tuple[int, int], int] = {}
+        for topic_id, partition, offset in returned:
+            ends[(topic_id, partition)] = max(ends.get((topic_id, partition), 0), offset + 1)
         return ends
 
     def answers(self, ends: dict[tuple[int, int], int]) -> list[list[AppendedEvent]]:
@@ -352,9 +420,16 @@ class SQLLog:
         self._group_commit = _GroupCommit(self._append_jobs)
 
     def append(
-        self, *, topic_id: int, topic_name: str, events: Sequence[PreparedEvent], producer_id: int | None, now_ms: int
+        self,
+        *,
+        topic_id: int,
+        topic_name: str,
+        events: Sequence[PreparedEvent],
+        producer_id: int | None,
+        now_ms: int,
+        expect: Sequence[Expectation] = (),
     ) -> list[AppendedEvent]:
-        job = _AppendJob(topic_id, topic_name, events, producer_id, now_ms)
+        job = _AppendJob(topic_id, topic_name, events, producer_id, now_ms, expect)
         if connection.in_atomic_block:
             # The caller's transaction decides: append inside it, alone.
             return self._append_jobs([job])[0]

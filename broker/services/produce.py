@@ -24,12 +24,15 @@ from broker.models import Topic
 from broker.partitioner import RoundRobin, partition_for_key
 from broker.wakeups import hub
 from core.auth import Principal
-from core.errors import NotFound, ValidationFailed
+from core.db import Expectation, ExpectationFailed
+from core.errors import NotFound, Unavailable, ValidationFailed
 from core.timeutil import now_ms
 from eventline.ids import uuid7_batch
-from schemas.validation import resolve_schema_id, resolve_subject, validator_for
+from schemas.cache import registry_cache
+from schemas.validation import registry_guard, resolve_schema_id, resolve_subject, validator_for
 
 _round_robin = RoundRobin()
+REGISTRY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +129,7 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
         if event is None:
             errors.extend(event_errors)
             continue
-        body = event.render_body(
-            event.timestamp_ms if event.timestamp_ms is not None else append_time_ms, append_time_ms
-        )
+        body = _render(event, append_time_ms)
         if len(body) > topic.max_message_bytes:
             errors.append(
                 EventError(
@@ -139,14 +140,9 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
             )
             continue
         prepared.append(event)
-    flagged = 0
-    if not errors and topic.validation_mode != VALIDATION_OFF:
-        errors, flagged = check_schemas(topic, prepared)
-        for event in prepared:
-            if event.schema_errors:  # the flag travels in the stored event
-                event.render_body(
-                    event.timestamp_ms if event.timestamp_ms is not None else append_time_ms, append_time_ms
-                )
+    flagged, guard = 0, None
+    if not errors:
+        errors, flagged, guard = _validate(topic, prepared, append_time_ms)
     if errors:
         raise refused(errors, len(raw_events))
 
@@ -157,22 +153,68 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
             else:
                 event.partition = _round_robin.next(topic.id, topic.partition_count)
 
-    try:
-        results = get_log().append(
-            topic_id=topic.id,
-            topic_name=topic.name,
-            events=prepared,
-            producer_id=principal.service_id,
-            now_ms=append_time_ms,
-        )
-    except NotFound:
-        produce_targets_forget(topic.name)  # deleted (or re-created) since it was cached
-        raise
+    for attempt in range(REGISTRY_ATTEMPTS):
+        try:
+            results = get_log().append(
+                topic_id=topic.id,
+                topic_name=topic.name,
+                events=prepared,
+                producer_id=principal.service_id,
+                now_ms=append_time_ms,
+                expect=[guard] if guard is not None else [],
+            )
+            break
+        except NotFound:
+            produce_targets_forget(topic.name)  # deleted (or re-created) since it was cached
+            raise
+        except ExpectationFailed:
+            # The registry moved since this process's cache last looked: nothing was appended.
+            # Validate again against the registry as it is now.
+            if attempt == REGISTRY_ATTEMPTS - 1:
+                raise Unavailable(
+                    "The schema registry kept changing while the events were checked; nothing was appended. "
+                    "Send them again.",
+                    code="registry_busy",
+                ) from None
+            errors, flagged, guard = _validate(topic, prepared, append_time_ms, fresh=True)
+            if errors:
+                raise refused(errors, len(raw_events)) from None
     topic_id = topic.id
     if flagged:
         Topic.objects.filter(pk=topic_id).update(validation_failures=F("validation_failures") + flagged)
     transaction.on_commit(lambda: hub().notify([topic_id]))
     return results
+
+
+def _validate(
+    topic: ProduceTarget, events: Sequence[PreparedEvent], append_time_ms: int, *, fresh: bool = False
+) -> tuple[list[EventError], int, Expectation | None]:
+    """Check `events` against the registry (check_schemas) and return the refusals, the number
+    flagged under `warn`, and the registry_guard the append must hold to. This answers from the
+    process's registry cache without reading the database (`fresh` reads it first): the guard
+    makes the append fail if the registry moved since, and a refusal is only ever decided on
+    the registry as it is now."""
+    if topic.validation_mode == VALIDATION_OFF:
+        return [], 0, None
+    if fresh:
+        registry_cache.sync()
+    state = registry_cache.known_state()
+    for event in events:
+        event.schema_id = None
+        if event.schema_errors:
+            event.schema_errors = None
+            _render(event, append_time_ms)
+    errors, flagged = check_schemas(topic, events, sync=False)
+    if errors and not fresh:
+        return _validate(topic, events, append_time_ms, fresh=True)
+    for event in events:
+        if event.schema_errors:  # the flag travels in the stored event
+            _render(event, append_time_ms)
+    return errors, flagged, registry_guard(state)
+
+
+def _render(event: PreparedEvent, append_time_ms: int) -> bytes:
+    return event.render_body(event.timestamp_ms if event.timestamp_ms is not None else append_time_ms, append_time_ms)
 
 
 _DATASCHEMA = re.compile(
@@ -191,7 +233,9 @@ def _pinned(dataschema: str) -> tuple[str | None, int | None, int | None] | None
     return unquote(match.group("subject")), None if version == "latest" else int(version), None
 
 
-def check_schemas(topic: ProduceTarget, events: Sequence[PreparedEvent]) -> tuple[list[EventError], int]:
+def check_schemas(
+    topic: ProduceTarget, events: Sequence[PreparedEvent], *, sync: bool = True
+) -> tuple[list[EventError], int]:
     """Validate each event's data against its subject's schema (latest version, or the one its
     `dataschema` pins) and record the schema id used. Under `enforce` every failure is returned
     with the JSON pointer of the failing value; under `warn` the event is kept, flagged with its
@@ -205,7 +249,9 @@ def check_schemas(topic: ProduceTarget, events: Sequence[PreparedEvent]) -> tupl
         if key not in resolved_cache:
             subject, version, schema_id = key
             resolved_cache[key] = (
-                resolve_schema_id(schema_id) if schema_id is not None else resolve_subject(subject or "", version)
+                resolve_schema_id(schema_id, sync=sync)
+                if schema_id is not None
+                else resolve_subject(subject or "", version, sync=sync)
             )
         resolved = resolved_cache[key]
         if resolved is None:

@@ -145,3 +145,51 @@ def test_bad_topic_validation_settings_are_422(api, make_topic):
         "config.validation.mode",
         "config.value.subject.name.strategy",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_this_process_has_not_seen_still_decides_the_next_append(api, make_topic):
+    """Produce answers from the process's registry cache without reading the registry first; the
+    append's own transaction checks the registry has not moved since. Here the cache still says
+    the subject has no schema, as in a process that has not looked since another one registered
+    it: the invalid event must be refused, and the valid one checked against the new schema."""
+    from schemas.cache import registry_cache
+
+    make_topic("orders")
+    assert api.post("/api/v1/topics/orders/events", {"data": {"order_id": 7}}).status_code == 200
+    stale_state, stale_subjects = registry_cache.known_state(), dict(registry_cache.subjects)
+    assert stale_subjects[("orders-value", None)] is None
+    v1 = register("orders-value", ORDER_V1)
+    registry_cache.observe(*stale_state)  # forget the registration, as another process would not know it
+    registry_cache.subjects.update(stale_subjects)
+
+    refused = api.post("/api/v1/topics/orders/events", {"data": {"order_id": 7}})
+    assert refused.status_code == 422, refused.content
+    assert {error["pointer"] for error in refused.json()["error"]["details"]["errors"]} >= {"/data/order_id"}
+    assert Event.objects.count() == 1, "nothing of the refused event was appended"
+
+    registry_cache.observe(*stale_state)
+    registry_cache.subjects.update(stale_subjects)
+    accepted = api.post("/api/v1/topics/orders/events", {"data": {"order_id": "o2", "total": 1}})
+    assert accepted.status_code == 200
+    assert Event.objects.get(offset=1).schema_id == v1.schema_id
+
+
+def test_a_registry_that_keeps_moving_fails_the_produce_with_503_and_appends_nothing(api, make_topic, monkeypatch):
+    from broker.services import produce
+    from core.db import Expectation
+
+    make_topic("orders")
+    register("orders-value", ORDER_V1)
+    attempts = []
+
+    def never_holds(state):
+        attempts.append(state)
+        return Expectation("1 = 0", [], "the schema registry changed")
+
+    monkeypatch.setattr(produce, "registry_guard", never_holds)
+    response = api.post("/api/v1/topics/orders/events", {"data": {"order_id": "o1", "total": 1}})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "registry_busy"
+    assert len(attempts) == produce.REGISTRY_ATTEMPTS
+    assert Event.objects.count() == 0
