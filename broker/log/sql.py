@@ -73,6 +73,19 @@ _APPEND_FEW = (
     "v.head || (u.base + v.i) || v.tail FROM v JOIN bumped u ON u.topic_id = v.topic_id AND u.number = v.partition "
     'RETURNING topic_id, partition, "offset"'
 )
+# The same for one partition, the usual case: no lock-ordering CTE to plan, about a third less
+# time in PostgreSQL per append.
+_APPEND_ONE_PARTITION = (
+    "WITH u AS (UPDATE broker_partition SET end_offset = end_offset + %s, size_bytes = size_bytes + %s, "
+    "last_append_ms = %s WHERE topic_id = %s AND number = %s RETURNING end_offset - %s AS base) "
+    'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
+    "causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload) "
+    "SELECT v.topic_id, v.partition, u.base + v.i, v.event_id, v.source, v.type, v.key, v.correlation_id, "
+    "v.causation_id, v.trace_id, v.producer_id, v.schema_id, v.timestamp_ms, v.append_time_ms, v.size_bytes, "
+    "v.head || (u.base + v.i) || v.tail FROM u, (VALUES {rows}) v (topic_id, partition, i, event_id, source, type, "
+    "key, correlation_id, causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, "
+    'head, tail) RETURNING topic_id, partition, "offset"'
+)
 _APPEND_ROW = (
     "(%s::bigint, %s::integer, %s::bigint, %s, %s, %s, %s, %s, %s, %s, %s::bigint, %s::integer, %s::bigint, "
     "%s::bigint, %s::integer, %s, %s)"
@@ -81,7 +94,13 @@ _APPEND_ROW = (
 
 @functools.lru_cache(maxsize=64)
 def _append_few(rows: int, bumps: int) -> str:
-    return _APPEND_FEW.format(rows=", ".join([_APPEND_ROW] * rows), bumps=", ".join([_BUMP_VALUES] * bumps))
+    """The one-statement append of `rows` rows to `bumps` partitions; its parameters are the rows',
+    then, for one partition, the bump's (n, size, at, topic, partition, n) ahead of them, or, for
+    several, the bumps' (topic, partition, n, size, at) after them."""
+    values = ", ".join([_APPEND_ROW] * rows)
+    if bumps == 1:
+        return _APPEND_ONE_PARTITION.format(rows=values)
+    return _APPEND_FEW.format(rows=values, bumps=", ".join([_BUMP_VALUES] * bumps))
 
 
 def _bump(
@@ -352,13 +371,17 @@ class _Plan:
         topic deleted meanwhile fails the whole append (the group commit then retries each job
         alone) instead of committing part of it."""
         params: list[Any] = []
+        if len(self.bumps) == 1:
+            topic_id, partition, count, size, at_ms = self.bumps[0]
+            params += [count, size, at_ms, topic_id, partition, count]
         at = 0
         for _, _, count, _, _ in self.bumps:
             for i in range(count):
                 row = self.rows[at + i]
                 params += [*row[:2], i, *row[3:15], row[15], self.payload_tails[at + i]]
             at += count
-        params += [value for bump in self.bumps for value in bump]
+        if len(self.bumps) > 1:
+            params += [value for bump in self.bumps for value in bump]
         one_topic = len({bump[0] for bump in self.bumps}) == 1
         statements: list[Statement] = [
             ("BEGIN", []),
@@ -484,24 +507,17 @@ class SQLLog:
 
     def read(self, *, topic_id: int, partition: int, offset: int, max_events: int, max_bytes: int) -> ReadBatch:
         with connection.cursor() as cursor:
-            cursor.execute(
-                'SELECT "offset", size_bytes, payload FROM broker_event '
-                'WHERE topic_id = %s AND partition = %s AND "offset" >= %s ORDER BY "offset" LIMIT %s',
-                [topic_id, partition, offset, max_events],
-            )
-            payloads: list[str] = []
-            total = 0
-            next_offset = offset
-            first_offset = -1
-            for row_offset, size, payload in cursor.fetchall():
-                if payloads and total + size > max_bytes:
-                    break
-                if first_offset < 0:
-                    first_offset = row_offset
-                payloads.append(payload)
-                total += size
-                next_offset = row_offset + 1
-        return ReadBatch(payloads, next_offset, total, first_offset)
+            cursor.execute(*self.read_statement(topic_id, partition, offset, max_events))
+            return read_batch(cursor.fetchall(), offset, max_events, max_bytes)
+
+    @staticmethod
+    def read_statement(topic_id: int, partition: int, offset: int, max_events: int) -> tuple[str, list[Any]]:
+        """The query behind `read`, for a caller that sends it with others (read_batch makes its rows a batch)."""
+        return (
+            'SELECT "offset", size_bytes, payload FROM broker_event '
+            'WHERE topic_id = %s AND partition = %s AND "offset" >= %s ORDER BY "offset" LIMIT %s',
+            [topic_id, partition, offset, max_events],
+        )
 
     def first_offset_at_or_after(self, *, topic_id: int, partition: int, timestamp_ms: int) -> int | None:
         with connection.cursor() as cursor:
@@ -608,3 +624,21 @@ class SQLLog:
                 deleted += count
                 deleted_bytes += int(size)
         return RetentionResult(partition, old_start or 0, max(new_start, old_start or 0), deleted, deleted_bytes)
+
+
+def read_batch(rows: Sequence[Any], offset: int, max_events: int, max_bytes: int) -> ReadBatch:
+    """SQLLog.read_statement's rows as a ReadBatch from `offset`: at most `max_events` events and
+    `max_bytes` bytes, but at least one event if there is one."""
+    payloads: list[str] = []
+    total = 0
+    next_offset = offset
+    first_offset = -1
+    for row_offset, size, payload in rows[:max_events]:
+        if payloads and total + size > max_bytes:
+            break
+        if first_offset < 0:
+            first_offset = row_offset
+        payloads.append(payload)
+        total += size
+        next_offset = row_offset + 1
+    return ReadBatch(payloads, next_offset, total, first_offset)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
 from broker.flows import FlowKey, consumed, flows_upsert
 from broker.log import get_log
+from broker.log.sql import SQLLog, read_batch
 from broker.models import ConsumerGroup, GroupMember
 from broker.services.groups import expire_overdue, group_member_sync, stale_generation
 from broker.wakeups import hub
@@ -93,28 +94,45 @@ _MEMBER = (
 )
 
 
-# Per process: the topics last assigned to a member ((group, member id) -> names), so its next
-# fetch reads its positions in the same round trip as the member row. The member row read with
-# them says whether the guess still holds; when it does not, the positions are read again.
-_assigned_topics: dict[tuple[str, str], list[str]] = {}
-_ASSIGNED_TOPICS_KEPT = 10_000
+@dataclass
+class _Memory:
+    """What this process remembers of a member from its last fetch here: its assigned topics and
+    where each of its partitions was left. The next fetch sends, with the member query, the
+    positions query for those topics and a read of each partition from where it was left, so a
+    fetch that finds events takes one round trip before its record. The member and position rows
+    read with them decide: a guess that no longer holds (another assignment, a seek, a commit
+    taken over by the reset policy) is read again, never used."""
+
+    topics: list[str]
+    next_offsets: dict[tuple[int, int], int] = field(default_factory=dict)  # (topic id, partition) -> offset
 
 
-def _load_member(
-    group_name: str, member_id: str, at_ms: int
-) -> tuple[ConsumerGroup, GroupMember, bool, list[tuple[Any, ...]]]:
+_memory: dict[tuple[str, str], _Memory] = {}
+_MEMORY_KEPT = 10_000
+_SPECULATIVE_READS = 4  # read ahead for a member of at most this many partitions
+
+# A member's state as a fetch starts: group, member, whether a member of the group is overdue,
+# the _POSITIONS rows of its topics, and the rows read ahead per (topic id, partition, offset).
+_Loaded = tuple[ConsumerGroup, GroupMember, bool, list[tuple[Any, ...]], dict[tuple[int, int, int], list[Any]]]
+
+
+def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -> _Loaded:
     """The member and its group as a fetch needs them (no ORM: this runs on every fetch), whether
-    any member of the group is past its session timeout, and the rows of _POSITIONS for the
-    member's assigned topics: one round trip when this process has seen the member before."""
+    any member of the group is past its session timeout, the rows of _POSITIONS for the member's
+    assigned topics, and the reads ahead (_Memory)."""
     key = (group_name, member_id)
-    guess = _assigned_topics.get(key)
+    memory = _memory.get(key)
     statements: list[Statement] = [(_MEMBER, [at_ms, member_id, group_name])]
-    if guess:
-        statements.append(_positions_query(group_name, guess))
+    ahead: list[tuple[int, int, int]] = []
+    if memory is not None and memory.topics:
+        statements.append(_positions_query(group_name, memory.topics))
+        if len(memory.next_offsets) <= _SPECULATIVE_READS and isinstance(get_log(), SQLLog):
+            ahead = [(topic_id, partition, offset) for (topic_id, partition), offset in memory.next_offsets.items()]
+            statements += [SQLLog.read_statement(*read, max_events) for read in ahead]
     with connection.cursor() as db_cursor:
         results = query_together(db_cursor, statements)
     if not results[0]:
-        _assigned_topics.pop(key, None)
+        _memory.pop(key, None)
         if not ConsumerGroup.objects.filter(name=group_name).exists():
             raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
         raise NotFound(
@@ -136,18 +154,20 @@ def _load_member(
         last_seen_ms=last_seen_ms,
         service_id=service_id,
     )
-    names = sorted({topic for topic, _ in member.assignment})
-    if names == guess:
+    topics = sorted({topic for topic, _ in member.assignment})
+    read_ahead: dict[tuple[int, int, int], list[Any]] = {}
+    if memory is not None and topics == memory.topics:
         positions = results[1]
-    elif names:
+        read_ahead = dict(zip(ahead, results[2:], strict=True))
+    elif topics:
         with connection.cursor() as db_cursor:
-            positions = query_together(db_cursor, [_positions_query(group_name, names)])[0]
+            positions = query_together(db_cursor, [_positions_query(group_name, topics)])[0]
     else:
         positions = []
-    if len(_assigned_topics) >= _ASSIGNED_TOPICS_KEPT:
-        _assigned_topics.clear()
-    _assigned_topics[key] = names
-    return group, member, bool(overdue), positions
+    if len(_memory) >= _MEMORY_KEPT:
+        _memory.clear()
+    _memory[key] = _Memory(topics)
+    return group, member, bool(overdue), positions, read_ahead
 
 
 _POSITIONS = (
@@ -192,7 +212,7 @@ def _start_positions(group: ConsumerGroup, member: GroupMember, positions: list[
 def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits: FetchLimits) -> list[str]:
     """Long-poll the member's partitions; returns serialised events in per-partition offset order."""
     started_ms = now_ms()
-    group, member, overdue, positions = _load_member(group_name, member_id, started_ms)
+    group, member, overdue, positions, read_ahead = _load_member(group_name, member_id, started_ms, limits.max_events)
     if overdue:
         expire_overdue(group.id, started_ms)  # the fence at the end refuses the fetch if this moved the group on
     if member.generation != group.generation:
@@ -217,19 +237,24 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
             for cursor in cursors[start:] + cursors[:start]:
                 if remaining_events <= 0 or remaining_bytes <= 0:
                     break
-                batch = log.read(
-                    topic_id=cursor.topic_id,
-                    partition=cursor.partition,
-                    offset=cursor.position,
-                    max_events=remaining_events,
-                    max_bytes=remaining_bytes,
-                )
+                ahead = read_ahead.pop((cursor.topic_id, cursor.partition, cursor.position), None)
+                if ahead is not None:
+                    batch = read_batch(ahead, cursor.position, remaining_events, remaining_bytes)
+                else:
+                    batch = log.read(
+                        topic_id=cursor.topic_id,
+                        partition=cursor.partition,
+                        offset=cursor.position,
+                        max_events=remaining_events,
+                        max_bytes=remaining_bytes,
+                    )
                 if batch.payloads:
                     payloads.extend(batch.payloads)
                     reads.append((cursor, batch.first_offset, batch.next_offset))
                     remaining_events -= len(batch.payloads)
                     remaining_bytes -= batch.size_bytes
         remaining = deadline - time.monotonic()
+        read_ahead = {}  # read when the fetch started: a later look reads again
         if payloads or remaining <= 0:
             break
         if waited and _generation(group) != group.generation:
@@ -240,6 +265,11 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
         waited = True
 
     _record_fetch(group, member, cursors, reads)
+    moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
+    _memory[(group_name, member_id)] = _Memory(
+        sorted({cursor.topic_name for cursor in cursors}),
+        {(cursor.topic_id, cursor.partition): moved.get(id(cursor), cursor.position) for cursor in cursors},
+    )
     return payloads
 
 

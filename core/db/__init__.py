@@ -108,15 +108,13 @@ def query_together(cursor: Any, statements: Sequence[Statement]) -> list[list[tu
         if failed is None:
             raise
         raise failed from exc
+    raw = cursor.cursor  # psycopg's own: its result sets are read without Django's wrapper
     while True:
-        if cursor.description is not None and not _is_expectation_result(cursor):
-            results.append(cursor.fetchall())
-        if not cursor.nextset():
+        result = raw.pgresult
+        if result is not None and result.nfields and result.fname(0) != b"eventline_expect":
+            results.append(raw.fetchall())
+        if not raw.nextset():
             return results
-
-
-def _is_expectation_result(cursor: Any) -> bool:
-    return cursor.description[0].name == "eventline_expect"
 
 
 def execute_in_transaction(statements: Sequence[Statement]) -> list[tuple[Any, ...]]:

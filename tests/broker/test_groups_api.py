@@ -143,6 +143,34 @@ def test_a_rebalance_landing_during_a_fetch_refuses_it_and_records_nothing(api, 
     assert not ConsumerGroup.objects.get(name="g").partitions.exclude(position=None).exists(), "no position stored"
 
 
+def test_a_members_next_fetch_reads_ahead_with_the_member_query_unless_its_position_moved(
+    api, make_topic, monkeypatch
+):
+    """The second fetch in this process reads the partition from where the first left it in the
+    same round trip as the member query (no separate read); after a seek it reads again."""
+    from broker.log.sql import SQLLog
+
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=3)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [0, 1, 2]
+    produce(api, n=2)
+    separate_reads = []
+    read = SQLLog.read
+
+    def counted(self, **kwargs):
+        separate_reads.append(kwargs["offset"])
+        return read(self, **kwargs)
+
+    monkeypatch.setattr(SQLLog, "read", counted)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [3, 4]
+    assert separate_reads == []
+    seek = {"topic": "orders", "partition": 0, "to": {"offset": 1}}
+    assert api.post(f"/api/v1/groups/g/members/{member['member_id']}/seek", seek).status_code == 200
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [1, 2, 3, 4]
+    assert separate_reads == [1], "the read ahead from offset 5 was not used after the seek"
+
+
 def test_roundrobin_assignor_can_be_chosen_and_mixing_assignors_is_refused(api, make_topic):
     make_topic("t0", partitions=3)
     make_topic("t1", partitions=3)
