@@ -149,6 +149,18 @@ def test_offsets_are_dense_per_partition(api, make_topic):
     assert Partition.objects.get(topic__name="orders", number=0).end_offset == 6
 
 
+def test_a_batch_larger_than_one_insert_statement_is_stored_whole_and_in_order(api, make_topic):
+    """Appends go in INSERTs of at most 500 rows on SQLite, by COPY on PostgreSQL."""
+    make_topic("orders", partitions=2)
+    batch = [{"partition": i % 2, "data": i} for i in range(1201)]
+    answered = api.post("/api/v1/topics/orders/events", batch).json()["events"]
+    assert [(e["partition"], e["offset"]) for e in answered] == [(i % 2, i // 2) for i in range(1201)]
+    stored = list(Event.objects.filter(partition=0).order_by("offset").values_list("offset", "payload"))
+    assert [offset for offset, _ in stored] == list(range(601))
+    assert [loads(payload)["data"] for _, payload in stored] == list(range(0, 1201, 2))
+    assert all(loads(payload)["offset"] == offset for offset, payload in stored)
+
+
 def test_a_batch_with_one_bad_event_appends_nothing_and_lists_every_refusal(api, make_topic):
     make_topic("orders", partitions=2)
     batch = [
