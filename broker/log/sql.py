@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -180,7 +181,11 @@ def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:
         return
     for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
         chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
-        cursor.execute(_insert_values(len(chunk)), [value for row in chunk for value in row])
+        # sqlite3's own execute, with the statement already in its "?" style: Django's cursor
+        # rewrites %s placeholders with a regex on every call, which on a statement this long
+        # took a tenth of a worker's time.
+        with connection.wrap_database_errors:
+            sqlite3.Cursor.execute(cursor.cursor, _insert_values_qmark(len(chunk)), [v for row in chunk for v in row])
 
 
 # PostgreSQL: up to this many rows go in one INSERT; more go by COPY.
@@ -192,6 +197,12 @@ def _insert_values(count: int) -> str:
     """_INSERT for `count` rows in one statement."""
     head, _, values = _INSERT.partition("VALUES ")
     return head + "VALUES " + ", ".join([values] * count)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_values_qmark(count: int) -> str:
+    """_insert_values with SQLite's own placeholders."""
+    return _insert_values(count).replace("%s", "?")
 
 
 def _event_time(event: PreparedEvent, append_time_ms: int) -> int:
