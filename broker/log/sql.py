@@ -27,7 +27,14 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
-from core.db import Expectation, Statement, execute_together, relaxed_durability_sql, rollback_quietly
+from core.db import (
+    Expectation,
+    ExpectationFailed,
+    Statement,
+    execute_together,
+    relaxed_durability_sql,
+    rollback_quietly,
+)
 from core.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -147,9 +154,16 @@ def _bump(
     return ends
 
 
+_TOPIC_GONE = "a partition of the append is gone"
+
+
+def _topic_gone() -> NotFound:
+    return NotFound("The topic does not exist (it was deleted).", code="topic_not_found")
+
+
 def _check_partitions(bumps: list[tuple[int, int, int, int, int]], ends: dict[tuple[int, int], int]) -> None:
     if len(ends) < len(bumps):  # the topic was deleted after the producer looked it up
-        raise NotFound("The topic does not exist (it was deleted).", code="topic_not_found")
+        raise _topic_gone()
 
 
 _RETENTION_CHUNK = 5000
@@ -161,8 +175,10 @@ _COPY = (
 )
 
 
-# SQLite: rows per INSERT statement (16 parameters each, well under SQLite's 32,766).
-_SQLITE_ROWS_PER_INSERT = 500
+# SQLite: INSERTs of 256, 128, ... 1 rows (16 parameters each, well under SQLite's 32,766). Only
+# these nine statements are ever prepared, so each connection's statement cache (one connection
+# per server thread) stays small; a statement per batch size cost a worker 70 MB.
+_SQLITE_INSERT_SIZES = (256, 128, 64, 32, 16, 8, 4, 2, 1)
 
 
 def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:
@@ -179,13 +195,16 @@ def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:
         except psycopg_errors.UniqueViolation as exc:
             raise IntegrityError(str(exc)) from exc
         return
-    for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-        chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+    start = 0
+    while start < len(rows):
+        size = next(size for size in _SQLITE_INSERT_SIZES if size <= len(rows) - start)
+        chunk = rows[start : start + size]
+        start += size
         # sqlite3's own execute, with the statement already in its "?" style: Django's cursor
         # rewrites %s placeholders with a regex on every call, which on a statement this long
         # took a tenth of a worker's time.
         with connection.wrap_database_errors:
-            sqlite3.Cursor.execute(cursor.cursor, _insert_values_qmark(len(chunk)), [v for row in chunk for v in row])
+            sqlite3.Cursor.execute(cursor.cursor, _insert_values_qmark(size), [v for row in chunk for v in row])
 
 
 # PostgreSQL: up to this many rows go in one INSERT; more go by COPY.
@@ -385,11 +404,11 @@ class _Plan:
         return ends
 
     def _write_in_one_statement(self) -> dict[tuple[int, int], int]:
-        """PostgreSQL, in autocommit, a few rows: BEGIN, the durability, the flow counts and the
-        append (_APPEND_FEW) in one round trip, with the COMMIT when the append is to one topic.
-        An append to several topics checks that every partition was there before it commits, so a
-        topic deleted meanwhile fails the whole append (the group commit then retries each job
-        alone) instead of committing part of it."""
+        """PostgreSQL, in autocommit, a few rows: BEGIN, the durability, the flow counts, the
+        append (_APPEND_FEW) and COMMIT in one round trip. The last expectation before the COMMIT
+        finds every partition still there (the append's UPDATE holds those it moved on), so a
+        topic deleted since the producer looked it up fails the whole append with 404 instead of
+        committing part of it."""
         params: list[Any] = []
         if len(self.bumps) == 1:
             topic_id, partition, count, size, at_ms = self.bumps[0]
@@ -402,22 +421,30 @@ class _Plan:
             at += count
         if len(self.bumps) > 1:
             params += [value for bump in self.bumps for value in bump]
-        one_topic = len({bump[0] for bump in self.bumps}) == 1
+        partitions_there = Expectation(
+            "(SELECT COUNT(*) FROM broker_partition WHERE (topic_id, number) IN (VALUES "
+            + ", ".join(["(%s, %s)"] * len(self.bumps))
+            + ")) = %s",
+            [*(value for bump in self.bumps for value in bump[:2]), len(self.bumps)],
+            _TOPIC_GONE,
+        )
         statements: list[Statement] = [
             ("BEGIN", []),
             (relaxed_durability_sql(), []),
             *self.expect,
             flows_upsert(self.flows, max(job.now_ms for job in self.jobs)),
             (_append_few(len(self.rows), len(self.bumps)), params),
-            ("COMMIT" if one_topic else "", []),
+            partitions_there,
+            ("COMMIT", []),
         ]
         with connection.cursor() as cursor:
             try:
                 returned = execute_together(cursor, statements)
-                if len(returned) < len(self.rows):  # a topic deleted since the producer looked it up
-                    raise NotFound("The topic does not exist (it was deleted).", code="topic_not_found")
-                if not one_topic:
-                    cursor.execute("COMMIT")
+            except ExpectationFailed as failed:
+                rollback_quietly(cursor)
+                if failed.reason == _TOPIC_GONE:
+                    raise _topic_gone() from None
+                raise
             except BaseException:
                 rollback_quietly(cursor)
                 raise
