@@ -175,10 +175,10 @@ _COPY = (
 )
 
 
-# SQLite: INSERTs of 256, 128, ... 1 rows (16 parameters each, well under SQLite's 32,766). Only
-# these nine statements are ever prepared, so each connection's statement cache (one connection
-# per server thread) stays small; a statement per batch size cost a worker 70 MB.
-_SQLITE_INSERT_SIZES = (256, 128, 64, 32, 16, 8, 4, 2, 1)
+# SQLite: INSERTs of 64, 32, ... 1 rows. Only these seven statements are ever prepared, so each
+# connection's statement cache (one connection per server thread) stays small: a statement per
+# batch size (up to 500 rows) cost a worker 70 MB, and sizes up to 256 rows 28 MB.
+_SQLITE_INSERT_SIZES = (64, 32, 16, 8, 4, 2, 1)
 
 
 def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:

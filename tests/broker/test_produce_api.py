@@ -150,7 +150,7 @@ def test_offsets_are_dense_per_partition(api, make_topic):
 
 
 def test_a_batch_larger_than_one_insert_statement_is_stored_whole_and_in_order(api, make_topic):
-    """Appends go in INSERTs of up to 256 rows on SQLite (1201 = 4 x 256 + 128 + 32 + 16 + 1), by COPY on PostgreSQL."""
+    """Appends go in INSERTs of up to 64 rows on SQLite (1201 = 18 x 64 + 32 + 16 + 1), by COPY on PostgreSQL."""
     make_topic("orders", partitions=2)
     batch = [{"partition": i % 2, "data": i} for i in range(1201)]
     answered = api.post("/api/v1/topics/orders/events", batch).json()["events"]
