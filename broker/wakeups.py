@@ -16,7 +16,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -89,9 +89,16 @@ class WakeupHub:
 
     # -- consumers -------------------------------------------------------------------------------
 
-    def versions(self, topic_ids: Iterable[int]) -> tuple[int, ...]:
-        """A snapshot to take *before* reading the log; `wait` returns once it changes."""
-        return tuple(self._versions[slot_of(topic_id)] for topic_id in topic_ids)
+    def versions(self, topic_ids: Iterable[int], snapshot: Sequence[int] | None = None) -> tuple[int, ...]:
+        """A snapshot to take *before* reading the log; `wait` returns once it changes. With
+        `snapshot` (from `snapshot()`, taken before reading, when the topics were not yet known)
+        the topics' versions as they were then."""
+        versions = self._versions if snapshot is None else snapshot
+        return tuple(versions[slot_of(topic_id)] for topic_id in topic_ids)
+
+    def snapshot(self) -> tuple[int, ...]:
+        """Every slot's version now, for `versions` once the topics are known."""
+        return tuple(self._versions)
 
     def wait(self, topic_ids: Iterable[int], seen: tuple[int, ...], timeout_s: float) -> None:
         """Block until an append to one of `topic_ids` since `seen`, or `timeout_s`. Never longer

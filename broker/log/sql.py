@@ -178,7 +178,10 @@ _COPY = (
 # SQLite: INSERTs of 64, 32, ... 1 rows. Only these seven statements are ever prepared, so each
 # connection's statement cache (one connection per server thread) stays small: a statement per
 # batch size (up to 500 rows) cost a worker 70 MB, and sizes up to 256 rows 28 MB.
-_SQLITE_INSERT_SIZES = (64, 32, 16, 8, 4, 2, 1)
+# SQLite before 3.32 binds at most 999 parameters per statement: 62 rows, so 32 at most there.
+_SQLITE_INSERT_SIZES = tuple(
+    size for size in (64, 32, 16, 8, 4, 2, 1) if size * 16 <= (32766 if sqlite3.sqlite_version_info >= (3, 32) else 999)
+)
 
 
 def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:

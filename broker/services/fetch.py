@@ -110,6 +110,7 @@ class _Memory:
 _memory: dict[tuple[str, str], _Memory] = {}
 _MEMORY_KEPT = 10_000
 _SPECULATIVE_READS = 4  # read ahead for a member of at most this many partitions
+_READ_AHEAD_ROWS = 10_000  # and at most this many rows in all (each partition may fill max_events)
 
 # A member's state as a fetch starts: group, member, whether a member of the group is overdue,
 # the _POSITIONS rows of its topics, and the rows read ahead per (topic id, partition, offset).
@@ -126,7 +127,12 @@ def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -
     ahead: list[tuple[int, int, int]] = []
     if memory is not None and memory.topics:
         statements.append(_positions_query(group_name, memory.topics))
-        if len(memory.next_offsets) <= _SPECULATIVE_READS and isinstance(get_log(), SQLLog):
+        partitions = len(memory.next_offsets)
+        if (
+            partitions <= _SPECULATIVE_READS
+            and partitions * max_events <= _READ_AHEAD_ROWS
+            and isinstance(get_log(), SQLLog)
+        ):
             ahead = [(topic_id, partition, offset) for (topic_id, partition), offset in memory.next_offsets.items()]
             statements += [SQLLog.read_statement(*read, max_events) for read in ahead]
     with connection.cursor() as db_cursor:
@@ -156,7 +162,7 @@ def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -
     )
     topics = sorted({topic for topic, _ in member.assignment})
     read_ahead: dict[tuple[int, int, int], list[Any]] = {}
-    if memory is not None and topics == memory.topics:
+    if memory is not None and memory.topics and topics == memory.topics:
         positions = results[1]
         read_ahead = dict(zip(ahead, results[2:], strict=True))
     elif topics:
@@ -212,6 +218,9 @@ def _start_positions(group: ConsumerGroup, member: GroupMember, positions: list[
 def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits: FetchLimits) -> list[str]:
     """Long-poll the member's partitions; returns serialised events in per-partition offset order."""
     started_ms = now_ms()
+    # Taken before anything is read (the reads ahead go with the member query), so an append
+    # that commits after them wakes this fetch instead of leaving it to the fallback recheck.
+    wakeups: tuple[int, ...] | None = hub().snapshot()
     group, member, overdue, positions, read_ahead = _load_member(group_name, member_id, started_ms, limits.max_events)
     if overdue:
         expire_overdue(group.id, started_ms)  # the fence at the end refuses the fetch if this moved the group on
@@ -230,7 +239,8 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     reads: list[tuple[_Cursor, int, int]] = []  # cursor, first offset, next offset
     waited = False
     while True:
-        seen = hub().versions(topic_ids)
+        seen = hub().versions(topic_ids, wakeups)
+        wakeups = None
         if cursors:
             start = next(_rotation) % len(cursors)
             remaining_events, remaining_bytes = limits.max_events, limits.max_bytes
@@ -267,7 +277,7 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     _record_fetch(group, member, cursors, reads)
     moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
     _memory[(group_name, member_id)] = _Memory(
-        sorted({cursor.topic_name for cursor in cursors}),
+        sorted({topic for topic, _ in member.assignment}),
         {(cursor.topic_id, cursor.partition): moved.get(id(cursor), cursor.position) for cursor in cursors},
     )
     return payloads

@@ -143,9 +143,7 @@ def test_a_rebalance_landing_during_a_fetch_refuses_it_and_records_nothing(api, 
     assert not ConsumerGroup.objects.get(name="g").partitions.exclude(position=None).exists(), "no position stored"
 
 
-def test_a_members_next_fetch_reads_ahead_with_the_member_query_unless_its_position_moved(
-    api, make_topic, monkeypatch
-):
+def test_a_members_next_fetch_reads_ahead_with_the_member_query_unless_its_position_moved(api, make_topic, monkeypatch):
     """The second fetch in this process reads the partition from where the first left it in the
     same round trip as the member query (no separate read); after a seek it reads again."""
     from broker.log.sql import SQLLog
@@ -169,6 +167,20 @@ def test_a_members_next_fetch_reads_ahead_with_the_member_query_unless_its_posit
     assert api.post(f"/api/v1/groups/g/members/{member['member_id']}/seek", seek).status_code == 200
     assert [e["offset"] for e in fetch(api, member).json()["events"]] == [1, 2, 3, 4]
     assert separate_reads == [1], "the read ahead from offset 5 was not used after the seek"
+
+
+def test_a_member_left_without_partitions_can_keep_fetching(api, make_topic):
+    """More members than partitions: the one with none gets empty fetches, again and again."""
+    make_topic("orders", partitions=1)
+    first, second = join(api), join(api)
+    beats = {
+        m["member_id"]: api.post(f"/api/v1/groups/g/members/{m['member_id']}/heartbeat").json() for m in (first, second)
+    }
+    [idle] = [member for member in (first, second) if not beats[member["member_id"]]["assignment"]]
+    for _ in range(3):
+        response = fetch(api, idle)
+        assert response.status_code == 200, response.content
+        assert response.json()["events"] == []
 
 
 def test_roundrobin_assignor_can_be_chosen_and_mixing_assignors_is_refused(api, make_topic):
