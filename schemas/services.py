@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from schemas import constants as c
 from schemas import errors
@@ -23,6 +23,7 @@ from schemas.documents import Reference
 from schemas.errors import IncompatibleSchema, InvalidSchema, RegistryError
 from schemas.models import RegistryState, Schema, SchemaReference, Subject, SubjectVersion
 from schemas.naming import context_of, parse_level, parse_mode, parse_policy, valid_subject
+from schemas.validation import REGISTRY_LOCK_KEY
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,12 @@ class RegisteredVersion:
 
 
 def _lock_state() -> RegistryState:
-    """Lock (creating if needed) the state row; call first in every registry write."""
+    """Lock (creating if needed) the state row; call first in every registry write. On PostgreSQL
+    the registry's advisory lock comes first, exclusive: appends that checked the registry hold it
+    shared until they commit (schemas.validation.registry_guard)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REGISTRY_LOCK_KEY])
     state = RegistryState.objects.select_for_update().filter(pk=RegistryState.SINGLETON_ID).first()
     if state is None:
         # ON CONFLICT DO NOTHING: two processes creating it at once must not fail each other.

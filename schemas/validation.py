@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
+
 from core.db import Expectation
 from schemas.cache import registry_cache
 from schemas.documents import compile_validator, json_pointer
@@ -130,17 +132,29 @@ def resolve_schema_id(schema_id: int, *, sync: bool = True) -> ResolvedSchema | 
 
 
 REGISTRY_MOVED = "the schema registry changed"
+# PostgreSQL advisory lock key of the registry: shared by appends' checks, exclusive for writes.
+REGISTRY_LOCK_KEY = 0x4576656E746C696E  # "Eventlin"
+
+
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def registry_guard(state: tuple[int, int, int]) -> Expectation:
     """A transaction's expectation that the registry is still at `state` (RegistryCache.known_state):
-    what was validated against that state holds when the transaction commits. Registry writers
-    lock the state row, so a registration either committed before (and fails this) or orders
-    after the transaction."""
+    what was validated against that state holds when the transaction commits. A registration
+    either committed before the check (and fails it) or waits for the transaction to end."""
     epoch, generation, deletions = state
+    # PostgreSQL: the check first takes the registry's advisory lock in shared mode, held until
+    # the transaction ends; registry writers take it exclusively (schemas.services._lock_state),
+    # so a registration waits for an append that already checked instead of committing between
+    # the check and the append's COMMIT. (A shared row lock on the state row would do the same,
+    # but every append would then write to that one row.) SQLite: the append already holds the
+    # only write lock.
+    shared = "(SELECT true FROM (SELECT pg_advisory_xact_lock_shared(%s)) AS locked) AND " if _on_postgresql() else ""
     return Expectation(
-        "COALESCE((SELECT epoch = %s AND generation = %s AND deletions = %s FROM schemas_registrystate "
+        f"{shared}COALESCE((SELECT epoch = %s AND generation = %s AND deletions = %s FROM schemas_registrystate "
         "WHERE id = 1), %s)",
-        [epoch, generation, deletions, state == (0, 0, 0)],
+        [*([REGISTRY_LOCK_KEY] if shared else []), epoch, generation, deletions, state == (0, 0, 0)],
         REGISTRY_MOVED,
     )

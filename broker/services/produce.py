@@ -204,7 +204,12 @@ def _validate(
         if event.schema_errors:
             event.schema_errors = None
             _render(event, append_time_ms)
-    errors, flagged = check_schemas(topic, events, sync=False)
+    try:
+        errors, flagged = check_schemas(topic, events, sync=False)
+    except LookupError:  # a cached schema id another process deleted for good since
+        if fresh:
+            raise
+        return _validate(topic, events, append_time_ms, fresh=True)
     if errors and not fresh:
         return _validate(topic, events, append_time_ms, fresh=True)
     for event in events:

@@ -193,3 +193,53 @@ def test_a_registry_that_keeps_moving_fails_the_produce_with_503_and_appends_not
     assert response.json()["error"]["code"] == "registry_busy"
     assert len(attempts) == produce.REGISTRY_ATTEMPTS
     assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_waits_for_an_append_that_already_checked_the_registry(api, make_topic, monkeypatch):
+    """The append checked the registry inside its transaction; a registration arriving before it
+    commits waits for it (PostgreSQL: the check share-locks the registry's state row; SQLite: the
+    append holds the write lock), so the event is never stored after a schema that refuses it."""
+    import threading
+
+    from django.db import connection
+
+    from broker.log import sql
+
+    make_topic("orders")
+    assert api.post("/api/v1/topics/orders/events", {"data": {"order_id": "warm"}}).status_code == 200
+    in_append, release = threading.Event(), threading.Event()
+    insert_rows = sql._insert_rows
+
+    def paused(cursor, rows):
+        in_append.set()
+        assert release.wait(10)
+        insert_rows(cursor, rows)
+
+    monkeypatch.setattr(sql, "_insert_rows", paused)  # runs after the registry check (40 rows: not one statement)
+    produced, registered = {}, {}
+    batch = [{"data": {"order_id": 7}}] * 40  # invalid under ORDER_V1
+
+    def in_thread(work):
+        def run():
+            try:
+                work()
+            finally:
+                connection.close()
+
+        return threading.Thread(target=run)
+
+    producer = in_thread(lambda: produced.update(r=api.post("/api/v1/topics/orders/events", batch)))
+    producer.start()
+    assert in_append.wait(10)
+    registrar = in_thread(lambda: registered.update(v=register("orders-value", ORDER_V1)))
+    registrar.start()
+    registrar.join(0.5)
+    assert registrar.is_alive(), "the registration did not wait for the append in flight"
+    release.set()
+    producer.join(10)
+    registrar.join(10)
+    assert produced["r"].status_code == 200
+    assert registered["v"].version == 1
+    assert Event.objects.filter(offset__gte=1).count() == 40
+    assert set(Event.objects.filter(offset__gte=1).values_list("schema_id", flat=True)) == {None}
