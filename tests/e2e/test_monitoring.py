@@ -1,8 +1,12 @@
 """In real Chromium: open the lag dashboard, filter to lagging groups, open a group and read its
 chart."""
 
+import threading
+import time
+
 import pytest
 
+from broker.models import GroupPartition
 from core.timeutil import now_ms
 from monitoring.lag import lag_sample_round
 from tests.e2e.conftest import screenshot
@@ -13,10 +17,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_dashboard_filters_to_lagging_groups_and_a_group_page_draws_its_lag_chart(login, demo):
     from catalog.management.commands.simulate_traffic import Simulator
 
-    for _ in range(2):  # two sampling rounds, so the chart has a line
-        Simulator(demo.url, rate=15, failure_rate=0.2, slow_ms=300).run(seconds=2)
-        lag_sample_round(now_ms=now_ms())
-    page = login("viewer")
+    # Traffic keeps running while the pages are read: the slow Analytics consumer (300 ms per
+    # event) stays behind for as long as it runs. Sampled after a run that had stopped, it could
+    # have caught up with the last events by the time the page read its lag.
+    simulator = Simulator(demo.url, rate=15, failure_rate=0.2, slow_ms=300)
+    traffic = threading.Thread(target=simulator.run, kwargs={"seconds": 300}, daemon=True)
+    traffic.start()
+    try:
+        # Lag is counted from committed offsets: wait until the slow consumer has committed once
+        # (it auto-commits at its next poll, after a batch that can take it seconds).
+        analytics = GroupPartition.objects.filter(group__name="analytics-service", committed_offset__isnull=False)
+        deadline = time.monotonic() + 30
+        while not analytics.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for _ in range(2):  # two sampling rounds, so the chart has a line
+            time.sleep(1)
+            lag_sample_round(now_ms=now_ms())
+        _read_the_dashboard_and_a_group(login("viewer"))
+    finally:
+        simulator.stop.set()
+        traffic.join(timeout=30)
+
+
+def _read_the_dashboard_and_a_group(page):
     page.click("nav >> text=Monitoring")
     page.wait_for_selector("#lag-rows tr.lag-row")
     all_groups = page.locator("#lag-rows tr.lag-row").count()
