@@ -39,11 +39,12 @@ from core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
-_INSERT = (
-    'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
-    "causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+# An event row's columns, in the order every append statement (and _Plan's rows) lists them.
+_EVENT_COLUMNS = (
+    'topic_id, partition, "offset", event_id, source, type, key, correlation_id, causation_id, trace_id, '
+    "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload"
 )
+_INSERT = f"INSERT INTO broker_event ({_EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * 16)})"
 _BUMP = (
     "UPDATE broker_partition SET end_offset = end_offset + %s, size_bytes = size_bytes + %s, "
     "last_append_ms = %s WHERE topic_id = %s AND number = %s RETURNING end_offset"
@@ -60,39 +61,43 @@ _BUMP_ALL = (
 )
 _BUMP_VALUES = "(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::bigint)"
 
+# The one-statement appends below: rows come as `v` (an event row with its index `i` within its
+# partition, and the payload in two pieces around the offset), the bump's RETURNING as `u` (each
+# partition's first new offset, `base`).
+_NUMBERED_ROW_COLUMNS = (
+    "topic_id, partition, i, event_id, source, type, key, correlation_id, causation_id, trace_id, "
+    "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, head, tail"
+)
+_INSERT_NUMBERED = (
+    f"INSERT INTO broker_event ({_EVENT_COLUMNS}) "
+    "SELECT v.topic_id, v.partition, u.base + v.i, v.event_id, v.source, v.type, v.key, v.correlation_id, "
+    "v.causation_id, v.trace_id, v.producer_id, v.schema_id, v.timestamp_ms, v.append_time_ms, v.size_bytes, "
+    "v.head || (u.base + v.i) || v.tail FROM "
+)
+
 # PostgreSQL, a few rows: the whole append in one statement. The bump takes the partitions' row
 # locks (in order, as _BUMP_ALL) and hands each partition's first new offset to the INSERT, which
 # numbers its rows from it and writes the offset into each payload (head + offset + tail). Sent
 # with BEGIN and COMMIT, the locks are held only while PostgreSQL runs it, never across a round
 # trip to this process.
 _APPEND_FEW = (
-    "WITH v (topic_id, partition, i, event_id, source, type, key, correlation_id, causation_id, trace_id, "
-    "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, head, tail) AS (VALUES {rows}), "
+    f"WITH v ({_NUMBERED_ROW_COLUMNS}) AS (VALUES {{rows}}), "
     "b (topic_id, number, n, size, at) AS (VALUES {bumps}), "
     "locked AS MATERIALIZED (SELECT p.id FROM broker_partition p JOIN b ON p.topic_id = b.topic_id "
     "AND p.number = b.number ORDER BY p.topic_id, p.number FOR UPDATE OF p), "
     "bumped AS (UPDATE broker_partition p SET end_offset = p.end_offset + b.n, size_bytes = p.size_bytes + b.size, "
     "last_append_ms = b.at FROM b WHERE p.topic_id = b.topic_id AND p.number = b.number "
     "AND p.id IN (SELECT id FROM locked) RETURNING p.topic_id, p.number, p.end_offset - b.n AS base) "
-    'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
-    "causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload) "
-    "SELECT v.topic_id, v.partition, u.base + v.i, v.event_id, v.source, v.type, v.key, v.correlation_id, "
-    "v.causation_id, v.trace_id, v.producer_id, v.schema_id, v.timestamp_ms, v.append_time_ms, v.size_bytes, "
-    "v.head || (u.base + v.i) || v.tail FROM v JOIN bumped u ON u.topic_id = v.topic_id AND u.number = v.partition "
-    'RETURNING topic_id, partition, "offset"'
+    + _INSERT_NUMBERED
+    + 'v JOIN bumped u ON u.topic_id = v.topic_id AND u.number = v.partition RETURNING topic_id, partition, "offset"'
 )
 # The same for one partition, the usual case: no lock-ordering CTE to plan, about a third less
 # time in PostgreSQL per append.
 _APPEND_ONE_PARTITION = (
     "WITH u AS (UPDATE broker_partition SET end_offset = end_offset + %s, size_bytes = size_bytes + %s, "
     "last_append_ms = %s WHERE topic_id = %s AND number = %s RETURNING end_offset - %s AS base) "
-    'INSERT INTO broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, '
-    "causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload) "
-    "SELECT v.topic_id, v.partition, u.base + v.i, v.event_id, v.source, v.type, v.key, v.correlation_id, "
-    "v.causation_id, v.trace_id, v.producer_id, v.schema_id, v.timestamp_ms, v.append_time_ms, v.size_bytes, "
-    "v.head || (u.base + v.i) || v.tail FROM u, (VALUES {rows}) v (topic_id, partition, i, event_id, source, type, "
-    "key, correlation_id, causation_id, trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, "
-    'head, tail) RETURNING topic_id, partition, "offset"'
+    + _INSERT_NUMBERED
+    + f'u, (VALUES {{rows}}) v ({_NUMBERED_ROW_COLUMNS}) RETURNING topic_id, partition, "offset"'
 )
 _APPEND_ROW = (
     "(%s::bigint, %s::integer, %s::bigint, %s, %s, %s, %s, %s, %s, %s, %s::bigint, %s::integer, %s::bigint, "
@@ -169,10 +174,7 @@ def _check_partitions(bumps: list[tuple[int, int, int, int, int]], ends: dict[tu
 _RETENTION_CHUNK = 5000
 
 
-_COPY = (
-    'COPY broker_event (topic_id, partition, "offset", event_id, source, type, key, correlation_id, causation_id, '
-    "trace_id, producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload) FROM STDIN"
-)
+_COPY = f"COPY broker_event ({_EVENT_COLUMNS}) FROM STDIN"
 
 
 # SQLite: INSERTs of 64, 32, ... 1 rows. Only these seven statements are ever prepared, so each
