@@ -209,24 +209,18 @@ def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:
         # rewrites %s placeholders with a regex on every call, which on a statement this long
         # took a tenth of a worker's time.
         with connection.wrap_database_errors:
-            sqlite3.Cursor.execute(cursor.cursor, _insert_values_qmark(size), [v for row in chunk for v in row])
+            sqlite3.Cursor.execute(cursor.cursor, _sqlite_insert(size), [v for row in chunk for v in row])
 
 
-# PostgreSQL: up to this many rows go in one INSERT; more go by COPY.
+# PostgreSQL: up to this many rows go in one statement (_APPEND_FEW); more go by COPY.
 _PG_ROWS_IN_ONE_TRIP = 32
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_values(count: int) -> str:
-    """_INSERT for `count` rows in one statement."""
+def _sqlite_insert(count: int) -> str:
+    """_INSERT for `count` rows in one statement, with SQLite's own placeholders."""
     head, _, values = _INSERT.partition("VALUES ")
-    return head + "VALUES " + ", ".join([values] * count)
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_values_qmark(count: int) -> str:
-    """_insert_values with SQLite's own placeholders."""
-    return _insert_values(count).replace("%s", "?")
+    return (head + "VALUES " + ", ".join([values] * count)).replace("%s", "?")
 
 
 def _event_time(event: PreparedEvent, append_time_ms: int) -> int:
@@ -374,13 +368,13 @@ class _Plan:
     def write(self, *, own_transaction: bool = False) -> dict[tuple[int, int], int]:
         """Lock and move on the partitions' end offsets, number the rows, insert them and add the
         flow counts, inside the caller's transaction; or, with `own_transaction` (PostgreSQL, in
-        autocommit), inside one it opens with its first round trip and commits with its last, so
-        a small append takes two round trips instead of four (BEGIN and COMMIT travel with the
-        statements next to them). Returns each partition's new end offset."""
+        autocommit), inside one whose BEGIN and COMMIT travel with the statements next to them.
+        On PostgreSQL a few rows go in one statement (_write_in_one_statement); more go by COPY,
+        after the partitions are locked. Returns each partition's new end offset."""
         if not self.rows:
             return {}
-        if own_transaction and len(self.rows) <= _PG_ROWS_IN_ONE_TRIP:
-            return self._write_in_one_statement()
+        if connection.vendor == "postgresql" and len(self.rows) <= _PG_ROWS_IN_ONE_TRIP:
+            return self._write_in_one_statement(own_transaction)
         rows, tails = self.rows, self.payload_tails
         at_ms = max(job.now_ms for job in self.jobs)
         with connection.cursor() as cursor:
@@ -395,22 +389,18 @@ class _Plan:
                         row[15] = f"{row[15]}{offset}{tails[n]}"
                         offset += 1
                     at += count
-                commit = ("COMMIT", []) if own_transaction else ("", [])
-                if connection.vendor == "postgresql" and len(rows) <= _PG_ROWS_IN_ONE_TRIP:
-                    # A few rows: one INSERT, in the same round trip as the COMMIT (COPY takes two).
-                    execute_together(cursor, [(_insert_values(len(rows)), [v for row in rows for v in row]), commit])
-                else:
-                    _insert_rows(cursor, rows)
-                    execute_together(cursor, [commit])
+                _insert_rows(cursor, rows)
+                if own_transaction:
+                    cursor.execute("COMMIT")
             except BaseException:
                 if own_transaction:
                     rollback_quietly(cursor)
                 raise
         return ends
 
-    def _write_in_one_statement(self) -> dict[tuple[int, int], int]:
-        """PostgreSQL, in autocommit, a few rows: BEGIN, the durability, the flow counts, the
-        append (_APPEND_FEW) and COMMIT in one round trip. The last expectation before the COMMIT
+    def _write_in_one_statement(self, own_transaction: bool) -> dict[tuple[int, int], int]:
+        """PostgreSQL, a few rows: the durability, the flow counts and the append (_APPEND_FEW) in
+        one round trip, with BEGIN and COMMIT when it is `own_transaction`. The last expectation
         finds every partition still there (the append's UPDATE holds those it moved on), so a
         topic deleted since the producer looked it up fails the whole append with 404 instead of
         committing part of it."""
@@ -434,24 +424,22 @@ class _Plan:
             _TOPIC_GONE,
         )
         statements: list[Statement] = [
-            ("BEGIN", []),
+            ("BEGIN" if own_transaction else "", []),
             (relaxed_durability_sql(), []),
             *self.expect,
             flows_upsert(self.flows, max(job.now_ms for job in self.jobs)),
             (_append_few(len(self.rows), len(self.bumps)), params),
             partitions_there,
-            ("COMMIT", []),
+            ("COMMIT" if own_transaction else "", []),
         ]
         with connection.cursor() as cursor:
             try:
                 returned = execute_together(cursor, statements)
-            except ExpectationFailed as failed:
-                rollback_quietly(cursor)
-                if failed.reason == _TOPIC_GONE:
+            except BaseException as exc:
+                if own_transaction:
+                    rollback_quietly(cursor)
+                if isinstance(exc, ExpectationFailed) and exc.reason == _TOPIC_GONE:
                     raise _topic_gone() from None
-                raise
-            except BaseException:
-                rollback_quietly(cursor)
                 raise
         ends: dict[tuple[int, int], int] = {}
         for topic_id, partition, offset in returned:
