@@ -38,10 +38,9 @@ class RegistryCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.epoch: int | None = None
-        self.generation: int | None = None
-        self.deletions: int | None = None
-        self._state: tuple[int, int, int] | None = None  # the three above, read together
+        # (epoch, generation, deletions) of the state row this cache reflects; None before a sync.
+        # One tuple, replaced whole, so a reader never sees two states mixed.
+        self._state: tuple[int, int, int] | None = None
         self.synced_at = 0.0
         # (subject, version or None) -> ResolvedSchema | None
         self.subjects: dict[tuple[str, int | None], Any] = {}
@@ -61,7 +60,7 @@ class RegistryCache:
             row = cursor.fetchone()
         epoch, generation, deletions = row if row is not None else (0, 0, 0)
         self.synced_at = time.monotonic()
-        if epoch != self.epoch or generation != self.generation or deletions != self.deletions:
+        if (epoch, generation, deletions) != self._state:
             self.observe(epoch, generation, deletions)
 
     def known_state(self) -> tuple[int, int, int]:
@@ -80,16 +79,16 @@ class RegistryCache:
     def observe(self, epoch: int, generation: int, deletions: int) -> None:
         """Adopt a state seen by this process (by `sync`, or by a write that holds the row lock)."""
         with self._lock:
-            if (epoch, generation, deletions) == (self.epoch, self.generation, self.deletions):
+            known = self._state
+            if (epoch, generation, deletions) == known:
                 return
-            if epoch != self.epoch:
+            if known is None or epoch != known[0]:
                 self.validators, self.id_reads = {}, {}
                 self.documents = OrderedDict()
-            elif deletions != self.deletions:
+            elif deletions != known[2]:
                 self._forget(self._deleted_ids())
             self.subjects = {}
             self.schema_ids = {}
-            self.epoch, self.generation, self.deletions = epoch, generation, deletions
             self._state = (epoch, generation, deletions)
 
     def _deleted_ids(self) -> set[int]:
@@ -137,7 +136,6 @@ class RegistryCache:
 
     def clear(self) -> None:
         with self._lock:
-            self.epoch = self.generation = self.deletions = None
             self._state = None
             self.synced_at = 0.0
             self.subjects, self.schema_ids, self.validators, self.id_reads = {}, {}, {}, {}
