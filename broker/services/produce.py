@@ -205,7 +205,7 @@ def _validate(
             event.schema_errors = None
             _render(event, append_time_ms)
     try:
-        errors, flagged = check_schemas(topic, events, sync=False)
+        errors, flagged = check_schemas(topic, events)
     except LookupError:  # a cached schema id another process deleted for good since
         if fresh:
             raise
@@ -238,13 +238,13 @@ def _pinned(dataschema: str) -> tuple[str | None, int | None, int | None] | None
     return unquote(match.group("subject")), None if version == "latest" else int(version), None
 
 
-def check_schemas(
-    topic: ProduceTarget, events: Sequence[PreparedEvent], *, sync: bool = True
-) -> tuple[list[EventError], int]:
+def check_schemas(topic: ProduceTarget, events: Sequence[PreparedEvent]) -> tuple[list[EventError], int]:
     """Validate each event's data against its subject's schema (latest version, or the one its
     `dataschema` pins) and record the schema id used. Under `enforce` every failure is returned
     with the JSON pointer of the failing value; under `warn` the event is kept, flagged with its
-    failures, and counted (the count comes back for the caller to add once the append commits)."""
+    failures, and counted (the count comes back for the caller to add once the append commits).
+    Answers from the process's registry cache without syncing it: `_validate` decides when to
+    read the registry, and the append's registry_guard holds it to the state validated against."""
     errors: list[EventError] = []
     resolved_cache: dict[tuple[str | None, int | None, int | None], Any] = {}
     failures = 0
@@ -254,9 +254,9 @@ def check_schemas(
         if key not in resolved_cache:
             subject, version, schema_id = key
             resolved_cache[key] = (
-                resolve_schema_id(schema_id, sync=sync)
+                resolve_schema_id(schema_id, sync=False)
                 if schema_id is not None
-                else resolve_subject(subject or "", version, sync=sync)
+                else resolve_subject(subject or "", version, sync=False)
             )
         resolved = resolved_cache[key]
         if resolved is None:
