@@ -170,9 +170,6 @@ def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -
             positions = query_together(db_cursor, [_positions_query(group_name, topics)])[0]
     else:
         positions = []
-    if len(_memory) >= _MEMORY_KEPT:
-        _memory.clear()
-    _memory[key] = _Memory(topics)
     return group, member, bool(overdue), positions, read_ahead
 
 
@@ -274,12 +271,10 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
         hub().wait(topic_ids, seen, remaining)
         waited = True
 
-    _record_fetch(group, member, cursors, reads)
-    moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
-    _memory[(group_name, member_id)] = _Memory(
-        sorted({topic for topic, _ in member.assignment}),
-        {(cursor.topic_id, cursor.partition): moved.get(id(cursor), cursor.position) for cursor in cursors},
-    )
+    next_offsets = _record_fetch(group, member, cursors, reads)
+    if len(_memory) >= _MEMORY_KEPT:
+        _memory.clear()
+    _memory[(group_name, member_id)] = _Memory(sorted({topic for topic, _ in member.assignment}), next_offsets)
     return payloads
 
 
@@ -311,12 +306,14 @@ _TOUCH_MEMBER = "UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s"
 
 def _record_fetch(
     group: ConsumerGroup, member: GroupMember, cursors: list[_Cursor], reads: list[tuple[_Cursor, int, int]]
-) -> None:
+) -> dict[tuple[int, int], int]:
     """Store positions, the fetch log, the flow counts and the member's liveness, and check the
     member is still fenced in, in one transaction (one round trip on PostgreSQL, with its BEGIN
-    and COMMIT): if it was not, the transaction rolls back and the fetch is refused."""
+    and COMMIT): if it was not, the transaction rolls back and the fetch is refused. Returns where
+    each partition was left ((topic id, partition) -> the offset to read next)."""
     at_ms = now_ms()
     moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
+    next_offsets = {(cursor.topic_id, cursor.partition): moved.get(id(cursor), cursor.position) for cursor in cursors}
     to_store = [
         (cursor, moved.get(id(cursor), cursor.position))
         for cursor in cursors
@@ -325,7 +322,7 @@ def _record_fetch(
     needs_liveness = at_ms - member.last_seen_ms > _LIVENESS_WRITE_MS
     if not (to_store or needs_liveness):
         _check_fenced(group, member)
-        return
+        return next_offsets
     statements: list[Statement] = [(relaxed_durability_sql(), [])]  # a lost position: a redelivery
     statements += [
         (
@@ -366,6 +363,7 @@ def _record_fetch(
     except ExpectationFailed:
         _check_fenced(group, member)  # raises, naming the generation the group moved to
         raise stale_generation(group) from None
+    return next_offsets
 
 
 def _check_fenced(group: ConsumerGroup, member: GroupMember) -> None:
