@@ -53,7 +53,17 @@ def produced(topic_id: int, service_id: int | None, event_types: Iterable[str]) 
 
 
 def consumed(topic_id: int, service_id: int | None, group_id: int, events: int) -> Counter[FlowKey]:
-    return Counter({(topic_id, FlowStat.ROLE_CONSUME, service_id or 0, group_id, ""): events})
+    return Counter({consume_key(topic_id, service_id, group_id): events})
+
+
+def consume_key(topic_id: int, service_id: int | None, group_id: int) -> FlowKey:
+    return (topic_id, FlowStat.ROLE_CONSUME, service_id or 0, group_id, "")
+
+
+def flows_upsert_selected(select: str) -> str:
+    """The upsert of flows_upsert with its rows from `select` (the columns of broker_flowstat in
+    _UPSERT_INTO's order), for a statement that works the counts out itself."""
+    return _UPSERT_INTO.removesuffix("VALUES ") + select + _UPSERT_CONFLICT
 
 
 def flow_stats_prune(*, now_ms: int) -> int:

@@ -20,7 +20,7 @@ from django.db import connection
 
 from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
-from broker.flows import FlowKey, consumed, flows_upsert
+from broker.flows import FlowKey, consume_key, consumed, flows_upsert, flows_upsert_selected, minute_of
 from broker.log import get_log
 from broker.log.sql import SQLLog, read_batch
 from broker.models import ConsumerGroup, GroupMember
@@ -32,11 +32,13 @@ from core.db import (
     ExpectationFailed,
     Statement,
     execute_in_transaction,
+    expectation_sql,
     query_together,
     relaxed_durability_sql,
+    rollback_quietly,
 )
 from core.errors import NotFound, ValidationFailed
-from core.jsonutil import loads
+from core.jsonutil import dumps, loads
 from core.timeutil import now_ms
 
 MAX_FETCH_EVENTS = 50_000
@@ -105,6 +107,8 @@ class _Memory:
 
     topics: list[str]
     next_offsets: dict[tuple[int, int], int] = field(default_factory=dict)  # (topic id, partition) -> offset
+    group: ConsumerGroup | None = None  # and the group and member as they were then, for
+    member: GroupMember | None = None  # _load_and_fetch's guess
 
 
 _memory: dict[tuple[str, str], _Memory] = {}
@@ -112,17 +116,35 @@ _MEMORY_KEPT = 10_000
 _SPECULATIVE_READS = 4  # read ahead for a member of at most this many partitions
 _READ_AHEAD_ROWS = 10_000  # and at most this many rows in all (each partition may fill max_events)
 
-# A member's state as a fetch starts: group, member, whether a member of the group is overdue,
-# the _POSITIONS rows of its topics, and the rows read ahead per (topic id, partition, offset).
-_Loaded = tuple[ConsumerGroup, GroupMember, bool, list[tuple[Any, ...]], dict[tuple[int, int, int], list[Any]]]
+
+@dataclass
+class _Loaded:
+    """A member's state as a fetch starts: group, member, whether a member of the group is
+    overdue, the _POSITIONS rows of its topics, and the rows read ahead per (topic id, partition,
+    offset). `recorded` is set when _load_and_fetch already read and recorded the fetch: its
+    events and where it left each partition."""
+
+    group: ConsumerGroup
+    member: GroupMember
+    overdue: bool
+    positions: list[tuple[Any, ...]]
+    read_ahead: dict[tuple[int, int, int], list[Any]]
+    recorded: tuple[list[str], dict[tuple[int, int], int]] | None = None
 
 
-def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -> _Loaded:
+def _load_member(group_name: str, member_id: str, at_ms: int, limits: FetchLimits, principal: Principal) -> _Loaded:
     """The member and its group as a fetch needs them (no ORM: this runs on every fetch), whether
     any member of the group is past its session timeout, the rows of _POSITIONS for the member's
-    assigned topics, and the reads ahead (_Memory)."""
+    assigned topics, and the reads ahead (_Memory); or, when _load_and_fetch can, the fetch
+    itself, already recorded."""
     key = (group_name, member_id)
     memory = _memory.get(key)
+    if memory is not None and _one_round_trip(memory, principal):
+        try:
+            return _load_and_fetch(group_name, member_id, memory, at_ms, limits)
+        except ExpectationFailed:
+            memory = None  # the guess no longer holds (nothing was kept): load the member afresh
+    max_events = limits.max_events
     statements: list[Statement] = [(_MEMBER, [at_ms, member_id, group_name])]
     ahead: list[tuple[int, int, int]] = []
     if memory is not None and memory.topics:
@@ -145,8 +167,24 @@ def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -
             f"Member '{member_id}' is not in group '{group_name}' (it left or its session expired); join again.",
             code="unknown_member",
         )
+    group, member, overdue = _member_of(results[0][0])
+    topics = sorted({topic for topic, _ in member.assignment})
+    read_ahead: dict[tuple[int, int, int], list[Any]] = {}
+    if memory is not None and memory.topics and topics == memory.topics:
+        positions = results[1]
+        read_ahead = dict(zip(ahead, results[2:], strict=True))
+    elif topics:
+        with connection.cursor() as db_cursor:
+            positions = query_together(db_cursor, [_positions_query(group_name, topics)])[0]
+    else:
+        positions = []
+    return _Loaded(group, member, overdue, positions, read_ahead)
+
+
+def _member_of(row: tuple[Any, ...]) -> tuple[ConsumerGroup, GroupMember, bool]:
+    """The group, the member and whether any member of the group is overdue, from a _MEMBER row."""
     pk, member_id, generation, synced, assignment, reset, last_seen_ms, service_id, group_id, name, current, overdue = (
-        results[0][0]
+        row
     )
     group = ConsumerGroup(id=group_id, name=name, generation=current)
     member = GroupMember(
@@ -160,17 +198,116 @@ def _load_member(group_name: str, member_id: str, at_ms: int, max_events: int) -
         last_seen_ms=last_seen_ms,
         service_id=service_id,
     )
-    topics = sorted({topic for topic, _ in member.assignment})
-    read_ahead: dict[tuple[int, int, int], list[Any]] = {}
-    if memory is not None and memory.topics and topics == memory.topics:
-        positions = results[1]
-        read_ahead = dict(zip(ahead, results[2:], strict=True))
-    elif topics:
-        with connection.cursor() as db_cursor:
-            positions = query_together(db_cursor, [_positions_query(group_name, topics)])[0]
-    else:
-        positions = []
-    return group, member, bool(overdue), positions, read_ahead
+    return group, member, bool(overdue)
+
+
+# _load_and_fetch's guess: the member, its group and its one partition are as this process left
+# them at its last fetch here. Same generation, assignment confirmed and unchanged, no member of
+# the group overdue, and the member's own position still where that fetch left it, inside the
+# log. Anything else is for the ordinary path to sort out (rebalance, 409, reset policy).
+_AS_LEFT = (
+    "EXISTS (SELECT 1 FROM broker_groupmember m JOIN broker_consumergroup g ON g.id = m.group_id "
+    "WHERE m.id = %s AND g.id = %s AND g.generation = %s AND m.generation = g.generation "
+    "AND m.synced_generation = g.generation AND m.assignment = %s::jsonb AND NOT EXISTS ("
+    "SELECT 1 FROM broker_groupmember o WHERE o.group_id = g.id AND o.last_seen_ms < %s - o.session_timeout_ms)) "
+    "AND EXISTS (SELECT 1 FROM broker_grouppartition gp JOIN broker_partition p "
+    "ON p.topic_id = gp.topic_id AND p.number = gp.partition WHERE gp.group_id = %s AND gp.topic_id = %s "
+    "AND gp.partition = %s AND gp.position = %s AND gp.position_member_id = %s AND gp.position_generation = %s "
+    "AND gp.position BETWEEN p.log_start_offset AND p.end_offset)"
+)
+_GUESS_FAILED = "the member is not as this process left it"
+
+# Read a partition from the member's position and record the fetch, in one statement, so that
+# both see the same snapshot: `taken` is read_batch's cut (max_events, then max_bytes, but at
+# least one event); the position moves on only if it is still the one read from (the statement's
+# last line fails it otherwise); the fetch log, the flow count and the liveness as _record_fetch
+# writes them. Nothing is written when nothing was read.
+_READ_AND_RECORD = (
+    'WITH r AS (SELECT "offset", payload, ROW_NUMBER() OVER w AS n, SUM(size_bytes) OVER w AS total FROM ('
+    'SELECT "offset", size_bytes, payload FROM broker_event WHERE topic_id = %s AND partition = %s '
+    'AND "offset" >= %s ORDER BY "offset" LIMIT %s) e WINDOW w AS (ORDER BY "offset")), '
+    'taken AS (SELECT "offset", payload FROM r WHERE n = 1 OR total <= %s), '
+    's AS (SELECT MIN("offset") AS first, MAX("offset") + 1 AS next, COUNT(*) AS events FROM taken '
+    "HAVING COUNT(*) > 0), "
+    "moved AS (UPDATE broker_grouppartition gp SET position = s.next FROM s WHERE gp.group_id = %s "
+    "AND gp.topic_id = %s AND gp.partition = %s AND gp.position = %s AND gp.position_member_id = %s "
+    "AND gp.position_generation = %s RETURNING 1), "
+    "logged AS (INSERT INTO broker_groupactivity (group_id, topic_id, partition, kind, at_ms, start_offset, "
+    "end_offset, member_id, log_end_offset) SELECT %s, %s, %s, %s, %s, s.first, s.next, %s, "
+    "GREATEST(p.end_offset, s.next) FROM s, broker_partition p WHERE p.topic_id = %s AND p.number = %s), "
+    "counted AS ({count}), "
+    "touched AS (UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s AND last_seen_ms < %s) "
+    'SELECT "offset", payload FROM taken WHERE {moved} ORDER BY "offset"'
+)
+_MOVED_ELSEWHERE = "the position moved while it was read"
+
+
+def _one_round_trip(memory: _Memory, principal: Principal) -> bool:
+    """Whether _load_and_fetch can take this fetch: PostgreSQL outside a transaction, the SQL
+    log, a member of one partition last fetched here, allowed to consume its topic (checked now:
+    the fetch is recorded before the member row is back)."""
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and memory.member is not None
+        and len(memory.next_offsets) == 1
+        and isinstance(get_log(), SQLLog)
+        and all(principal.allows("consume", topic) for topic in memory.topics)
+    )
+
+
+def _load_and_fetch(group_name: str, member_id: str, memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded:
+    """PostgreSQL, a member of one partition: the member query, its positions, the read of its
+    partition from where this process left it and the fetch's record, in one transaction of one
+    round trip, on the guess (_AS_LEFT) that nothing moved since. A fetch that finds events is
+    then done; one that finds none goes on waiting as usual with the rows it got. If the guess
+    fails nothing is kept and ExpectationFailed is raised, for the caller to load afresh."""
+    group, member = memory.group, memory.member
+    assert group is not None and member is not None
+    [((topic_id, partition), start)] = memory.next_offsets.items()
+    guess = Expectation(
+        _AS_LEFT,
+        [
+            *(member.pk, group.pk, group.generation, dumps(member.assignment).decode(), at_ms),
+            *(group.pk, topic_id, partition, start, member.member_id, group.generation),
+        ],
+        _GUESS_FAILED,
+    )
+    moved, moved_params = expectation_sql(Expectation("(SELECT COUNT(*) FROM moved) = 1", [], _MOVED_ELSEWHERE))
+    count = flows_upsert_selected("SELECT %s, %s, %s, %s, %s, %s, s.events, %s FROM s")
+    read_and_record = (
+        _READ_AND_RECORD.format(count=count, moved=moved),
+        [
+            *(topic_id, partition, start, limits.max_events, limits.max_bytes),
+            *(group.pk, topic_id, partition, start, member.member_id, group.generation),
+            *(group.pk, topic_id, partition, int(ActivityKind.FETCH), at_ms, member.member_id, topic_id, partition),
+            *consume_key(topic_id, member.service_id, group.pk),
+            *(minute_of(at_ms), at_ms),
+            *(at_ms, member.pk, at_ms - _LIVENESS_WRITE_MS),
+            *moved_params,
+        ],
+    )
+    statements: list[Statement] = [
+        ("BEGIN", []),
+        (relaxed_durability_sql(), []),  # a lost position: a redelivery
+        (_MEMBER, [at_ms, member_id, group_name]),
+        _positions_query(group_name, memory.topics),
+        guess,
+        read_and_record,
+        Expectation(_FENCED_IN, [group.pk, group.generation, member.pk], "fenced out"),
+        ("COMMIT", []),
+    ]
+    with connection.cursor() as db_cursor:
+        try:
+            member_rows, positions, rows = query_together(db_cursor, statements)
+        except BaseException:
+            rollback_quietly(db_cursor)
+            raise
+    group, member, overdue = _member_of(member_rows[0])
+    if rows:
+        recorded = ([payload for _, payload in rows], {(topic_id, partition): rows[-1][0] + 1})
+        return _Loaded(group, member, overdue, positions, {}, recorded)
+    return _Loaded(group, member, overdue, positions, {(topic_id, partition, start): []})
 
 
 _POSITIONS = (
@@ -218,8 +355,12 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     # Taken before anything is read (the reads ahead go with the member query), so an append
     # that commits after them wakes this fetch instead of leaving it to the fallback recheck.
     wakeups: tuple[int, ...] | None = hub().snapshot()
-    group, member, overdue, positions, read_ahead = _load_member(group_name, member_id, started_ms, limits.max_events)
-    if overdue:
+    loaded = _load_member(group_name, member_id, started_ms, limits, principal)
+    group, member, positions, read_ahead = loaded.group, loaded.member, loaded.positions, loaded.read_ahead
+    if loaded.recorded is not None:  # read and recorded in one round trip, which checked all below
+        _remember(group, member, loaded.recorded[1])
+        return loaded.recorded[0]
+    if loaded.overdue:
         expire_overdue(group.id, started_ms)  # the fence at the end refuses the fetch if this moved the group on
     if member.generation != group.generation:
         raise stale_generation(group)
@@ -272,10 +413,15 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
         waited = True
 
     next_offsets = _record_fetch(group, member, cursors, reads)
+    _remember(group, member, next_offsets)
+    return payloads
+
+
+def _remember(group: ConsumerGroup, member: GroupMember, next_offsets: dict[tuple[int, int], int]) -> None:
     if len(_memory) >= _MEMORY_KEPT:
         _memory.clear()
-    _memory[(group_name, member_id)] = _Memory(sorted({topic for topic, _ in member.assignment}), next_offsets)
-    return payloads
+    topics = sorted({topic for topic, _ in member.assignment})
+    _memory[(group.name, member.member_id)] = _Memory(topics, next_offsets, group, member)
 
 
 def _generation(group: ConsumerGroup) -> int | None:

@@ -61,6 +61,16 @@ _EXPECT_MARK = "eventline_expect:"
 Statement = tuple[str, Sequence[Any]] | Expectation
 
 
+def expectation_sql(expectation: Expectation) -> tuple[str, list[Any]]:
+    """PostgreSQL: `expectation` as an SQL expression that is true, or else fails the statement
+    it is part of (and so its transaction) with ExpectationFailed(reason) for the caller. For a
+    condition that must be checked inside a statement, between its own writes."""
+    return (
+        f"eventline_expect(({expectation.condition}), %s)",
+        [*expectation.params, _EXPECT_MARK + expectation.reason],
+    )
+
+
 def _expected(error: BaseException) -> ExpectationFailed | None:
     """The ExpectationFailed behind a database error raised by eventline_expect, if it is one."""
     message = str(getattr(getattr(error.__cause__, "diag", None), "message_primary", "") or "")
@@ -94,8 +104,9 @@ def query_together(cursor: Any, statements: Sequence[Statement]) -> list[list[tu
     params: list[Any] = []
     for statement in statements:
         if isinstance(statement, Expectation):
-            sql.append(f"SELECT eventline_expect(({statement.condition}), %s)")
-            params += [*statement.params, _EXPECT_MARK + statement.reason]
+            condition, condition_params = expectation_sql(statement)
+            sql.append(f"SELECT {condition}")
+            params += condition_params
         elif statement[0]:
             sql.append(statement[0])
             params += statement[1]

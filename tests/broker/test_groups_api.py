@@ -169,6 +169,103 @@ def test_a_members_next_fetch_reads_ahead_with_the_member_query_unless_its_posit
     assert separate_reads == [1], "the read ahead from offset 5 was not used after the seek"
 
 
+def _statements_per_fetch(api, member, **params):
+    """The fetch's response and the statements it sent to the database for the fetch itself
+    (one execute is one round trip on PostgreSQL); the API key's lookup is not counted."""
+    from django.db import connection
+
+    calls = []
+
+    def counted(execute, sql, params_, many, context):
+        if "core_apikey" not in sql:
+            calls.append(sql)
+        return execute(sql, params_, many, context)
+
+    with connection.execute_wrapper(counted):
+        response = fetch(api, member, **params)
+    assert response.status_code == 200, response.content
+    return response.json()["events"], calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_members_next_fetch_reads_and_records_in_one_round_trip_on_postgresql(api, make_topic):
+    """A member of one partition, fetching again in this process: PostgreSQL reads the partition
+    from where it was left and records the fetch (position, fetch log, flow count) in one
+    statement batch. The outcome is the one the ordinary path gives, on either database."""
+    from django.db import connection
+
+    from broker.models import FlowStat
+
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=3)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [0, 1, 2]
+    produce(api, n=2)
+    events, trips = _statements_per_fetch(api, member)
+    assert [e["offset"] for e in events] == [3, 4]
+    if connection.vendor == "postgresql":
+        assert len(trips) == 1 and trips[0].startswith("BEGIN") and trips[0].endswith("COMMIT"), trips
+    group = ConsumerGroup.objects.get(name="g")
+    assert group.partitions.get().position == 5
+    fetches = GroupActivity.objects.filter(group=group, kind=1).order_by("at_ms", "id")
+    assert [(a.start_offset, a.end_offset, a.log_end_offset) for a in fetches] == [(0, 3, 3), (3, 5, 5)]
+    consumed = FlowStat.objects.filter(role=FlowStat.ROLE_CONSUME, group_id=group.pk)
+    assert sum(consumed.values_list("events", flat=True)) == 5
+    # Nothing new: an empty answer that moves nothing, then the next events from where it was.
+    assert _statements_per_fetch(api, member)[0] == []
+    produce(api, n=1)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [5]
+    assert group.partitions.get().position == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_round_trip_fetch_cuts_at_max_events_and_max_bytes_as_the_ordinary_one(api, make_topic):
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=1)
+    assert len(fetch(api, member).json()["events"]) == 1
+    produce(api, n=5)
+    assert [e["offset"] for e in fetch(api, member, max_events=2).json()["events"]] == [1, 2]
+    # At least one event, however small max_bytes is; then no more than max_bytes.
+    assert [e["offset"] for e in fetch(api, member, max_bytes=1).json()["events"]] == [3]
+    assert [e["offset"] for e in fetch(api, member, max_events=1).json()["events"]] == [4]
+    assert [e["offset"] for e in fetch(api, member, max_bytes=10**6).json()["events"]] == [5]
+    assert ConsumerGroup.objects.get(name="g").partitions.get().position == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fetch_after_a_seek_or_a_rebalance_elsewhere_does_not_trust_what_this_process_remembers(api, make_topic):
+    """Another process (here: the database directly) moved the position or the generation since
+    this process last served the member: the fetch reads from the new position, or is refused
+    with 409, and records nothing it should not."""
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=4)
+    assert len(fetch(api, member).json()["events"]) == 4
+    group = ConsumerGroup.objects.get(name="g")
+    group.partitions.update(position=1)  # a seek served by another process
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [1, 2, 3]
+    activity = GroupActivity.objects.count()
+    ConsumerGroup.objects.filter(pk=group.pk).update(generation=group.generation + 1)
+    refused = fetch(api, member)
+    assert refused.status_code == 409, refused.content
+    assert GroupActivity.objects.count() == activity, "no fetch was logged"
+    assert group.partitions.get().position == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_without_the_consume_scope_cannot_fetch_a_member_this_process_remembers(api, make_api, make_topic):
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=2)
+    assert len(fetch(api, member).json()["events"]) == 2
+    produce(api, n=1)
+    refused = fetch(make_api("consume:payments"), member)
+    assert refused.status_code == 403, refused.content
+    assert ConsumerGroup.objects.get(name="g").partitions.get().position == 2, "nothing was consumed"
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [2]
+
+
 def test_a_member_left_without_partitions_can_keep_fetching(api, make_topic):
     """More members than partitions: the one with none gets empty fetches, again and again."""
     make_topic("orders", partitions=1)
