@@ -121,8 +121,8 @@ _READ_AHEAD_ROWS = 10_000  # and at most this many rows in all (each partition m
 class _Loaded:
     """A member's state as a fetch starts: group, member, whether a member of the group is
     overdue, the _POSITIONS rows of its topics, and the rows read ahead per (topic id, partition,
-    offset). `recorded` is set when _load_and_fetch already read and recorded the fetch: its
-    events and where it left each partition."""
+    offset). From _load_and_fetch: `recorded`, when it read and recorded the fetch (its events
+    and where it left each partition), else the `cursors` it checked, to wait on."""
 
     group: ConsumerGroup
     member: GroupMember
@@ -130,6 +130,7 @@ class _Loaded:
     positions: list[tuple[Any, ...]]
     read_ahead: dict[tuple[int, int, int], list[Any]]
     recorded: tuple[list[str], dict[tuple[int, int], int]] | None = None
+    cursors: list[_Cursor] | None = None
 
 
 def _load_member(group_name: str, member_id: str, at_ms: int, limits: FetchLimits, principal: Principal) -> _Loaded:
@@ -141,7 +142,7 @@ def _load_member(group_name: str, member_id: str, at_ms: int, limits: FetchLimit
     memory = _memory.get(key)
     if memory is not None and _one_round_trip(memory, principal):
         try:
-            return _load_and_fetch(group_name, member_id, memory, at_ms, limits)
+            return _load_and_fetch(memory, at_ms, limits)
         except ExpectationFailed:
             memory = None  # the guess no longer holds (nothing was kept): load the member afresh
     max_events = limits.max_events
@@ -256,12 +257,12 @@ def _one_round_trip(memory: _Memory, principal: Principal) -> bool:
     )
 
 
-def _load_and_fetch(group_name: str, member_id: str, memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded:
-    """PostgreSQL, a member of one partition: the member query, its positions, the read of its
-    partition from where this process left it and the fetch's record, in one transaction of one
-    round trip, on the guess (_AS_LEFT) that nothing moved since. A fetch that finds events is
-    then done; one that finds none goes on waiting as usual with the rows it got. If the guess
-    fails nothing is kept and ExpectationFailed is raised, for the caller to load afresh."""
+def _load_and_fetch(memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded:
+    """PostgreSQL, a member of one partition: the read of its partition from where this process
+    left it and the fetch's record, in one transaction of one round trip, on the guess (_AS_LEFT)
+    that the member, its group and its position are as they were then. A fetch that finds events
+    is then done; one that finds none waits as usual from there. If the guess fails nothing is
+    kept and ExpectationFailed is raised, for the caller to load the member afresh."""
     group, member = memory.group, memory.member
     assert group is not None and member is not None
     [((topic_id, partition), start)] = memory.next_offsets.items()
@@ -290,8 +291,6 @@ def _load_and_fetch(group_name: str, member_id: str, memory: _Memory, at_ms: int
     statements: list[Statement] = [
         ("BEGIN", []),
         (relaxed_durability_sql(), []),  # a lost position: a redelivery
-        (_MEMBER, [at_ms, member_id, group_name]),
-        _positions_query(group_name, memory.topics),
         guess,
         read_and_record,
         Expectation(_FENCED_IN, [group.pk, group.generation, member.pk], "fenced out"),
@@ -299,15 +298,16 @@ def _load_and_fetch(group_name: str, member_id: str, memory: _Memory, at_ms: int
     ]
     with connection.cursor() as db_cursor:
         try:
-            member_rows, positions, rows = query_together(db_cursor, statements)
+            [rows] = query_together(db_cursor, statements)
         except BaseException:
             rollback_quietly(db_cursor)
             raise
-    group, member, overdue = _member_of(member_rows[0])
     if rows:
         recorded = ([payload for _, payload in rows], {(topic_id, partition): rows[-1][0] + 1})
-        return _Loaded(group, member, overdue, positions, {}, recorded)
-    return _Loaded(group, member, overdue, positions, {(topic_id, partition, start): []})
+        return _Loaded(group, member, False, [], {}, recorded=recorded)
+    # Nothing to read: the log ended at the position then (the log end an ordinary fetch logs).
+    cursor = _Cursor(topic_id, memory.topics[0], partition, start, True, start)
+    return _Loaded(group, member, False, [], {(topic_id, partition, start): []}, cursors=[cursor])
 
 
 _POSITIONS = (
@@ -369,7 +369,7 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     if member.synced_generation != group.generation:
         group_member_sync(group_id=group.id, member_pk=member.pk)
 
-    cursors = _start_positions(group, member, positions)
+    cursors = loaded.cursors if loaded.cursors is not None else _start_positions(group, member, positions)
     topic_ids = sorted({cursor.topic_id for cursor in cursors})
     deadline = time.monotonic() + limits.max_wait_ms / 1000
     log = get_log()
