@@ -219,17 +219,17 @@ _AS_LEFT = (
 _GUESS_FAILED = "the member is not as this process left it"
 
 # Read a partition from the member's position and record the fetch, in one statement, so that
-# both see the same snapshot: `taken` is read_batch's cut (max_events, then max_bytes, but at
-# least one event); the position moves on only if it is still the one read from (the statement's
-# last line fails it otherwise); the fetch log, the flow count and the liveness as _record_fetch
-# writes them. Nothing is written when nothing was read.
+# both see the same snapshot: `s` is read_batch's cut (max_events, then max_bytes, but at least
+# one event), worked out from the offsets and sizes alone, and the payloads are read once for it;
+# the position moves on only if it is still the one read from (the last line fails the
+# statement otherwise, checked once: not per row); the fetch log, the flow count and the liveness as _record_fetch writes them.
+# Nothing is written when nothing was read.
 _READ_AND_RECORD = (
-    'WITH r AS (SELECT "offset", payload, ROW_NUMBER() OVER w AS n, SUM(size_bytes) OVER w AS total FROM ('
-    'SELECT "offset", size_bytes, payload FROM broker_event WHERE topic_id = %s AND partition = %s '
+    'WITH r AS (SELECT "offset", ROW_NUMBER() OVER w AS n, SUM(size_bytes) OVER w AS total FROM ('
+    'SELECT "offset", size_bytes FROM broker_event WHERE topic_id = %s AND partition = %s '
     'AND "offset" >= %s ORDER BY "offset" LIMIT %s) e WINDOW w AS (ORDER BY "offset")), '
-    'taken AS (SELECT "offset", payload FROM r WHERE n = 1 OR total <= %s), '
-    's AS (SELECT MIN("offset") AS first, MAX("offset") + 1 AS next, COUNT(*) AS events FROM taken '
-    "HAVING COUNT(*) > 0), "
+    's AS (SELECT MIN("offset") AS first, MAX("offset") + 1 AS next, COUNT(*) AS events FROM r '
+    "WHERE n = 1 OR total <= %s HAVING COUNT(*) > 0), "
     "moved AS (UPDATE broker_grouppartition gp SET position = s.next FROM s WHERE gp.group_id = %s "
     "AND gp.topic_id = %s AND gp.partition = %s AND gp.position = %s AND gp.position_member_id = %s "
     "AND gp.position_generation = %s RETURNING 1), "
@@ -238,7 +238,9 @@ _READ_AND_RECORD = (
     "GREATEST(p.end_offset, s.next) FROM s, broker_partition p WHERE p.topic_id = %s AND p.number = %s), "
     "counted AS ({count}), "
     "touched AS (UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s AND last_seen_ms < %s) "
-    'SELECT "offset", payload FROM taken WHERE {moved} ORDER BY "offset"'
+    'SELECT "offset", payload FROM broker_event WHERE topic_id = %s AND partition = %s '
+    'AND "offset" >= (SELECT first FROM s) AND "offset" < (SELECT next FROM s) AND (SELECT {moved}) '
+    'ORDER BY "offset"'
 )
 _MOVED_ELSEWHERE = "the position moved while it was read"
 
@@ -274,7 +276,9 @@ def _load_and_fetch(memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded
         ],
         _GUESS_FAILED,
     )
-    moved, moved_params = expectation_sql(Expectation("(SELECT COUNT(*) FROM moved) = 1", [], _MOVED_ELSEWHERE))
+    moved, moved_params = expectation_sql(
+        Expectation("(SELECT COUNT(*) FROM moved) = (SELECT COUNT(*) FROM s)", [], _MOVED_ELSEWHERE)
+    )
     count = flows_upsert_selected("SELECT %s, %s, %s, %s, %s, %s, s.events, %s FROM s")
     read_and_record = (
         _READ_AND_RECORD.format(count=count, moved=moved),
@@ -285,6 +289,7 @@ def _load_and_fetch(memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded
             *consume_key(topic_id, member.service_id, group.pk),
             *(minute_of(at_ms), at_ms),
             *(at_ms, member.pk, at_ms - _LIVENESS_WRITE_MS),
+            *(topic_id, partition),
             *moved_params,
         ],
     )

@@ -254,6 +254,27 @@ def test_a_fetch_after_a_seek_or_a_rebalance_elsewhere_does_not_trust_what_this_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_position_moved_after_the_guess_was_checked_fails_the_one_round_trip_fetch(api, make_topic, monkeypatch):
+    """The read-and-record statement itself refuses a position that is no longer the one it read
+    from: here the guess is made to pass whatever the position, as if a seek committed between
+    the guess and the read; the fetch is then loaded afresh and reads from the new position."""
+    from broker.services import fetch as fetch_service
+
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=4)
+    assert len(fetch(api, member).json()["events"]) == 4
+    produce(api, n=1)
+    monkeypatch.setattr(fetch_service, "_AS_LEFT", f"TRUE OR ({fetch_service._AS_LEFT})")
+    group = ConsumerGroup.objects.get(name="g")
+    group.partitions.update(position=2)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [2, 3, 4]
+    assert group.partitions.get().position == 5
+    fetched = GroupActivity.objects.filter(group=group, kind=1).order_by("id")
+    assert [(a.start_offset, a.end_offset) for a in fetched] == [(0, 4), (2, 5)], "only what was delivered is logged"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_key_without_the_consume_scope_cannot_fetch_a_member_this_process_remembers(api, make_api, make_topic):
     make_topic("orders")
     member = join(api, auto_offset_reset="earliest")
