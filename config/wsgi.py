@@ -5,8 +5,11 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from core.handlers import with_api_key_chain
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-application = get_wsgi_application()
+# Requests with an API key skip the browser's middleware (core.handlers).
+application = with_api_key_chain(get_wsgi_application())
 
 if settings.EVENTLINE.get("WARM_CACHES", True):
     # Each server process builds the default lineage graph while it waits for its first request.
