@@ -9,6 +9,7 @@ one fetch-log row per partition that returned events.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from collections import Counter
@@ -222,8 +223,8 @@ _GUESS_FAILED = "the member is not as this process left it"
 # both see the same snapshot: `s` is read_batch's cut (max_events, then max_bytes, but at least
 # one event), worked out from the offsets and sizes alone, and the payloads are read once for it;
 # the position moves on only if it is still the one read from (the last line fails the
-# statement otherwise, checked once: not per row); the fetch log, the flow count and the liveness as _record_fetch writes them.
-# Nothing is written when nothing was read.
+# statement otherwise, checked once: not per row); the fetch log, the flow count and the
+# liveness as _record_fetch writes them. When nothing was read, only the liveness, if it is due.
 _READ_AND_RECORD = (
     'WITH r AS (SELECT "offset", ROW_NUMBER() OVER w AS n, SUM(size_bytes) OVER w AS total FROM ('
     'SELECT "offset", size_bytes FROM broker_event WHERE topic_id = %s AND partition = %s '
@@ -237,7 +238,8 @@ _READ_AND_RECORD = (
     "end_offset, member_id, log_end_offset) SELECT %s, %s, %s, %s, %s, s.first, s.next, %s, "
     "GREATEST(p.end_offset, s.next) FROM s, broker_partition p WHERE p.topic_id = %s AND p.number = %s), "
     "counted AS ({count}), "
-    "touched AS (UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s AND last_seen_ms < %s) "
+    "touched AS (UPDATE broker_groupmember SET last_seen_ms = %s WHERE id = %s "
+    "AND (last_seen_ms < %s OR EXISTS (SELECT 1 FROM s))) "
     'SELECT "offset", payload FROM broker_event WHERE topic_id = %s AND partition = %s '
     'AND "offset" >= (SELECT first FROM s) AND "offset" < (SELECT next FROM s) AND (SELECT {moved}) '
     'ORDER BY "offset"'
@@ -259,14 +261,24 @@ def _one_round_trip(memory: _Memory, principal: Principal) -> bool:
     )
 
 
+def _as_guessed(group: ConsumerGroup, member: GroupMember, at_ms: int) -> tuple[ConsumerGroup, GroupMember]:
+    """The group and member as _AS_LEFT proves them once it holds: on the remembered generation,
+    assignment confirmed, and seen now (the statement touches the member unless it was seen in the
+    last second). Copies: what this fetch learns later must not change what is remembered."""
+    current, seen = copy.copy(group), copy.copy(member)
+    seen.generation = seen.synced_generation = group.generation
+    seen.last_seen_ms = at_ms
+    return current, seen
+
+
 def _load_and_fetch(memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded:
     """PostgreSQL, a member of one partition: the read of its partition from where this process
     left it and the fetch's record, in one transaction of one round trip, on the guess (_AS_LEFT)
     that the member, its group and its position are as they were then. A fetch that finds events
     is then done; one that finds none waits as usual from there. If the guess fails nothing is
     kept and ExpectationFailed is raised, for the caller to load the member afresh."""
-    group, member = memory.group, memory.member
-    assert group is not None and member is not None
+    assert memory.group is not None and memory.member is not None
+    group, member = _as_guessed(memory.group, memory.member, at_ms)
     [((topic_id, partition), start)] = memory.next_offsets.items()
     guess = Expectation(
         _AS_LEFT,
@@ -527,5 +539,5 @@ def _raise_if_fenced_out(group: ConsumerGroup, fence: list[tuple[Any, ...]]) -> 
     """Refuse the fetch (409) when the group moved to another generation or the member left."""
     current, present = fence[0] if fence else (None, False)
     if current != group.generation or not present:
-        group.generation = current if current is not None else group.generation
-        raise stale_generation(group)
+        moved_to = current if current is not None else group.generation
+        raise stale_generation(ConsumerGroup(id=group.id, name=group.name, generation=moved_to))

@@ -275,6 +275,49 @@ def test_a_position_moved_after_the_guess_was_checked_fails_the_one_round_trip_f
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_fetch_fenced_by_a_rebalance_leaves_the_member_free_to_fetch_once_it_has_synced(api, make_topic, monkeypatch):
+    """An empty fetch refused because the group moved on must not leave this process with a
+    member it thinks is behind: once the member has its new assignment, its fetches answer."""
+    from broker.services import fetch as fetch_service
+
+    make_topic("orders")
+    make_topic("other")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=1)
+    assert fetch(api, member).status_code == 200
+    record = fetch_service._record_fetch
+
+    def rebalanced_meanwhile(*args, **kwargs):
+        monkeypatch.setattr(fetch_service, "_record_fetch", record)
+        join(api, client_id="b", topics=("other",))  # the member keeps orders/0 in generation 2
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(fetch_service, "_record_fetch", rebalanced_meanwhile)
+    refused = fetch(api, member)
+    assert refused.status_code == 409 and refused.json()["error"]["details"]["generation"] == 2
+    for _ in range(2):  # learn the new generation, then confirm it
+        api.post(f"/api/v1/groups/g/members/{member['member_id']}/heartbeat")
+    answers = [fetch(api, member) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200], answers[0].content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_fetch_of_a_synced_member_takes_no_group_lock(api, make_topic):
+    """Idle long polls are the steady state: they must not queue for the group's row lock with
+    heartbeats, joins and commits (group_member_sync takes it, once per generation)."""
+    make_topic("orders")
+    member = join(api, auto_offset_reset="earliest")
+    produce(api, n=1)
+    assert fetch(api, member).status_code == 200  # confirms the assignment
+    statements = []
+    for _ in range(3):
+        events, sent = _statements_per_fetch(api, member)
+        assert events == []
+        statements += sent
+    assert not [sql for sql in statements if "FOR UPDATE" in sql or "FOR NO KEY UPDATE" in sql], statements
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_key_without_the_consume_scope_cannot_fetch_a_member_this_process_remembers(api, make_api, make_topic):
     make_topic("orders")
     member = join(api, auto_offset_reset="earliest")
