@@ -434,7 +434,7 @@ class _Plan:
         ]
         with connection.cursor() as cursor:
             try:
-                returned = execute_together(cursor, statements)
+                returned = execute_together(cursor, statements, prepare=own_transaction)
             except BaseException as exc:
                 if own_transaction:
                     rollback_quietly(cursor)

@@ -315,7 +315,7 @@ def _load_and_fetch(memory: _Memory, at_ms: int, limits: FetchLimits) -> _Loaded
     ]
     with connection.cursor() as db_cursor:
         try:
-            [rows] = query_together(db_cursor, statements)
+            [rows] = query_together(db_cursor, statements, prepare=True)
         except BaseException:
             rollback_quietly(db_cursor)
             raise

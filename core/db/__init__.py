@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,16 +79,84 @@ def _expected(error: BaseException) -> ExpectationFailed | None:
     return ExpectationFailed(message[len(_EXPECT_MARK) :]) if message.startswith(_EXPECT_MARK) else None
 
 
-def execute_together(cursor: Any, statements: Sequence[Statement]) -> list[tuple[Any, ...]]:
+def execute_together(cursor: Any, statements: Sequence[Statement], *, prepare: bool = False) -> list[tuple[Any, ...]]:
     """Run `statements` ((sql, params) pairs, empty sql skipped, or Expectations) in order and
     return the rows of the last one that returns rows. PostgreSQL gets them in one round trip:
     Django's psycopg 3 cursors bind parameters on the client, which lets one execute() carry
-    several statements. SQLite runs in process and takes them one at a time."""
-    results = query_together(cursor, statements)
+    several statements. SQLite runs in process and takes them one at a time. With `prepare`
+    (PostgreSQL, for a batch that is a whole transaction with its own BEGIN and COMMIT, run
+    often): statements with parameters run as server-side prepared statements (_Prepared)."""
+    results = query_together(cursor, statements, prepare=prepare)
     return results[-1] if results else []
 
 
-def query_together(cursor: Any, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+class _Prepared:
+    """Which statements each PostgreSQL session has prepared (PREPARE), so that a hot batch is
+    planned once per connection instead of on every call: planning was more than half of
+    PostgreSQL's time for a single-event append (0.20 of 0.36 ms) and a fetch (0.56 of 0.9 ms).
+
+    A statement is prepared, in the batch that first needs it, under a name derived from its text,
+    and run by EXECUTE with the parameters bound on the client as before. If a session lost its
+    statements or kept some this process did not count on (a batch that failed after its PREPARE),
+    PostgreSQL refuses the batch before anything of it is kept; the names are then read back from
+    the session and the batch runs again, once. Each session holds at most MAX_PER_SESSION."""
+
+    MAX_PER_SESSION = 200
+    MAX_PARAMS = 128  # a big batch is planned per call: planning is small beside its rows
+    # Parameter types declared to PREPARE, from the Python values (what the client-side binding
+    # would have written as literals). NULL is declared text: a statement that may get NULL for
+    # a number casts that parameter itself (as _APPEND_ROW does). Other values are not prepared.
+    _TYPES: dict[type, str] = {
+        bool: "boolean",
+        int: "bigint",
+        float: "double precision",
+        str: "text",
+        type(None): "text",
+    }
+    _NOT_PREPARED = "26000"  # invalid_sql_statement_name: EXECUTE of an unknown name
+    _ALREADY_PREPARED = "42P05"  # duplicate_prepared_statement
+    _STALE = "0A000"  # "cached plan must not change result type": a migration altered a table
+
+    def __init__(self) -> None:
+        self._names: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+    def rewrite(self, session: Any, sql: str, params: Sequence[Any]) -> tuple[list[str], str, str | None]:
+        """(statements to send before it, the statement to send, the name it prepares or None)."""
+        names = self._names.setdefault(session, set())
+        types = [self._TYPES.get(type(value)) for value in params]
+        if not 0 < len(params) <= self.MAX_PARAMS or None in types or "%%" in sql or sql.count("%s") != len(params):
+            return [], sql, None
+        signature = ", ".join(str(kind) for kind in types)
+        name = "eventline_" + hashlib.blake2b(f"{signature};{sql}".encode(), digest_size=12).hexdigest()
+        execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
+        if name in names:
+            return [], execute, None
+        if len(names) >= self.MAX_PER_SESSION:
+            return [], sql, None
+        pieces = sql.split("%s")
+        numbered = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
+        return [f"PREPARE {name} ({signature}) AS {numbered}"], execute, name
+
+    def learned(self, session: Any, names: Sequence[str]) -> None:
+        self._names.setdefault(session, set()).update(names)
+
+    def refused(self, error: BaseException) -> bool:
+        state = getattr(error.__cause__, "sqlstate", None)
+        return state in (self._NOT_PREPARED, self._ALREADY_PREPARED, self._STALE)
+
+    def reread(self, session: Any, cursor: Any, error: BaseException | None = None) -> None:
+        if getattr(getattr(error, "__cause__", None), "sqlstate", None) == self._STALE:
+            cursor.execute("DEALLOCATE ALL")  # prepared again from the tables as they are now
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'eventline_')")
+        self._names[session] = {name for (name,) in cursor.fetchall()}
+
+
+_prepared = _Prepared()
+
+
+def query_together(
+    cursor: Any, statements: Sequence[Statement], *, prepare: bool = False
+) -> list[list[tuple[Any, ...]]]:
     """execute_together, returning the rows of every statement that returns rows, in order."""
     results: list[list[tuple[Any, ...]]] = []
     if connection.vendor != "postgresql":
@@ -100,25 +170,40 @@ def query_together(cursor: Any, statements: Sequence[Statement]) -> list[list[tu
                 if cursor.description is not None:
                     results.append(cursor.fetchall())
         return results
-    sql: list[str] = []
-    params: list[Any] = []
-    for statement in statements:
-        if isinstance(statement, Expectation):
-            condition, condition_params = expectation_sql(statement)
-            sql.append(f"SELECT {condition}")
-            params += condition_params
-        elif statement[0]:
-            sql.append(statement[0])
-            params += statement[1]
-    if not sql:
-        return results
-    try:
-        cursor.execute("; ".join(sql), params)
-    except DatabaseError as exc:
-        failed = _expected(exc)
-        if failed is None:
-            raise
-        raise failed from exc
+    session = connection.connection
+    for attempt in (1, 2):
+        sql: list[str] = []
+        params: list[Any] = []
+        preparing: list[str] = []
+        for statement in statements:
+            if isinstance(statement, Expectation):
+                condition, condition_params = expectation_sql(statement)
+                text, values = f"SELECT {condition}", condition_params
+            else:
+                text, values = statement[0], list(statement[1])
+            if not text:
+                continue
+            if prepare:
+                before, text, name = _prepared.rewrite(session, text, values)
+                sql += before
+                preparing += [name] if name else []
+            sql.append(text)
+            params += values
+        if not sql:
+            return results
+        try:
+            cursor.execute("; ".join(sql), params)
+        except DatabaseError as exc:
+            failed = _expected(exc)
+            if failed is not None:
+                raise failed from exc
+            if not (prepare and attempt == 1 and _prepared.refused(exc)):
+                raise
+            rollback_quietly(cursor)
+            _prepared.reread(session, cursor, exc)
+            continue
+        _prepared.learned(session, preparing)
+        break
     raw = cursor.cursor  # psycopg's own: its result sets are read without Django's wrapper
     while True:
         result = raw.pgresult

@@ -36,3 +36,64 @@ def test_inside_an_atomic_block_a_failed_expectation_rolls_back_with_it():
     with pytest.raises(ExpectationFailed), transaction.atomic():
         execute_in_transaction([INSERT, holds(0)])
     assert Group.objects.filter(name="kept?").count() == 0
+
+
+def _prepared_here() -> set[str]:
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'eventline_')")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def _prepared_batch(cursor, name: str, *more):
+    """A hot batch as the broker sends one: its own transaction, prepared on PostgreSQL."""
+    from core.db import execute_together
+
+    statements = [("INSERT INTO auth_group (name) VALUES (%s)", [name]), *more, PREPARED_COUNT]
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return execute_together(cursor, statements, prepare=True)
+    try:
+        return execute_together(cursor, [("BEGIN", []), *statements, ("COMMIT", [])], prepare=True)
+    except BaseException:
+        from core.db import rollback_quietly
+
+        rollback_quietly(cursor)
+        raise
+
+
+PREPARED_COUNT = ("SELECT COUNT(*) FROM auth_group WHERE name LIKE %s", ["batch-%"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_batch_is_planned_once_per_session_and_answers_as_the_plain_one():
+    """PostgreSQL prepares a hot batch's statements once per session (PREPARE, then EXECUTE);
+    SQLite runs them as always. Either way the answers and the effects are the same."""
+    before = _prepared_here()  # the session may come from a pool that served other tests
+    with connection.cursor() as cursor:
+        assert _prepared_batch(cursor, "batch-1", holds(1)) == [(1,)]
+        after_first = _prepared_here()
+        assert _prepared_batch(cursor, "batch-2", holds(1)) == [(2,)]
+        with pytest.raises(ExpectationFailed):
+            _prepared_batch(cursor, "batch-3", holds(2))
+    assert Group.objects.filter(name__startswith="batch-").count() == 2, "the refused batch kept nothing"
+    if connection.vendor == "postgresql":
+        assert len(after_first - before) == 3, after_first  # the insert, the expectation and the count
+        assert _prepared_here() == after_first, "the later batches reused them"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_lost_its_prepared_statements_prepares_them_again_and_appends_once():
+    from core.db import _prepared
+
+    with connection.cursor() as cursor:
+        _prepared_batch(cursor, "batch-1")
+        if connection.vendor == "postgresql":
+            cursor.execute("DEALLOCATE ALL")  # as a pooler resetting the session would
+        assert _prepared_batch(cursor, "batch-2") == [(2,)]
+        if connection.vendor == "postgresql":
+            # The other way round: the session has them, this process forgot (PREPARE clashes).
+            _prepared._names[connection.connection].clear()
+        assert _prepared_batch(cursor, "batch-3") == [(3,)]
+    assert Group.objects.filter(name__startswith="batch-").count() == 3, "each batch appended exactly once"
