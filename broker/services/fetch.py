@@ -160,7 +160,7 @@ def _load_member(group_name: str, member_id: str, at_ms: int, limits: FetchLimit
             ahead = [(topic_id, partition, offset) for (topic_id, partition), offset in memory.next_offsets.items()]
             statements += [SQLLog.read_statement(*read, max_events) for read in ahead]
     with connection.cursor() as db_cursor:
-        results = query_together(db_cursor, statements)
+        results = query_together(db_cursor, statements, prepare=not connection.in_atomic_block)
     if not results[0]:
         _memory.pop(key, None)
         if not ConsumerGroup.objects.filter(name=group_name).exists():

@@ -84,8 +84,9 @@ def execute_together(cursor: Any, statements: Sequence[Statement], *, prepare: b
     return the rows of the last one that returns rows. PostgreSQL gets them in one round trip:
     Django's psycopg 3 cursors bind parameters on the client, which lets one execute() carry
     several statements. SQLite runs in process and takes them one at a time. With `prepare`
-    (PostgreSQL, for a batch that is a whole transaction with its own BEGIN and COMMIT, run
-    often): statements with parameters run as server-side prepared statements (_Prepared)."""
+    (PostgreSQL, outside any atomic block, for a batch run often that is a whole transaction with
+    its own BEGIN and COMMIT or only reads, so that it can run again after a refusal): statements
+    with parameters run as server-side prepared statements (_Prepared)."""
     results = query_together(cursor, statements, prepare=prepare)
     return results[-1] if results else []
 
@@ -216,13 +217,14 @@ def query_together(
 def execute_in_transaction(statements: Sequence[Statement]) -> list[tuple[Any, ...]]:
     """execute_together inside a transaction of its own, and the rows of the last statement that
     returns rows. On PostgreSQL (outside any atomic block) BEGIN and COMMIT travel with the
-    statements: one round trip for the whole transaction. A failure rolls everything back."""
+    statements, prepared (query_together): one round trip for the whole transaction. A failure
+    rolls everything back."""
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql" or connection.in_atomic_block:
             with transaction.atomic():
                 return execute_together(cursor, statements)
         try:
-            return execute_together(cursor, [("BEGIN", []), *statements, ("COMMIT", [])])
+            return execute_together(cursor, [("BEGIN", []), *statements, ("COMMIT", [])], prepare=True)
         except BaseException:
             rollback_quietly(cursor)
             raise
