@@ -222,6 +222,9 @@ EVENTLINE = {
     # true: every append is fsynced before it is acknowledged (PostgreSQL synchronous_commit=on,
     # SQLite synchronous=FULL). false (default): Kafka's single-broker durability; see core/db.
     "DURABLE_APPENDS": env_bool("EVENTLINE_DURABLE_APPENDS", False),
+    # PostgreSQL: keep the hot statements prepared per connection (core.db._Prepared). Needs the
+    # connection for the session; false behind a pooler that shares it per transaction.
+    "PREPARED_STATEMENTS": env_bool("EVENTLINE_PREPARED_STATEMENTS", True),
     # Each web server process builds the default lineage graph as it starts (config/wsgi.py).
     "WARM_CACHES": env_bool("EVENTLINE_WARM_CACHES", True),
 }

@@ -172,6 +172,7 @@ def query_together(
                     results.append(cursor.fetchall())
         return results
     session = connection.connection
+    prepare = prepare and settings.EVENTLINE["PREPARED_STATEMENTS"]
     for attempt in (1, 2):
         sql: list[str] = []
         params: list[Any] = []

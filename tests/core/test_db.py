@@ -70,8 +70,12 @@ PREPARED_COUNT = ("SELECT COUNT(*) FROM auth_group WHERE name LIKE %s", ["batch-
 def test_a_prepared_batch_is_planned_once_per_session_and_answers_as_the_plain_one():
     """PostgreSQL prepares a hot batch's statements once per session (PREPARE, then EXECUTE);
     SQLite runs them as always. Either way the answers and the effects are the same."""
-    before = _prepared_here()  # the session may come from a pool that served other tests
+    from core.db import _prepared
+
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the session may come from a pool that served other tests
+            cursor.execute("DEALLOCATE ALL")
+            _prepared.reread(connection.connection, cursor)
         assert _prepared_batch(cursor, "batch-1", holds(1)) == [(1,)]
         after_first = _prepared_here()
         assert _prepared_batch(cursor, "batch-2", holds(1)) == [(2,)]
@@ -79,7 +83,7 @@ def test_a_prepared_batch_is_planned_once_per_session_and_answers_as_the_plain_o
             _prepared_batch(cursor, "batch-3", holds(2))
     assert Group.objects.filter(name__startswith="batch-").count() == 2, "the refused batch kept nothing"
     if connection.vendor == "postgresql":
-        assert len(after_first - before) == 3, after_first  # the insert, the expectation and the count
+        assert len(after_first) == 3, after_first  # the insert, the expectation and the count
         assert _prepared_here() == after_first, "the later batches reused them"
 
 
@@ -97,3 +101,13 @@ def test_a_session_that_lost_its_prepared_statements_prepares_them_again_and_app
             _prepared._names[connection.connection].clear()
         assert _prepared_batch(cursor, "batch-3") == [(3,)]
     assert Group.objects.filter(name__startswith="batch-").count() == 3, "each batch appended exactly once"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_can_be_turned_off_for_a_pooler_that_shares_connections(settings):
+    settings.EVENTLINE = {**settings.EVENTLINE, "PREPARED_STATEMENTS": False}
+    before = _prepared_here()
+    with connection.cursor() as cursor:
+        assert _prepared_batch(cursor, "batch-1", holds(1)) == [(1,)]
+    assert _prepared_here() == before, "nothing was prepared"
+    assert Group.objects.filter(name="batch-1").exists()
