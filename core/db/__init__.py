@@ -96,23 +96,24 @@ class _Prepared:
     planned once per connection instead of on every call: planning was more than half of
     PostgreSQL's time for a single-event append (0.20 of 0.36 ms) and a fetch (0.56 of 0.9 ms).
 
-    A statement is prepared, in the batch that first needs it, under a name derived from its text,
-    and run by EXECUTE with the parameters bound on the client as before. If a session lost its
-    statements or kept some this process did not count on (a batch that failed after its PREPARE),
-    PostgreSQL refuses the batch before anything of it is kept; the names are then read back from
-    the session and the batch runs again, once. Each session holds at most MAX_PER_SESSION."""
+    A statement is prepared, just before the first batch that needs it (a round trip once per
+    session), under a name derived from its text and parameter types, and run by EXECUTE with the
+    parameters bound on the client as before. If a session lost its statements or holds some this
+    process did not count on, PostgreSQL refuses the batch before anything of it is kept; the
+    names are then read back from the session and the batch runs again, once. Each session holds
+    at most MAX_PER_SESSION."""
 
     MAX_PER_SESSION = 200
     MAX_PARAMS = 128  # a big batch is planned per call: planning is small beside its rows
     # Parameter types declared to PREPARE, from the Python values (what the client-side binding
-    # would have written as literals). NULL is declared text: a statement that may get NULL for
-    # a number casts that parameter itself (as _APPEND_ROW does). Other values are not prepared.
+    # would have written as literals): NULL is left for PostgreSQL to infer, as it would a NULL
+    # literal. Other values are not prepared.
     _TYPES: dict[type, str] = {
         bool: "boolean",
         int: "bigint",
         float: "double precision",
         str: "text",
-        type(None): "text",
+        type(None): "unknown",
     }
     _NOT_PREPARED = "26000"  # invalid_sql_statement_name: EXECUTE of an unknown name
     _ALREADY_PREPARED = "42P05"  # duplicate_prepared_statement
@@ -121,32 +122,37 @@ class _Prepared:
     def __init__(self) -> None:
         self._names: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
-    def rewrite(self, session: Any, sql: str, params: Sequence[Any]) -> tuple[list[str], str, str | None]:
-        """(statements to send before it, the statement to send, the name it prepares or None)."""
+    def rewrite(self, session: Any, sql: str, params: Sequence[Any]) -> tuple[str, str, str | None]:
+        """(the statement to send, its prepared name or "", the PREPARE to send first or None)."""
         names = self._names.setdefault(session, set())
         types = [self._TYPES.get(type(value)) for value in params]
         if not 0 < len(params) <= self.MAX_PARAMS or None in types or "%%" in sql or sql.count("%s") != len(params):
-            return [], sql, None
+            return sql, "", None
         signature = ", ".join(str(kind) for kind in types)
         name = "eventline_" + hashlib.blake2b(f"{signature};{sql}".encode(), digest_size=12).hexdigest()
         execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
         if name in names:
-            return [], execute, None
+            return execute, name, None
         if len(names) >= self.MAX_PER_SESSION:
-            return [], sql, None
+            return sql, "", None
         pieces = sql.split("%s")
         numbered = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
-        return [f"PREPARE {name} ({signature}) AS {numbered}"], execute, name
+        return execute, name, f"PREPARE {name} ({signature}) AS {numbered}"
 
     def learned(self, session: Any, names: Sequence[str]) -> None:
         self._names.setdefault(session, set()).update(names)
 
     def refused(self, error: BaseException) -> bool:
         state = getattr(error.__cause__, "sqlstate", None)
-        return state in (self._NOT_PREPARED, self._ALREADY_PREPARED, self._STALE)
+        return state in (self._NOT_PREPARED, self._ALREADY_PREPARED) or self._stale(error)
+
+    @classmethod
+    def _stale(cls, error: BaseException | None) -> bool:
+        cause = getattr(error, "__cause__", None)
+        return getattr(cause, "sqlstate", None) == cls._STALE and "cached plan" in str(cause)
 
     def reread(self, session: Any, cursor: Any, error: BaseException | None = None) -> None:
-        if getattr(getattr(error, "__cause__", None), "sqlstate", None) == self._STALE:
+        if self._stale(error):
             cursor.execute("DEALLOCATE ALL")  # prepared again from the tables as they are now
         cursor.execute("SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'eventline_')")
         self._names[session] = {name for (name,) in cursor.fetchall()}
@@ -172,11 +178,17 @@ def query_together(
                     results.append(cursor.fetchall())
         return results
     session = connection.connection
-    prepare = prepare and settings.EVENTLINE["PREPARED_STATEMENTS"]
+    # Only where a refused batch can simply run again: no caller's transaction around it.
+    prepare = (
+        prepare
+        and settings.EVENTLINE["PREPARED_STATEMENTS"]
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
     for attempt in (1, 2):
         sql: list[str] = []
         params: list[Any] = []
-        preparing: list[str] = []
+        to_prepare: dict[str, str] = {}  # name -> PREPARE, once each however often it recurs
         for statement in statements:
             if isinstance(statement, Expectation):
                 condition, condition_params = expectation_sql(statement)
@@ -186,14 +198,19 @@ def query_together(
             if not text:
                 continue
             if prepare:
-                before, text, name = _prepared.rewrite(session, text, values)
-                sql += before
-                preparing += [name] if name else []
+                text, name, preparation = _prepared.rewrite(session, text, values)
+                if preparation is not None:
+                    to_prepare[name] = preparation
             sql.append(text)
             params += values
         if not sql:
             return results
         try:
+            if to_prepare:
+                # Apart from the batch: PostgreSQL keeps, with each prepared statement, the text of
+                # the query that prepared it, which must not be a batch carrying event payloads.
+                cursor.execute("; ".join(to_prepare.values()))
+                _prepared.learned(session, list(to_prepare))
             cursor.execute("; ".join(sql), params)
         except DatabaseError as exc:
             failed = _expected(exc)
@@ -204,7 +221,6 @@ def query_together(
             rollback_quietly(cursor)
             _prepared.reread(session, cursor, exc)
             continue
-        _prepared.learned(session, preparing)
         break
     raw = cursor.cursor  # psycopg's own: its result sets are read without Django's wrapper
     while True:

@@ -200,22 +200,24 @@ def test_a_members_next_fetch_reads_and_records_in_one_round_trip_on_postgresql(
     member = join(api, auto_offset_reset="earliest")
     produce(api, n=3)
     assert [e["offset"] for e in fetch(api, member).json()["events"]] == [0, 1, 2]
+    produce(api, n=1)
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [3]  # prepares, once per session
     produce(api, n=2)
     events, trips = _statements_per_fetch(api, member)
-    assert [e["offset"] for e in events] == [3, 4]
+    assert [e["offset"] for e in events] == [4, 5]
     if connection.vendor == "postgresql":
         assert len(trips) == 1 and trips[0].startswith("BEGIN") and trips[0].endswith("COMMIT"), trips
     group = ConsumerGroup.objects.get(name="g")
-    assert group.partitions.get().position == 5
+    assert group.partitions.get().position == 6
     fetches = GroupActivity.objects.filter(group=group, kind=1).order_by("at_ms", "id")
-    assert [(a.start_offset, a.end_offset, a.log_end_offset) for a in fetches] == [(0, 3, 3), (3, 5, 5)]
+    assert [(a.start_offset, a.end_offset, a.log_end_offset) for a in fetches] == [(0, 3, 3), (3, 4, 4), (4, 6, 6)]
     consumed = FlowStat.objects.filter(role=FlowStat.ROLE_CONSUME, group_id=group.pk)
-    assert sum(consumed.values_list("events", flat=True)) == 5
+    assert sum(consumed.values_list("events", flat=True)) == 6
     # Nothing new: an empty answer that moves nothing, then the next events from where it was.
     assert _statements_per_fetch(api, member)[0] == []
     produce(api, n=1)
-    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [5]
-    assert group.partitions.get().position == 6
+    assert [e["offset"] for e in fetch(api, member).json()["events"]] == [6]
+    assert group.partitions.get().position == 7
 
 
 @pytest.mark.django_db(transaction=True)

@@ -111,3 +111,37 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler_that_shares_connecti
         assert _prepared_batch(cursor, "batch-1", holds(1)) == [(1,)]
     assert _prepared_here() == before, "nothing was prepared"
     assert Group.objects.filter(name="batch-1").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_repeating_statements_with_nulls_prepares_each_once_and_keeps_no_parameters():
+    """Several copies of two statements in one batch (as a fetch storing several positions sends),
+    parameters that are NULL, and a large one: each statement is prepared once, NULL is typed
+    from its context, and what the session keeps of a statement is its text, not the values."""
+    secret = "payload-" + "x" * 5000
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from core.db import _prepared
+
+            cursor.execute("DEALLOCATE ALL")
+            _prepared.reread(connection.connection, cursor)
+        answer = _prepared_batch(
+            cursor,
+            "batch-1",
+            ("INSERT INTO auth_group (name) VALUES (%s)", ["batch-2"]),
+            ("SELECT COALESCE(%s, 0) + %s", [None, 1]),
+            ("SELECT COALESCE(%s, 0) + %s", [41, 1]),
+            ("SELECT length(%s)", [secret]),
+        )
+    assert answer == [(2,)]
+    assert Group.objects.filter(name__startswith="batch-").count() == 2
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE statement LIKE %s) FROM pg_prepared_statements "
+                "WHERE starts_with(name, 'eventline_')",
+                ["%xxxxxxxxxx%"],
+            )
+            prepared, holding_the_value = cursor.fetchone()
+        # insert, COALESCE with NULL, COALESCE with a number (other types), length, count
+        assert (prepared, holding_the_value) == (5, 0)
