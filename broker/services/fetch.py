@@ -5,6 +5,10 @@ the generation it was set in; otherwise the member starts from the committed off
 reset policy when there is none or retention has passed it. A fetch returns as soon as any
 partition has data, or after `max_wait_ms`. It then records, in one write, the new positions and
 one fetch-log row per partition that returned events.
+
+On PostgreSQL a fetch is two round trips (the member with reads ahead, then the record), or one
+for a member of one partition that this process served last (_load_and_fetch: read and record in
+one statement, on the guess that nothing moved since, which the same batch checks).
 """
 
 from __future__ import annotations
@@ -100,11 +104,12 @@ _MEMBER = (
 @dataclass
 class _Memory:
     """What this process remembers of a member from its last fetch here: its assigned topics and
-    where each of its partitions was left. The next fetch sends, with the member query, the
-    positions query for those topics and a read of each partition from where it was left, so a
-    fetch that finds events takes one round trip before its record. The member and position rows
-    read with them decide: a guess that no longer holds (another assignment, a seek, a commit
-    taken over by the reset policy) is read again, never used."""
+    where each of its partitions was left, and the group and member as that fetch saw them. The
+    next fetch sends, with the member query, the positions query for those topics and a read of
+    each partition from where it was left, so a fetch that finds events takes one round trip
+    before its record. The member and position rows read with them decide: a guess that no longer
+    holds (another assignment, a seek, a commit taken over by the reset policy) is read again,
+    never used. For a member of one partition on PostgreSQL, _load_and_fetch goes further."""
 
     topics: list[str]
     next_offsets: dict[tuple[int, int], int] = field(default_factory=dict)  # (topic id, partition) -> offset
