@@ -165,7 +165,7 @@ def _load_member(group_name: str, member_id: str, at_ms: int, limits: FetchLimit
             ahead = [(topic_id, partition, offset) for (topic_id, partition), offset in memory.next_offsets.items()]
             statements += [SQLLog.read_statement(*read, max_events) for read in ahead]
     with connection.cursor() as db_cursor:
-        results = query_together(db_cursor, statements, prepare=not connection.in_atomic_block)
+        results = query_together(db_cursor, statements, prepare=True)  # only reads: safe to run again
     if not results[0]:
         _memory.pop(key, None)
         if not ConsumerGroup.objects.filter(name=group_name).exists():
@@ -483,7 +483,7 @@ def _record_fetch(
     moved = {id(cursor): next_offset for cursor, _, next_offset in reads}
     next_offsets = {(cursor.topic_id, cursor.partition): moved.get(id(cursor), cursor.position) for cursor in cursors}
     to_store = [
-        (cursor, moved.get(id(cursor), cursor.position))
+        (cursor, next_offsets[(cursor.topic_id, cursor.partition)])
         for cursor in cursors
         if id(cursor) in moved or not cursor.persisted
     ]
