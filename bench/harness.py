@@ -261,11 +261,20 @@ wrk.headers["Content-Type"] = "{content_type}"
 wrk.headers["Authorization"] = "Bearer {token}"
 local threads = 0
 setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+-- The template cut at each placeholder once: a request joins the pieces around its own value
+-- (a gsub over the whole body per request cost wrk about 0.5 ms of CPU on this machine).
+local pieces, at = {{}}, 1
+while true do
+  local first, last = template:find("{unique_placeholder}", at, true)
+  if not first then break end
+  pieces[#pieces + 1] = template:sub(at, first - 1); at = last + 1
+end
+pieces[#pieces + 1] = template:sub(at)
 local counter = 0
 request = function()
   -- A fresh correlation id per request, so every request writes new index entries.
   counter = counter + 1
-  local body = template:gsub("{unique_placeholder}", string.format("%x-%x-%x", os.time(), tid or 0, counter))
+  local body = table.concat(pieces, string.format("%x-%x-%x", os.time(), tid or 0, counter))
   return wrk.format(nil, nil, nil, body)
 end
 """
