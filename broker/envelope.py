@@ -58,10 +58,14 @@ class PreparedEvent:
 
     def render_body(self, timestamp_ms: int, append_time_ms: int) -> bytes:
         """Serialise once; the broker prefixes topic/partition/offset when it knows them."""
-        document: dict[str, Any] = {"id": self.event_id, "source": self.source, "type": self.type}
-        document.update(self.attributes)
-        document["key"] = self.key
-        document["headers"] = self.headers
+        document: dict[str, Any] = {
+            "id": self.event_id,
+            "source": self.source,
+            "type": self.type,
+            **self.attributes,
+            "key": self.key,
+            "headers": self.headers,
+        }
         if self.has_data:
             if isinstance(self.data, bytes):
                 document["data_base64"] = base64.b64encode(self.data).decode("ascii")
@@ -202,7 +206,14 @@ _STRING_LIMITS = {
     "causationid": _MAX_ID_LENGTH,
     "traceparent": None,
 }
-_ATTRIBUTE_ORDER = ("time", "subject", "datacontenttype", "dataschema")
+_NOT_A_STRING: Any = object()  # an attribute that is not one of the string ones
+# The attributes a stored event carries after specversion, in this order.
+_ATTRIBUTE_POSITION = {
+    name: position
+    for position, name in enumerate(
+        ("time", "subject", "datacontenttype", "dataschema", "correlationid", "causationid", "traceparent")
+    )
+}
 
 
 def prepare_event(
@@ -229,10 +240,10 @@ def prepare_event(
     has_data = False
     data: Any = None
     for name, value in raw.items():
-        if name in _STRING_LIMITS:
+        limit = _STRING_LIMITS.get(name, _NOT_A_STRING)
+        if limit is not _NOT_A_STRING:
             if value is None:
                 continue
-            limit = _STRING_LIMITS[name]
             if type(value) is not str or not value:
                 errors.append(EventError(index, name, "must be a non-empty string"))
             elif limit is not None and len(value) > limit:
@@ -322,31 +333,35 @@ def prepare_event(
         return None, errors
 
     attributes: dict[str, Any] = {"specversion": CLOUDEVENTS_SPECVERSION}
-    for name in _ATTRIBUTE_ORDER:
-        if name in strings:
-            attributes[name] = strings[name]
-    for name in ("correlationid", "causationid", "traceparent"):
-        if name in strings:
-            attributes[name] = strings[name]
-    attributes.update(extensions)
+    carried = strings.keys() & _ATTRIBUTE_POSITION
+    for name in sorted(carried, key=_ATTRIBUTE_POSITION.__getitem__) if len(carried) > 1 else carried:
+        attributes[name] = strings[name]
+    if extensions:
+        attributes.update(extensions)
+    get = strings.get
+    event_id = get("id")
+    # Positional, in the field order: this runs for every event of every batch.
     return (
         PreparedEvent(
-            index=index,
-            event_id=strings.get("id") or generated_id or uuid7(),
-            id_generated="id" not in strings,
-            source=strings.get("source") or default_source,
-            type=strings.get("type") or default_type,
-            key=key,
-            partition=partition,
-            correlation_id=strings.get("correlationid"),
-            causation_id=strings.get("causationid"),
-            trace_id=trace_id,
-            timestamp_ms=timestamp_ms,
-            dataschema=strings.get("dataschema"),
-            data=data,
-            has_data=has_data,
-            attributes=attributes,
-            headers=headers,
+            index,
+            event_id or generated_id or uuid7(),
+            get("source") or default_source,
+            get("type") or default_type,
+            key,
+            partition,
+            get("correlationid"),
+            get("causationid"),
+            trace_id,
+            timestamp_ms,
+            get("dataschema"),
+            data,
+            has_data,
+            attributes,
+            headers,
+            b"",
+            None,
+            None,
+            event_id is None,
         ),
         [],
     )
