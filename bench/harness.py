@@ -147,8 +147,13 @@ class Server:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=web_server_env(env), stderr=open(var_dir / "server.log", "w")
         )
-        # The periodic work runs beside the server, as under `make run`.
+        # The periodic work runs beside the server, and on SQLite the append writer, as under `make run`.
         self.scheduler = subprocess.Popen([sys.executable, "manage.py", "run_scheduler"], cwd=ROOT, env=env)
+        self.writer = (
+            subprocess.Popen([sys.executable, "manage.py", "run_append_writer"], cwd=ROOT, env=env)
+            if database.url.startswith("sqlite") and os.environ.get("EVENTLINE_APPEND_WRITER", "true") != "false"
+            else None
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -164,9 +169,10 @@ class Server:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def stop(self) -> None:
-        if self.scheduler.poll() is None:
-            self.scheduler.terminate()
-            self.scheduler.wait(timeout=15)
+        for helper in (self.scheduler, self.writer):
+            if helper is not None and helper.poll() is None:
+                helper.terminate()
+                helper.wait(timeout=15)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
+import struct
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 
 try:
@@ -27,6 +29,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
+from broker.log.writer import AppendWriter, AppendWriterClient, WriteRequest, writer_client
 from core.db import (
     Expectation,
     ExpectationFailed,
@@ -172,6 +175,7 @@ def _check_partitions(bumps: list[tuple[int, int, int, int, int]], ends: dict[tu
 
 
 _RETENTION_CHUNK = 5000
+_WIRE_LENGTH = struct.Struct(">I")
 
 
 _COPY = f"COPY broker_event ({_EVENT_COLUMNS}) FROM STDIN"
@@ -181,8 +185,11 @@ _COPY = f"COPY broker_event ({_EVENT_COLUMNS}) FROM STDIN"
 # connection's statement cache (one connection per server thread) stays small: a statement per
 # batch size (up to 500 rows) cost a worker 70 MB, and sizes up to 256 rows 28 MB.
 # SQLite before 3.32 binds at most 999 parameters per statement: 62 rows, so 32 at most there.
+_COLUMNS = 16  # in an event row
 _SQLITE_INSERT_SIZES = tuple(
-    size for size in (64, 32, 16, 8, 4, 2, 1) if size * 16 <= (32766 if sqlite3.sqlite_version_info >= (3, 32) else 999)
+    size
+    for size in (64, 32, 16, 8, 4, 2, 1)
+    if size * _COLUMNS <= (32766 if sqlite3.sqlite_version_info >= (3, 32) else 999)
 )
 
 
@@ -200,16 +207,22 @@ def _insert_rows(cursor: Any, rows: list[list[Any]]) -> None:
         except psycopg_errors.UniqueViolation as exc:
             raise IntegrityError(str(exc)) from exc
         return
-    start = 0
-    while start < len(rows):
-        size = next(size for size in _SQLITE_INSERT_SIZES if size <= len(rows) - start)
-        chunk = rows[start : start + size]
-        start += size
+    _insert_sqlite_values(cursor, [value for row in rows for value in row])
+
+
+def _insert_sqlite_values(cursor: Any, values: list[Any]) -> None:
+    """SQLite: insert the rows whose columns follow one another in `values`, as _insert_rows."""
+    start, count = 0, len(values) // _COLUMNS
+    while start < count:
+        size = next(size for size in _SQLITE_INSERT_SIZES if size <= count - start)
         # sqlite3's own execute, with the statement already in its "?" style: Django's cursor
         # rewrites %s placeholders with a regex on every call, which on a statement this long
         # took a tenth of a worker's time.
         with connection.wrap_database_errors:
-            sqlite3.Cursor.execute(cursor.cursor, _sqlite_insert(size), [v for row in chunk for v in row])
+            sqlite3.Cursor.execute(
+                cursor.cursor, _sqlite_insert(size), values[start * _COLUMNS : (start + size) * _COLUMNS]
+            )
+        start += size
 
 
 # PostgreSQL: up to this many rows go in one statement (_APPEND_FEW); more go by COPY.
@@ -289,17 +302,24 @@ class _GroupCommit:
 
     def _run_batch(self, batch: list[_AppendJob]) -> None:
         try:
-            for job, result in zip(batch, self._run(batch), strict=True):
-                job.result = result
-        except BaseException:  # noqa: BLE001 - isolate: retry each job alone, report its own error
-            for job in batch:
-                try:
-                    job.result = self._run([job])[0]
-                except BaseException as exc:  # noqa: BLE001
-                    job.error = exc
+            run_isolated(self._run, batch)
         finally:
             for job in batch:
                 job.done.set()
+
+
+def run_isolated(run: Callable[[list[Any]], list[Any]], batch: list[Any]) -> None:
+    """Write `batch` in one transaction with `run`, setting each item's `result`; if that fails,
+    each item is run alone, so one item's error (its `error`) never fails another's."""
+    try:
+        for item, result in zip(batch, run(batch), strict=True):
+            item.result = result
+    except BaseException:  # noqa: BLE001 - isolate: retry each item alone, report its own error
+        for item in batch:
+            try:
+                item.result = run([item])[0]
+            except BaseException as exc:  # noqa: BLE001
+                item.error = exc
 
 
 @dataclass
@@ -316,6 +336,7 @@ class _Plan:
     payload_tails: list[str]
     flows: Counter[FlowKey]
     expect: list[Expectation]  # every job's, once each; checked in the append's transaction
+    at_ms: int  # the flow counts' time: the latest job's
 
     @classmethod
     def of(cls, jobs: list[_AppendJob], originals: dict[tuple[int, str, str], tuple[int, int, int]]) -> _Plan:
@@ -336,10 +357,15 @@ class _Plan:
         bumps, rows, tails = [], [], []
         for topic_id, partition in sorted(by_partition):
             batch = by_partition[(topic_id, partition)]
-            size = 0
+            head = f'{{"topic":"{jobs[batch[0][0]].topic_name}","partition":{partition},"offset":'  # + offset + tail
+            size = latest = 0
             for job_number, event in batch:
                 job = jobs[job_number]
-                size += len(event.body)
+                body = event.body
+                length = len(body)
+                size += length
+                now_ms = job.now_ms
+                latest = max(latest, now_ms)
                 rows.append(
                     [
                         topic_id,
@@ -354,16 +380,109 @@ class _Plan:
                         event.trace_id,
                         job.producer_id,
                         event.schema_id,
-                        _event_time(event, job.now_ms),
-                        job.now_ms,
-                        len(event.body),
-                        f'{{"topic":"{job.topic_name}","partition":{partition},"offset":',  # + offset + tail
+                        now_ms if event.timestamp_ms is None else event.timestamp_ms,
+                        now_ms,
+                        length,
+                        head,
                     ]
                 )
-                tails.append("," + event.body[1:].decode())
-            bumps.append((topic_id, partition, len(batch), size, max(jobs[n].now_ms for n, _ in batch)))
+                tails.append("," + body[1:].decode())
+            bumps.append((topic_id, partition, len(batch), size, latest))
         expect = list({(e.condition, tuple(e.params)): e for job in jobs for e in job.expect}.values())
-        return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows, expect)
+        at_ms = max(job.now_ms for job in jobs)
+        return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows, expect, at_ms)
+
+    @classmethod
+    def merged(cls, plans: Sequence[_Plan]) -> tuple[_Plan, list[list[tuple[int, int, int]]]]:
+        """One write for several plans (the append writer's batch): their rows by partition, in
+        plan order within each, their flow counts added up, every expectation once. Also returns,
+        per plan and partition, (topic, partition, how many rows of that partition come before
+        and with this plan's), for `ends_of` to give each plan its own end offsets."""
+        by_partition: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)  # (plan, first, rows)
+        sizes: Counter[tuple[int, int]] = Counter()
+        times: dict[tuple[int, int], int] = {}
+        flows: Counter[FlowKey] = Counter()
+        expect: dict[tuple[str, tuple[Any, ...]], Expectation] = {}
+        for number, plan in enumerate(plans):
+            at = 0
+            for topic_id, partition, count, size, at_ms in plan.bumps:
+                by_partition[(topic_id, partition)].append((number, at, count))
+                sizes[(topic_id, partition)] += size
+                times[(topic_id, partition)] = max(times.get((topic_id, partition), 0), at_ms)
+                at += count
+            flows.update(plan.flows)
+            for e in plan.expect:
+                expect.setdefault((e.condition, tuple(e.params)), e)
+        bumps, rows, tails = [], [], []
+        shares: list[list[tuple[int, int, int]]] = [[] for _ in plans]
+        for key in sorted(by_partition):
+            total = 0
+            for number, first, count in by_partition[key]:
+                plan = plans[number]
+                rows += plan.rows[first : first + count]
+                tails += plan.payload_tails[first : first + count]
+                total += count
+                shares[number].append((key[0], key[1], total))
+            bumps.append((key[0], key[1], total, sizes[key], times[key]))
+        at_ms = max(plan.at_ms for plan in plans)
+        merged = cls([], {}, {}, defaultdict(list), bumps, rows, tails, flows, list(expect.values()), at_ms)
+        return merged, shares
+
+    @staticmethod
+    def ends_of(
+        share: list[tuple[int, int, int]],
+        merged: list[tuple[int, int, int, int, int]],
+        ends: dict[tuple[int, int], int],
+    ) -> dict[tuple[int, int], int]:
+        """A merged plan's end offsets as one of its plans sees them: just past that plan's last row
+        of each partition (`share` from `merged`)."""
+        totals = {(topic_id, partition): count for topic_id, partition, count, _, _ in merged}
+        return {
+            (topic_id, partition): ends[(topic_id, partition)] - totals[(topic_id, partition)] + through
+            for topic_id, partition, through in share
+        }
+
+    def wire(self) -> list[bytes]:
+        """What the append writer needs of a plan (everything `write` uses), as pieces of bytes
+        to send one after another: the length of a JSON header, the header (all but the payload
+        tails, with their lengths), then the tails' text. The tails, most of the bytes, travel as
+        they are rather than as escaped JSON strings."""
+        header = orjson.dumps(
+            [
+                [[e.condition, list(e.params), e.reason] for e in self.expect],
+                [[*key, count] for key, count in self.flows.items()],
+                self.bumps,
+                self.rows,
+                [len(tail) for tail in self.payload_tails],
+                self.at_ms,
+            ]
+        )
+        return [_WIRE_LENGTH.pack(len(header)), header, "".join(self.payload_tails).encode()]
+
+    @classmethod
+    def from_wire(cls, data: bytes) -> _Plan:
+        """The plan `wire()` sent (raises ValueError or TypeError for anything else)."""
+        (length,) = _WIRE_LENGTH.unpack_from(data)
+        view = memoryview(data)
+        expect, flows, bumps, rows, lengths, at_ms = orjson.loads(view[_WIRE_LENGTH.size : _WIRE_LENGTH.size + length])
+        text = str(view[_WIRE_LENGTH.size + length :], "utf-8")
+        tails = []
+        at = 0
+        for size in lengths:
+            tails.append(text[at : at + size])
+            at += size
+        return cls(
+            [],
+            {},
+            {},
+            defaultdict(list),
+            [tuple(bump) for bump in bumps],
+            rows,
+            tails,
+            Counter({tuple(flow[:5]): flow[5] for flow in flows}),
+            [Expectation(condition, params, reason) for condition, params, reason in expect],
+            at_ms,
+        )
 
     def write(self, *, own_transaction: bool = False) -> dict[tuple[int, int], int]:
         """Lock and move on the partitions' end offsets, number the rows, insert them and add the
@@ -376,20 +495,34 @@ class _Plan:
         if connection.vendor == "postgresql" and len(self.rows) <= _PG_ROWS_IN_ONE_TRIP:
             return self._write_in_one_statement(own_transaction)
         rows, tails = self.rows, self.payload_tails
-        at_ms = max(job.now_ms for job in self.jobs)
+        at_ms = self.at_ms
         with connection.cursor() as cursor:
             try:
                 ends = _bump(cursor, self.bumps, self.flows, at_ms, self.expect, begin=own_transaction)
+                # The planned rows stay as they are (the writer may write them again), numbered
+                # into a copy: on SQLite straight into the statements' flat list of values.
+                numbered: list[Any] = []
+                add, extend = numbered.append, numbered.extend
+                sqlite = connection.vendor == "sqlite"
                 at = 0
                 for topic_id, partition, count, _, _ in self.bumps:
                     offset = ends[(topic_id, partition)] - count
                     for n in range(at, at + count):
                         row = rows[n]
-                        row[2] = offset
-                        row[15] = f"{row[15]}{offset}{tails[n]}"
+                        payload = f"{row[15]}{offset}{tails[n]}"
+                        if sqlite:
+                            extend(row[:2])
+                            add(offset)
+                            extend(row[3:15])
+                            add(payload)
+                        else:
+                            add([*row[:2], offset, *row[3:15], payload])
                         offset += 1
                     at += count
-                _insert_rows(cursor, rows)
+                if sqlite:
+                    _insert_sqlite_values(cursor, numbered)
+                else:
+                    _insert_rows(cursor, numbered)
                 if own_transaction:
                     cursor.execute("COMMIT")
             except BaseException:
@@ -427,7 +560,7 @@ class _Plan:
             ("BEGIN" if own_transaction else "", []),
             (relaxed_durability_sql(), []),
             *self.expect,
-            flows_upsert(self.flows, max(job.now_ms for job in self.jobs)),
+            flows_upsert(self.flows, self.at_ms),
             (_append_few(len(self.rows), len(self.bumps)), params),
             partitions_there,
             ("COMMIT" if own_transaction else "", []),
@@ -478,6 +611,15 @@ class _Plan:
         return answers
 
 
+def _write_planned(requests: list[WriteRequest]) -> list[dict[tuple[int, int], int]]:
+    """The append writer's batch: the workers' plans written in one transaction; each plan's end
+    offsets."""
+    merged, shares = _Plan.merged([request.plan for request in requests])
+    with transaction.atomic():
+        ends = merged.write()  # its first write relaxes the commit durability (_bump)
+    return [_Plan.ends_of(share, merged.bumps, ends) for share in shares]
+
+
 class SQLLog:
     def __init__(self) -> None:
         self._group_commit = _GroupCommit(self._append_jobs)
@@ -496,7 +638,33 @@ class SQLLog:
         if connection.in_atomic_block:
             # The caller's transaction decides: append inside it, alone.
             return self._append_jobs([job])[0]
+        writer = writer_client()  # SQLite: the append writer process, when one is listening
+        if writer is not None:
+            results = self._append_through(writer, job)
+            if results is not None:
+                return results
         return self._group_commit.submit(job)
+
+    def _append_through(self, writer: AppendWriterClient, job: _AppendJob) -> list[AppendedEvent] | None:
+        """Plan the append here and have the writer write it; None when no writer is listening."""
+        for attempt in range(3):
+            with connection.cursor() as cursor:
+                plan = _Plan.of([job], self._existing(cursor, [job]))
+            if not plan.rows:  # every event is a repeat
+                return plan.answers({})[0]
+            try:
+                ends = writer.write(plan.wire())
+            except IntegrityError:
+                # Another request appended one of these (source, id)s first: planning again finds it.
+                if attempt == 2:
+                    raise
+                continue
+            return None if ends is None else plan.answers(ends)[0]
+        raise AssertionError("unreachable")
+
+    def serve_as_writer(self, path: str) -> AppendWriter:
+        """The append writer (broker.log.writer) for the socket at `path`; call its serve()."""
+        return AppendWriter(path, lambda requests: run_isolated(_write_planned, requests))
 
     def _append_jobs(self, jobs: list[_AppendJob]) -> list[list[AppendedEvent]]:
         """Plan the append (repeats, partitions, rows) outside the transaction, then lock the

@@ -225,6 +225,9 @@ EVENTLINE = {
     # PostgreSQL: keep the hot statements prepared per connection (core.db._Prepared). Needs the
     # connection for the session; false behind a pooler that shares it per transaction.
     "PREPARED_STATEMENTS": env_bool("EVENTLINE_PREPARED_STATEMENTS", True),
+    # SQLite: web workers hand their appends to the append writer process when one is listening
+    # (broker.log.writer; `make run` starts it). false: every worker appends itself.
+    "APPEND_WRITER": env_bool("EVENTLINE_APPEND_WRITER", True),
     # Each web server process builds the default lineage graph as it starts (config/wsgi.py).
     "WARM_CACHES": env_bool("EVENTLINE_WARM_CACHES", True),
 }

@@ -38,48 +38,60 @@ def assert_log_is_dense_and_ordered(topic: str, expected_total: int) -> None:
         assert sequence == sorted(sequence), f"events of key {key} are out of order"
 
 
-def test_threads_producing_at_once_get_dense_offsets_and_keep_key_order(make_topic):
-    make_topic("busy", partitions=2)
+def produce_from_threads(topic: str, threads: int, batches: int) -> None:
+    """`threads` producers at once, each sending `batches` batches of 4 events over two keys of
+    its own (`data.seq` counts up per producer); fails if any of them failed."""
     principal = Principal(scopes=frozenset({"admin"}))
     errors = []
 
     def worker(name: str) -> None:
         try:
-            for batch in range(15):
+            for batch in range(batches):
                 events = [
                     {"id": f"{name}-{batch}-{i}", "partitionkey": f"{name}-{i % 2}", "data": {"seq": batch * 4 + i}}
                     for i in range(4)
                 ]
-                events_produce(topic_name="busy", raw_events=events, principal=principal)
+                events_produce(topic_name=topic, raw_events=events, principal=principal)
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(f"t{n}",)) for n in range(8)]
-    for thread in threads:
+    started = [threading.Thread(target=worker, args=(f"t{n}",)) for n in range(threads)]
+    for thread in started:
         thread.start()
-    for thread in threads:
+    for thread in started:
         thread.join()
     assert errors == []
+
+
+def test_threads_producing_at_once_get_dense_offsets_and_keep_key_order(make_topic):
+    make_topic("busy", partitions=2)
+    produce_from_threads("busy", threads=8, batches=15)
     assert_log_is_dense_and_ordered("busy", 8 * 15 * 4)
 
 
-def test_processes_producing_at_once_get_dense_offsets_and_keep_key_order(make_topic):
-    make_topic("busy", partitions=3)
+def produce_from_processes(topic: str, processes: int, batches: int, size: int) -> None:
+    """`processes` producer processes at once (tests/broker/producer_process.py) on this run's
+    database, each sending `batches` batches of `size` events; fails if any of them failed."""
     env = {**os.environ, "EVENTLINE_TEST_DB_NAME": str(connection.settings_dict["NAME"]), "PYTHONPATH": str(ROOT)}
     workers = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/broker/producer_process.py"), "busy", f"p{n}", "25", "6"],
+            [sys.executable, str(ROOT / "tests/broker/producer_process.py"), topic, f"p{n}", str(batches), str(size)],
             env=env,
             cwd=ROOT,
             stderr=subprocess.PIPE,
         )
-        for n in range(4)
+        for n in range(processes)
     ]
     for worker in workers:
         _, stderr = worker.communicate(timeout=120)
         assert worker.returncode == 0, stderr.decode()
+
+
+def test_processes_producing_at_once_get_dense_offsets_and_keep_key_order(make_topic):
+    make_topic("busy", partitions=3)
+    produce_from_processes("busy", processes=4, batches=25, size=6)
     assert_log_is_dense_and_ordered("busy", 4 * 25 * 6)
 
 

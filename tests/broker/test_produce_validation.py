@@ -209,14 +209,16 @@ def test_a_registration_waits_for_an_append_that_already_checked_the_registry(ap
     make_topic("orders")
     assert api.post("/api/v1/topics/orders/events", {"data": {"order_id": "warm"}}).status_code == 200
     in_append, release = threading.Event(), threading.Event()
-    insert_rows = sql._insert_rows
+    # The insert runs after the registry check (40 rows: not one statement on PostgreSQL).
+    insert_name = "_insert_sqlite_values" if connection.vendor == "sqlite" else "_insert_rows"
+    insert_rows = getattr(sql, insert_name)
 
     def paused(cursor, rows):
         in_append.set()
         assert release.wait(10)
         insert_rows(cursor, rows)
 
-    monkeypatch.setattr(sql, "_insert_rows", paused)  # runs after the registry check (40 rows: not one statement)
+    monkeypatch.setattr(sql, insert_name, paused)
     produced, registered = {}, {}
     batch = [{"data": {"order_id": 7}}] * 40  # invalid under ORDER_V1
 

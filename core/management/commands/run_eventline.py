@@ -82,6 +82,11 @@ class Command(BaseCommand):
                 web_server_command(host, int(port), options["workers"], options["threads"]), env=web_server_env(env)
             )
         ]
+        from broker.log.writer import writer_socket_path  # this command starts every app's processes
+
+        if writer_socket_path() is not None:
+            # SQLite: one process writes every worker's appends (broker.log.writer).
+            processes.append(subprocess.Popen([python, "manage.py", "run_append_writer"], env=env))
         if settings.REDIS_URL:
             processes.append(
                 subprocess.Popen(
