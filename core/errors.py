@@ -69,8 +69,11 @@ class UnsupportedMediaType(EventlineError):
 
 
 class Unavailable(EventlineError):
-    """Nothing was done and the same request may succeed if sent again (the Python client's
-    Producer retries 5xx answers with its ids unchanged, so a retry never duplicates)."""
+    """The same request may succeed if sent again. Nothing was done, except under the code
+    `append_outcome_unknown` (the append writer went away after taking the request), where the
+    events may have been appended: sent again with the same ids they come back as duplicates (the
+    Python client's Producer retries 5xx answers with its ids unchanged, so a retry never
+    duplicates)."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "unavailable"

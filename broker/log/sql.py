@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import struct
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, flows_upsert, produced, record_flows
 from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
-from broker.log.writer import AppendWriter, AppendWriterClient, WriteRequest, writer_client
+from broker.log.writer import AppendWriter, AppendWriterClient, WriteExpired, WriteRequest, writer_client
 from core.db import (
     Expectation,
     ExpectationFailed,
@@ -611,13 +612,51 @@ class _Plan:
         return answers
 
 
-def _write_planned(requests: list[WriteRequest]) -> list[dict[tuple[int, int], int]]:
-    """The append writer's batch: the workers' plans written in one transaction; each plan's end
-    offsets."""
-    merged, shares = _Plan.merged([request.plan for request in requests])
-    with transaction.atomic():
-        ends = merged.write()  # its first write relaxes the commit durability (_bump)
-    return [_Plan.ends_of(share, merged.bumps, ends) for share in shares]
+# Errors one request of the writer's batch can cause by itself (a repeated id, a registry that
+# moved, a deleted topic): the batch is then written again request by request, so it fails alone.
+_OWN_ERRORS = (IntegrityError, ExpectationFailed, NotFound)
+
+
+def _write_requests(requests: list[WriteRequest]) -> None:
+    """The append writer's batch: the workers' plans written in one transaction, each request
+    given its own end offsets; or each its own error. A request whose deadline passed before the
+    write lock was held is not written (WriteExpired): its worker may have given up on it. Any
+    other failure fails the batch as a whole, with nothing written."""
+    try:
+        _write_together(requests)
+    except _OWN_ERRORS as exc:
+        if len(requests) == 1:
+            requests[0].error = exc
+            return
+        for request in requests:
+            if request.error is not None:
+                continue
+            try:
+                _write_together([request])
+            except Exception as own:  # noqa: BLE001 - reported to its worker
+                request.error = own
+    except Exception as exc:  # noqa: BLE001 - reported to every worker of the batch
+        for request in requests:
+            if request.result is None and request.error is None:
+                request.error = exc
+
+
+def _write_together(requests: list[WriteRequest]) -> None:
+    results = []
+    with transaction.atomic():  # on SQLite the write lock is held from here
+        now = time.time()
+        live = []
+        for request in requests:
+            if request.deadline < now:
+                request.error = WriteExpired()
+            else:
+                live.append(request)
+        if live:
+            merged, shares = _Plan.merged([request.plan for request in live])
+            ends = merged.write()  # its first write relaxes the commit durability (_bump)
+            results = [_Plan.ends_of(share, merged.bumps, ends) for share in shares]
+    for request, result in zip(live, results, strict=True):
+        request.result = result
 
 
 class SQLLog:
@@ -664,7 +703,7 @@ class SQLLog:
 
     def serve_as_writer(self, path: str) -> AppendWriter:
         """The append writer (broker.log.writer) for the socket at `path`; call its serve()."""
-        return AppendWriter(path, lambda requests: run_isolated(_write_planned, requests))
+        return AppendWriter(path, _write_requests)
 
     def _append_jobs(self, jobs: list[_AppendJob]) -> list[list[AppendedEvent]]:
         """Plan the append (repeats, partitions, rows) outside the transaction, then lock the

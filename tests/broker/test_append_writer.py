@@ -5,8 +5,10 @@ starts no writer) the same machinery is exercised through a socket of its own.""
 
 import os
 import socket
+import struct
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from django.db import IntegrityError, connection
 
 from broker.log import get_log
 from broker.log import writer as writer_module
-from broker.log.sql import SQLLog, _AppendJob, _Plan, _write_planned, run_isolated
+from broker.log.sql import SQLLog, _AppendJob, _Plan, _write_requests
 from broker.log.writer import AppendWriter, AppendWriterClient, WriteRequest, socket_path_for
 from broker.models import Event
 from broker.services.produce import events_produce, topic_for_produce
@@ -129,7 +131,7 @@ def _job(topic: str, *raw_events: dict, expect: tuple[Expectation, ...] = ()) ->
 def _request(job: _AppendJob) -> WriteRequest:
     """The job as the writer receives it: planned by a worker, sent as bytes, read back."""
     plan = _Plan.of([job], {})
-    return WriteRequest(_Plan.from_wire(b"".join(plan.wire())))
+    return WriteRequest(_Plan.from_wire(b"".join(plan.wire())), deadline=time.time() + 30)
 
 
 def test_a_plan_arrives_as_it_was_sent(make_topic):
@@ -155,7 +157,7 @@ def test_plans_written_together_get_offsets_in_arrival_order(make_topic):
     first = _request(_job("orders", {"id": "a1", "partition": 1, "data": 1}, {"id": "a2", "partition": 0, "data": 2}))
     second = _request(_job("orders", {"id": "b1", "partition": 1, "data": 3}))
     third = _request(_job("orders", {"id": "c1", "partition": 0, "data": 4}, {"id": "c2", "partition": 1, "data": 5}))
-    run_isolated(_write_planned, [first, second, third])
+    _write_requests([first, second, third])
     assert [r.error for r in (first, second, third)] == [None, None, None]
     topic_id = topic_for_produce("orders").id
     assert first.result == {(topic_id, 0): 1, (topic_id, 1): 1}
@@ -175,7 +177,7 @@ def test_a_failing_request_fails_alone_and_the_others_are_written_once(make_topi
     from broker.services.topics import topic_delete
 
     topic_delete(name="doomed")
-    run_isolated(_write_planned, [good, doomed, repeat, false])
+    _write_requests([good, doomed, repeat, false])
     assert good.error is None and good.result is not None
     assert isinstance(doomed.error, NotFound)
     assert isinstance(repeat.error, IntegrityError)
@@ -261,16 +263,64 @@ def test_a_writer_that_goes_away_before_answering_is_503_and_says_the_outcome_is
     assert "same ids" in response.json()["error"]["message"]
 
 
-def test_an_unreadable_request_costs_its_sender_the_connection_and_no_one_else(writer, api, make_topic):
+@pytest.mark.parametrize(
+    "frame", [b"\x00\x00\x00\x05hello", b"\x00\x00\x00\x00", b"\x00\x00\x00\x09\x01" + b"\x00" * 8]
+)
+def test_an_unreadable_request_costs_its_sender_the_connection_and_no_one_else(writer, api, make_topic, frame):
     make_topic("orders")
     rogue = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     rogue.connect(writer.path)
-    rogue.sendall(b"\x00\x00\x00\x05hello")
+    rogue.sendall(frame)
     rogue.settimeout(5)
     assert rogue.recv(10) == b""  # closed by the writer
     rogue.close()
     response = api.post("/api/v1/topics/orders/events", {"data": 1})
     assert response.status_code == 200 and writer.requests_served == 1
+
+
+def test_a_request_in_another_protocol_version_is_refused_unwritten(writer, make_topic):
+    """A writer left running across an upgrade says so, and the worker appends itself."""
+    make_topic("orders")
+    plan = _Plan.of([_job("orders", {"data": 1})], {})
+    body = struct.pack(">Bd", writer_module.PROTOCOL_VERSION + 1, time.time() + 30) + b"".join(plan.wire())
+    old = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old.connect(writer.path)
+    old.sendall(struct.pack(">I", len(body)) + body)
+    old.settimeout(5)
+    assert writer_module._decode_outcome(writer_module._read_frame(old)) is None  # "append it yourself"
+    old.close()
+    assert Event.objects.count() == 0 and writer.requests_served == 0
+
+
+def test_a_request_the_writer_reaches_after_its_deadline_is_not_written(writer, api, make_topic, monkeypatch):
+    """The worker waits the deadline and a grace period, never less, so the writer never writes
+    what its worker has already answered for."""
+    make_topic("orders")
+    monkeypatch.setattr(writer_module, "WRITE_WITHIN_S", -1.0)  # sent already too late
+    response = api.post("/api/v1/topics/orders/events", {"id": "late", "data": 1})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "append_writer_busy"
+    assert "nothing was appended" in response.json()["error"]["message"]
+    assert Event.objects.count() == 0 and writer.requests_served == 1
+
+
+def test_a_stopping_writer_answers_what_it_has_and_new_appends_find_no_writer(writer, make_topic):
+    make_topic("orders")
+    assert events_produce(topic_name="orders", raw_events=[{"data": 1}], principal=ADMIN)[0].offset == 0
+    writer.stop()
+    deadline = time.monotonic() + 5
+    while os.path.exists(writer.path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(writer.path)  # new connections are refused at once...
+    time.sleep(writer_module.DRAIN_IDLE_S + 0.3)  # ...and the open ones are closed once idle
+    results = events_produce(topic_name="orders", raw_events=[{"data": 2}], principal=ADMIN)
+    assert results[0].offset == 1 and writer.requests_served == 1  # appended here
+
+
+def test_a_second_writer_refuses_to_take_over_a_live_one(writer):
+    with pytest.raises(RuntimeError, match="already listening"):
+        AppendWriter(writer.path, _write_requests).serve()
+    assert os.path.exists(writer.path)
 
 
 def test_the_writer_command_is_for_sqlite_only():

@@ -144,14 +144,16 @@ class Command(BaseCommand):
                         stopping = True
                 time.sleep(0.5)
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            # The web server first, so the requests it drains still find the append writer.
+            for group in (processes[:1], processes[1:]):
+                for process in group:
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGTERM)
+                for process in group:
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
 
     def _demo_admin(self) -> str:
         """A fresh random password for the demo admin on every run; printed, never stored in code."""
