@@ -334,7 +334,7 @@ class _Plan:
     by_partition: dict[tuple[int, int], list[tuple[int, PreparedEvent]]]
     bumps: list[tuple[int, int, int, int, int]]  # (topic, partition, events, bytes, append time), sorted
     rows: list[list[Any]]  # in `bumps` order; offset and payload filled in by write()
-    payload_tails: list[str]
+    bodies: list[bytes | memoryview]  # each row's rendered event: its payload is head + offset + "," + body[1:]
     flows: Counter[FlowKey]
     expect: list[Expectation]  # every job's, once each; checked in the append's transaction
     at_ms: int  # the flow counts' time: the latest job's
@@ -355,10 +355,10 @@ class _Plan:
                 by_partition[(job.topic_id, event.partition)].append((job_number, event))
                 appended.append(event.type)
             flows.update(produced(job.topic_id, job.producer_id, appended))
-        bumps, rows, tails = [], [], []
+        bumps, rows, bodies = [], [], []
         for topic_id, partition in sorted(by_partition):
             batch = by_partition[(topic_id, partition)]
-            head = f'{{"topic":"{jobs[batch[0][0]].topic_name}","partition":{partition},"offset":'  # + offset + tail
+            head = f'{{"topic":"{jobs[batch[0][0]].topic_name}","partition":{partition},"offset":'  # + offset + body
             size = latest = 0
             for job_number, event in batch:
                 job = jobs[job_number]
@@ -387,11 +387,11 @@ class _Plan:
                         head,
                     ]
                 )
-                tails.append("," + body[1:].decode())
+                bodies.append(body)
             bumps.append((topic_id, partition, len(batch), size, latest))
         expect = list({(e.condition, tuple(e.params)): e for job in jobs for e in job.expect}.values())
         at_ms = max(job.now_ms for job in jobs)
-        return cls(jobs, originals, first_seen, by_partition, bumps, rows, tails, flows, expect, at_ms)
+        return cls(jobs, originals, first_seen, by_partition, bumps, rows, bodies, flows, expect, at_ms)
 
     @classmethod
     def merged(cls, plans: Sequence[_Plan]) -> tuple[_Plan, list[list[tuple[int, int, int]]]]:
@@ -414,19 +414,19 @@ class _Plan:
             flows.update(plan.flows)
             for e in plan.expect:
                 expect.setdefault((e.condition, tuple(e.params)), e)
-        bumps, rows, tails = [], [], []
+        bumps, rows, bodies = [], [], []
         shares: list[list[tuple[int, int, int]]] = [[] for _ in plans]
         for key in sorted(by_partition):
             total = 0
             for number, first, count in by_partition[key]:
                 plan = plans[number]
                 rows += plan.rows[first : first + count]
-                tails += plan.payload_tails[first : first + count]
+                bodies += plan.bodies[first : first + count]
                 total += count
                 shares[number].append((key[0], key[1], total))
             bumps.append((key[0], key[1], total, sizes[key], times[key]))
         at_ms = max(plan.at_ms for plan in plans)
-        merged = cls([], {}, {}, defaultdict(list), bumps, rows, tails, flows, list(expect.values()), at_ms)
+        merged = cls([], {}, {}, defaultdict(list), bumps, rows, bodies, flows, list(expect.values()), at_ms)
         return merged, shares
 
     @staticmethod
@@ -445,20 +445,20 @@ class _Plan:
 
     def wire(self) -> list[bytes]:
         """What the append writer needs of a plan (everything `write` uses), as pieces of bytes
-        to send one after another: the length of a JSON header, the header (all but the payload
-        tails, with their lengths), then the tails' text. The tails, most of the bytes, travel as
-        they are rather than as escaped JSON strings."""
+        to send one after another: the length of a JSON header, the header (all but the event
+        bodies, with their lengths), then the bodies. The bodies, most of the bytes, travel as
+        they are: not copied into text, nor escaped into JSON strings."""
         header = orjson.dumps(
             [
                 [[e.condition, list(e.params), e.reason] for e in self.expect],
                 [[*key, count] for key, count in self.flows.items()],
                 self.bumps,
                 self.rows,
-                [len(tail) for tail in self.payload_tails],
+                [len(body) for body in self.bodies],
                 self.at_ms,
             ]
         )
-        return [_WIRE_LENGTH.pack(len(header)), header, "".join(self.payload_tails).encode()]
+        return [_WIRE_LENGTH.pack(len(header)), header, *self.bodies]
 
     @classmethod
     def from_wire(cls, data: bytes) -> _Plan:
@@ -466,12 +466,13 @@ class _Plan:
         (length,) = _WIRE_LENGTH.unpack_from(data)
         view = memoryview(data)
         expect, flows, bumps, rows, lengths, at_ms = orjson.loads(view[_WIRE_LENGTH.size : _WIRE_LENGTH.size + length])
-        text = str(view[_WIRE_LENGTH.size + length :], "utf-8")
-        tails = []
-        at = 0
+        bodies = []
+        at = _WIRE_LENGTH.size + length
         for size in lengths:
-            tails.append(text[at : at + size])
+            bodies.append(view[at : at + size])
             at += size
+        if at != len(data):
+            raise ValueError(f"the plan's bodies take {at} bytes of {len(data)}")
         return cls(
             [],
             {},
@@ -479,7 +480,7 @@ class _Plan:
             defaultdict(list),
             [tuple(bump) for bump in bumps],
             rows,
-            tails,
+            bodies,
             Counter({tuple(flow[:5]): flow[5] for flow in flows}),
             [Expectation(condition, params, reason) for condition, params, reason in expect],
             at_ms,
@@ -495,7 +496,7 @@ class _Plan:
             return {}
         if connection.vendor == "postgresql" and len(self.rows) <= _PG_ROWS_IN_ONE_TRIP:
             return self._write_in_one_statement(own_transaction)
-        rows, tails = self.rows, self.payload_tails
+        rows, bodies = self.rows, self.bodies
         at_ms = self.at_ms
         with connection.cursor() as cursor:
             try:
@@ -510,7 +511,7 @@ class _Plan:
                     offset = ends[(topic_id, partition)] - count
                     for n in range(at, at + count):
                         row = rows[n]
-                        payload = f"{row[15]}{offset}{tails[n]}"
+                        payload = f"{row[15]}{offset},{str(memoryview(bodies[n])[1:], 'utf-8')}"
                         if sqlite:
                             extend(row[:2])
                             add(offset)
@@ -546,7 +547,7 @@ class _Plan:
         for _, _, count, _, _ in self.bumps:
             for i in range(count):
                 row = self.rows[at + i]
-                params += [*row[:2], i, *row[3:15], row[15], self.payload_tails[at + i]]
+                params += [*row[:2], i, *row[3:15], row[15], "," + str(memoryview(self.bodies[at + i])[1:], "utf-8")]
             at += count
         if len(self.bumps) > 1:
             params += [value for bump in self.bumps for value in bump]

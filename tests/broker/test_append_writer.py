@@ -145,7 +145,7 @@ def test_a_plan_arrives_as_it_was_sent(make_topic):
     plan = _Plan.of([job], {})
     received = _Plan.from_wire(b"".join(plan.wire()))
     assert received.rows == plan.rows
-    assert received.payload_tails == plan.payload_tails
+    assert [bytes(body) for body in received.bodies] == plan.bodies
     assert received.bumps == plan.bumps
     assert received.flows == plan.flows
     assert [(e.condition, list(e.params), e.reason) for e in received.expect] == [("1 = %s", [1], "one is one")]
