@@ -443,7 +443,7 @@ class _Plan:
             for topic_id, partition, through in share
         }
 
-    def wire(self) -> list[bytes]:
+    def wire(self) -> list[bytes | memoryview]:
         """What the append writer needs of a plan (everything `write` uses), as pieces of bytes
         to send one after another: the length of a JSON header, the header (all but the event
         bodies, with their lengths), then the bodies. The bodies, most of the bytes, travel as

@@ -26,7 +26,7 @@ Workers talk to the writer only if the process at the other end of the socket ru
 user (SO_PEERCRED), and the writer serves only such workers.
 
 Frames both ways: a 4-byte big-endian length, then the bytes. A request is a protocol version,
-its deadline and the plan (`_Plan.wire()`: a JSON header, then the payload tails as text); an
+its deadline and the plan (`_Plan.wire()`: a JSON header, then the event bodies as bytes); an
 answer is JSON. Only this user can open the socket (mode 0600, like the database file).
 """
 
@@ -56,7 +56,7 @@ _HEADER = struct.Struct(">I")  # every frame: its length, then its bytes
 # A request: this protocol's version, the time (Unix seconds) after which the writer must not
 # start writing it, then the plan (`_Plan.wire()`).
 _REQUEST = struct.Struct(">Bd")
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: the plan carries whole event bodies (977585f), 1: payload tails
 _MAX_FRAME = 256 * 1024 * 1024
 # The writer writes a request only if it holds the write lock by this long after the worker sent
 # it; after that it answers "not written". The worker waits that long and ANSWER_GRACE_S more
@@ -188,7 +188,7 @@ class AppendWriterClient:
         self.path = path
         self._local = threading.local()
 
-    def write(self, wired_plan: list[bytes]) -> dict[tuple[int, int], int] | None:
+    def write(self, wired_plan: list[bytes | memoryview]) -> dict[tuple[int, int], int] | None:
         """Have the writer write a plan (the pieces `_Plan.wire()` gives): its end offsets per
         partition, or the error the writer met (NotFound, ExpectationFailed, IntegrityError,
         Unavailable, DatabaseError). None when nothing was written and this process should

@@ -264,7 +264,12 @@ def test_a_writer_that_goes_away_before_answering_is_503_and_says_the_outcome_is
 
 
 @pytest.mark.parametrize(
-    "frame", [b"\x00\x00\x00\x05hello", b"\x00\x00\x00\x00", b"\x00\x00\x00\x09\x01" + b"\x00" * 8]
+    "frame",
+    [
+        b"\x00\x00\x00\x05hello",
+        b"\x00\x00\x00\x00",
+        b"\x00\x00\x00\x09" + bytes([writer_module.PROTOCOL_VERSION]) + b"\x00" * 8,
+    ],
 )
 def test_an_unreadable_request_costs_its_sender_the_connection_and_no_one_else(writer, api, make_topic, frame):
     make_topic("orders")

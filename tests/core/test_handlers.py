@@ -155,3 +155,24 @@ def test_an_api_request_leaves_no_body_behind_in_drfs_reference_cycles(make_api,
     assert all("_body" not in request.__dict__ and "wsgi.input" not in request.META for request in left)
     assert b'"offset":0' in answer  # the server got the whole answer...
     assert responses and all(response.content == b"" for response in responses)  # ...the cycle none of it
+
+
+def test_a_clean_up_that_fails_after_the_answer_is_complete_does_not_turn_it_into_an_error(make_api, make_topic):
+    make_topic("orders")
+    token = make_api("produce:orders").token
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("clean-up failed")
+
+    signals.request_finished.connect(broken)
+    try:
+        status, _, answer = call(
+            "/api/v1/topics/orders/events",
+            method="POST",
+            body=b'{"data": {"n": 1}}',
+            CONTENT_TYPE="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+    finally:
+        signals.request_finished.disconnect(broken)
+    assert status == 200 and b'"offset":0' in answer
