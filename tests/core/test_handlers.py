@@ -127,6 +127,17 @@ def test_which_requests_carry_an_api_key(path, authorization, expected):
     assert carries_api_key(environ) is expected
 
 
+def produce_one(token: str) -> tuple[int, dict[str, str], bytes]:
+    """One event to topic "orders" through the production WSGI application, with an API key."""
+    return call(
+        "/api/v1/topics/orders/events",
+        method="POST",
+        body=b'{"data": {"n": 1}}',
+        CONTENT_TYPE="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
 def test_an_api_request_leaves_no_body_behind_in_drfs_reference_cycles(make_api, make_topic):
     """DRF ties request, view and response in cycles only the garbage collector frees; neither
     the request's body nor the response's must wait for it (either can be megabytes)."""
@@ -136,13 +147,7 @@ def test_an_api_request_leaves_no_body_behind_in_drfs_reference_cycles(make_api,
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
-        status, _, answer = call(
-            "/api/v1/topics/orders/events",
-            method="POST",
-            body=b'{"data": {"n": 1}}',
-            CONTENT_TYPE="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
+        status, _, answer = produce_one(token)
         gc.collect()
         left = [thing for thing in gc.garbage if isinstance(thing, WSGIRequest)]
         responses = [thing for thing in gc.garbage if isinstance(thing, HttpResponse)]
@@ -166,13 +171,7 @@ def test_a_clean_up_that_fails_after_the_answer_is_complete_does_not_turn_it_int
 
     signals.request_finished.connect(broken)
     try:
-        status, _, answer = call(
-            "/api/v1/topics/orders/events",
-            method="POST",
-            body=b'{"data": {"n": 1}}',
-            CONTENT_TYPE="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
+        status, _, answer = produce_one(token)
     finally:
         signals.request_finished.disconnect(broken)
     assert status == 200 and b'"offset":0' in answer
