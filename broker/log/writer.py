@@ -8,7 +8,8 @@ to do. A worker still checks its events, looks up repeats and plans the rows (br
 _Plan, everything but the offsets); it sends the plan over a Unix socket beside the database.
 The writer writes whatever plans have arrived in one transaction (group commit across all
 workers) and answers each with its end offsets per partition, or with its own error: a batch
-that fails is written again plan by plan, so one request's error never fails another's.
+that fails on one request's own error (a repeated id, a moved registry, a deleted topic) is
+written again plan by plan, so that request fails alone; a database error fails the batch.
 
 `make run` starts the writer beside the web server on SQLite (`manage.py run_append_writer`). A
 worker that finds no writer listening appends itself, as before, under the same write lock, so
