@@ -149,9 +149,11 @@ class Server:
         )
         # The periodic work runs beside the server, and on SQLite the append writer, as under `make run`.
         self.scheduler = subprocess.Popen([sys.executable, "manage.py", "run_scheduler"], cwd=ROOT, env=env)
+        from broker.log.writer import writer_socket_path  # Django is set up on this database (django_setup)
+
         self.writer = (
             subprocess.Popen([sys.executable, "manage.py", "run_append_writer"], cwd=ROOT, env=env)
-            if database.url.startswith("sqlite") and os.environ.get("EVENTLINE_APPEND_WRITER", "true") != "false"
+            if writer_socket_path() is not None
             else None
         )
         deadline = time.monotonic() + 30

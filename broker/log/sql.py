@@ -237,6 +237,12 @@ def _sqlite_insert(count: int) -> str:
     return (head + "VALUES " + ", ".join([values] * count)).replace("%s", "?")
 
 
+def _after_brace(body: bytes | memoryview) -> str:
+    """A rendered event less its opening brace: what a stored payload carries after its offset
+    and a comma (decoded straight from a view of the body, so copied once)."""
+    return str(memoryview(body)[1:], "utf-8")
+
+
 def _event_time(event: PreparedEvent, append_time_ms: int) -> int:
     return event.timestamp_ms if event.timestamp_ms is not None else append_time_ms
 
@@ -303,24 +309,17 @@ class _GroupCommit:
 
     def _run_batch(self, batch: list[_AppendJob]) -> None:
         try:
-            run_isolated(self._run, batch)
+            for job, result in zip(batch, self._run(batch), strict=True):
+                job.result = result
+        except BaseException:  # noqa: BLE001 - isolate: retry each job alone, report its own error
+            for job in batch:
+                try:
+                    job.result = self._run([job])[0]
+                except BaseException as exc:  # noqa: BLE001
+                    job.error = exc
         finally:
             for job in batch:
                 job.done.set()
-
-
-def run_isolated(run: Callable[[list[Any]], list[Any]], batch: list[Any]) -> None:
-    """Write `batch` in one transaction with `run`, setting each item's `result`; if that fails,
-    each item is run alone, so one item's error (its `error`) never fails another's."""
-    try:
-        for item, result in zip(batch, run(batch), strict=True):
-            item.result = result
-    except BaseException:  # noqa: BLE001 - isolate: retry each item alone, report its own error
-        for item in batch:
-            try:
-                item.result = run([item])[0]
-            except BaseException as exc:  # noqa: BLE001
-                item.error = exc
 
 
 @dataclass
@@ -381,7 +380,7 @@ class _Plan:
                         event.trace_id,
                         job.producer_id,
                         event.schema_id,
-                        now_ms if event.timestamp_ms is None else event.timestamp_ms,
+                        _event_time(event, now_ms),
                         now_ms,
                         length,
                         head,
@@ -511,7 +510,7 @@ class _Plan:
                     offset = ends[(topic_id, partition)] - count
                     for n in range(at, at + count):
                         row = rows[n]
-                        payload = f"{row[15]}{offset},{str(memoryview(bodies[n])[1:], 'utf-8')}"
+                        payload = f"{row[15]}{offset},{_after_brace(bodies[n])}"
                         if sqlite:
                             extend(row[:2])
                             add(offset)
@@ -547,7 +546,7 @@ class _Plan:
         for _, _, count, _, _ in self.bumps:
             for i in range(count):
                 row = self.rows[at + i]
-                params += [*row[:2], i, *row[3:15], row[15], "," + str(memoryview(self.bodies[at + i])[1:], "utf-8")]
+                params += [*row[:2], i, *row[3:15], row[15], "," + _after_brace(self.bodies[at + i])]
             at += count
         if len(self.bumps) > 1:
             params += [value for bump in self.bumps for value in bump]

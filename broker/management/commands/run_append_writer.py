@@ -12,7 +12,7 @@ from django.db import connection
 
 from broker.log import get_log
 from broker.log.sql import SQLLog
-from broker.log.writer import socket_path_for
+from broker.log.writer import writer_socket_path
 from core.process import settle_garbage_collector
 
 
@@ -22,10 +22,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "sqlite":
             raise CommandError("The append writer is for SQLite; PostgreSQL takes concurrent appends itself.")
-        path = socket_path_for(str(connection.settings_dict["NAME"]))
+        path = writer_socket_path()
         log = get_log()
         if path is None or not isinstance(log, SQLLog):
-            raise CommandError("The append writer needs a file database and the SQL log.")
+            raise CommandError(
+                "The append writer needs a file database (with a path short enough for a Unix socket), "
+                "EVENTLINE_APPEND_WRITER on and the SQL log."
+            )
         writer = log.serve_as_writer(path)
         settle_garbage_collector()
 
