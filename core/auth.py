@@ -9,15 +9,16 @@ import hmac
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from core.constants import SCOPE_ADMIN, SCOPE_REGISTRY_WRITE
+from core.constants import SCOPE_ACTIONS, SCOPE_ADMIN, SCOPE_DESCRIBE, SCOPE_GROUP, SCOPE_REGISTRY_WRITE
 from core.errors import Forbidden, Unauthorized
-from core.scopes import scope_allows
+from core.scopes import NameRule, name_rule
 
 ROLE_ADMIN = "admin"
 ROLE_EDITOR = "editor"
@@ -42,14 +43,48 @@ class Principal:
     def is_admin(self) -> bool:
         return SCOPE_ADMIN in self.scopes
 
+    @cached_property
+    def rules(self) -> dict[str, NameRule]:
+        """Per action (produce, consume, describe, group), the names this principal may act on.
+        Worked out once: principals of keys are cached per process."""
+        return {
+            action: name_rule(self.scopes, action, service_name=self.service_name)
+            for action in (*SCOPE_ACTIONS, SCOPE_DESCRIBE, SCOPE_GROUP)
+        }
+
     def allows(self, action: str, topic: str = "") -> bool:
-        return scope_allows(self.scopes, action, topic)
+        """Whether this principal may do `action` on `topic` (or on a group, for `group`)."""
+        if action in (SCOPE_ADMIN, SCOPE_REGISTRY_WRITE):
+            return SCOPE_ADMIN in self.scopes or action in self.scopes
+        return self.rules[action].matches(topic)
 
     def require(self, action: str, topic: str = "") -> None:
         """Raise 403 naming the missing scope unless this principal may do `action` on `topic`."""
         if not self.allows(action, topic):
             needed = action if action in (SCOPE_ADMIN, SCOPE_REGISTRY_WRITE) else f"{action}:{topic}"
             raise Forbidden(f"Missing scope '{needed}'.", details={"required_scope": needed})
+
+    def may_describe(self, topic: str) -> bool:
+        return self.allows(SCOPE_DESCRIBE, topic)
+
+    def may_use_group(self, group: str) -> bool:
+        """Join, commit for, reset, describe and remove members of `group` (see core.scopes)."""
+        return self.allows(SCOPE_GROUP, group)
+
+    def require_group(self, group: str) -> None:
+        self.require(SCOPE_GROUP, group)
+
+    def require_describe_all(self) -> None:
+        """For answers about the whole estate (lineage): every topic must be describable."""
+        if not self.rules[SCOPE_DESCRIBE].everything:
+            raise Forbidden("Missing scope 'describe:*'.", details={"required_scope": "describe:*"})
+
+    @property
+    def identity(self) -> str:
+        """Who acts, for binding group members: the API key, else the logged-in person."""
+        if self.key_id:
+            return self.key_id
+        return f"user:{self.user_id}" if self.user_id is not None else ""
 
     @property
     def display_name(self) -> str:
@@ -153,6 +188,8 @@ def principal_for_user(user: Any) -> Principal:
         elif ROLE_EDITOR in roles:
             roles = roles | {ROLE_VIEWER}
     scopes = {SCOPE_ADMIN} if ROLE_ADMIN in roles else {"consume:*"} if roles else set()
+    # Pages show every topic and group to anyone logged in; the API answers them the same.
+    scopes |= {f"{SCOPE_DESCRIBE}:*", f"{SCOPE_GROUP}:*"}
     return Principal(scopes=frozenset(scopes), user_id=user.pk, username=user.get_username(), roles=roles)
 
 

@@ -9,3 +9,8 @@ SERVICE_NAME_MAX_LENGTH = 200
 SCOPE_ADMIN = "admin"
 SCOPE_REGISTRY_WRITE = "registry:write"
 SCOPE_ACTIONS = ("produce", "consume")
+SCOPE_DESCRIBE = "describe"
+SCOPE_GROUP = "group"
+# A key that names no group scope may use the groups called after its service, alone or followed
+# by one of these and anything (`billing`, `billing-service`, `billing.eu`, `billing_replay`).
+SERVICE_GROUP_SEPARATORS = ("-", ".", "_")

@@ -43,7 +43,8 @@ def api_key_create(
     if bad or not scopes:
         raise field_error(
             "scope",
-            f"invalid scope(s) {bad or '(none given)'}: use admin, registry:write, produce:<topic or prefix*>, consume:<topic or prefix*>",
+            f"invalid scope(s) {bad or '(none given)'}: use admin, registry:write, produce:<topic or prefix*>, "
+            "consume:<topic or prefix*>, describe:<topic or prefix*>, group:<group or prefix*>",
         )
     service = service_get_or_create(name=service_name)
     key_id = KEY_ID_PREFIX + secrets.token_hex(8)

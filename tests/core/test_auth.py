@@ -5,6 +5,7 @@ import hashlib
 import pytest
 from django.core.management import call_command
 
+from core.auth import Principal, principal_for_user
 from core.models import ApiKey
 from core.scopes import scope_allows, scope_is_valid
 from core.services import api_key_create, api_key_revoke
@@ -62,6 +63,12 @@ def test_a_revoked_key_stops_working():
         ("produce:", False),
         ("read:x", False),
         ("produce:a b", False),
+        ("describe:orders.*", True),
+        ("describe:*", True),
+        ("group:billing", True),
+        ("group:billing-*", True),
+        ("group:", False),
+        ("group:a b", False),
     ],
 )
 def test_scope_grammar(scope, valid):
@@ -90,3 +97,36 @@ def test_a_logged_in_viewer_may_browse_but_not_administer(django_user_model, mak
     client.force_login(user)
     assert client.get("/api/v1/topics/orders/partitions/0/events").status_code == 200
     assert client.post("/api/v1/topics", {"name": "x"}, format="json").status_code == 403
+
+
+def test_describing_a_topic_is_implied_by_produce_or_consume_on_the_same_names():
+    assert scope_allows(["produce:orders"], "describe", "orders")
+    assert scope_allows(["consume:orders.*"], "describe", "orders.eu")
+    assert scope_allows(["describe:pay*"], "describe", "payments")
+    assert not scope_allows(["describe:pay*"], "consume", "payments"), "describing is not reading"
+    assert not scope_allows(["consume:orders.*"], "describe", "payments")
+    assert not scope_allows(["registry:write"], "describe", "orders")
+    assert scope_allows(["admin"], "describe", "anything")
+
+
+def test_a_key_naming_no_group_scope_may_use_the_groups_named_after_its_service():
+    billing = Principal(scopes=frozenset({"consume:orders"}), service_name="billing", key_id="elk_1")
+    for allowed in ("billing", "billing-service", "billing.eu", "billing_replay"):
+        assert billing.may_use_group(allowed), allowed
+    for refused in ("billings", "payments-service", "bill", "x-billing"):
+        assert not billing.may_use_group(refused), refused
+
+
+def test_group_scopes_replace_the_service_default_and_admin_may_use_every_group():
+    scoped = Principal(scopes=frozenset({"consume:*", "group:etl.*"}), service_name="billing", key_id="elk_2")
+    assert scoped.may_use_group("etl.nightly")
+    assert not scoped.may_use_group("billing"), "a key that names groups uses only those"
+    admin = Principal(scopes=frozenset({"admin"}), service_name="ops", key_id="elk_3")
+    assert admin.may_use_group("anything") and admin.may_describe("anything")
+
+
+def test_a_logged_in_person_keeps_browsing_every_topic_and_group(django_user_model):
+    nobody = django_user_model.objects.create_user("nora", password="pw-123456")
+    person = principal_for_user(nobody)
+    assert person.may_describe("orders") and person.may_use_group("payments-service")
+    assert not person.allows("consume", "orders"), "describing is not reading"

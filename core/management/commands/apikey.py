@@ -22,7 +22,11 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a key (creates the service if needed).")
         create.add_argument("--service", required=True)
         create.add_argument(
-            "--scope", action="append", required=True, help="admin, produce:<topic|prefix*>, consume:<topic|prefix*>"
+            "--scope",
+            action="append",
+            required=True,
+            help="admin, registry:write, produce:<topic|prefix*>, consume:<topic|prefix*>, describe:<topic|prefix*>, "
+            "group:<group|prefix*>",
         )
         create.add_argument("--label", default="")
         listing = sub.add_parser("list", help="List keys (never their secrets).")
