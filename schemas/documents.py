@@ -141,12 +141,19 @@ def compile_validator(schema: Any, references: Mapping[str, Any] | None = None) 
         raise InvalidSchema(f"Invalid schema: {_first_line(str(exc))}") from None
 
 
+#: `pattern`, `patternProperties` and `format: regex` run on Rust's `regex` engine, which matches in
+#: linear time: jsonschema-rs's default engine backtracks for lookaround and backreferences, and
+#: patterns come from whoever may register. A pattern it cannot run is refused at registration.
+_LINEAR_PATTERNS = jsonschema_rs.RegexOptions()
+
+
 def _compile(schema: Any, references: Mapping[str, Any] | None) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(
         schema,
         validate_formats=True,
         retriever=_LocalRetriever(references or {}),
         base_uri=ROOT_BASE,
+        pattern_options=_LINEAR_PATTERNS,
     )
 
 

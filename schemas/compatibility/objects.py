@@ -18,12 +18,11 @@ added *and* required (Confluent counts it compatible, but old data may lack it).
 from __future__ import annotations
 
 import enum
-import functools
-import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from .difference import Difference
 from .jsonvalues import JSON, MISSING, Maybe, join, present_or_none, schema_map, string_list
+from .patterns import linear_regex
 from .rules import (
     ADDITIONAL_PROPERTIES,
     UNEVALUATED_PROPERTIES,
@@ -70,18 +69,11 @@ class ContentModel(NamedTuple):
     covering: tuple[JSON, ...] = ()
 
 
-@functools.lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
 def matching_patterns(keywords: dict[str, JSON], name: str) -> list[JSON]:
     found = []
     for pattern, schema in schema_map(keywords.get("patternProperties")).items():
-        regex = _regex(pattern)
+        # Linear-time matching (RE2): the patterns come from whoever calls the registry.
+        regex = linear_regex(pattern)
         if regex is not None and regex.search(name):
             found.append(schema)
     return found
