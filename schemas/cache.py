@@ -22,15 +22,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from django.db import connection
 
-DOCUMENT_CACHE_SIZE = 4096
-ID_READ_CACHE_SIZE = 20000
+from core.lru import SizedLRU
+
 ID_READ_SYNC_S = 0.2
 _PRUNE_CHUNK = 500
+DEFAULT_CACHE_BYTES = 32 << 20
+#: Estimated bytes per byte of schema text. A parsed document measured 4.3 times its text
+#: (tracemalloc); jsonschema-rs's compiled form lives outside Python's heap and is estimated.
+DOCUMENT_BYTES_PER_TEXT_BYTE = 5
+VALIDATOR_BYTES_PER_TEXT_BYTE = 4
+#: An id read keeps the text and its references: the text, plus room for the rest.
+ID_READ_OVERHEAD_BYTES = 256
 
 
 class RegistryCache:
@@ -46,12 +52,18 @@ class RegistryCache:
         self.subjects: dict[tuple[str, int | None], Any] = {}
         # schema id -> ResolvedSchema | None
         self.schema_ids: dict[int, Any] = {}
-        # schema id -> EventValidator
-        self.validators: dict[int, Any] = {}
-        # schema id -> LoadedSchema (LRU)
-        self.documents: OrderedDict[int, Any] = OrderedDict()
-        # schema id -> its GET /schemas/ids/{id} answer
-        self.id_reads: dict[int, Any] = {}
+        # Keyed by schema id, each bounded by (estimated) bytes: schemas are as large as users
+        # make them. schema id -> EventValidator / LoadedSchema / GET /schemas/ids/{id} answer
+        self.validators: SizedLRU[int, Any] = SizedLRU(DEFAULT_CACHE_BYTES)
+        self.documents: SizedLRU[int, Any] = SizedLRU(DEFAULT_CACHE_BYTES)
+        self.id_reads: SizedLRU[int, Any] = SizedLRU(DEFAULT_CACHE_BYTES)
+
+    def configure(self, *, max_bytes: int) -> None:
+        """Set the byte budget of each cache keyed by schema id (emptying them)."""
+        with self._lock:
+            for cache in (self.validators, self.documents, self.id_reads):
+                cache.clear()
+                cache.max_bytes = max_bytes
 
     def sync(self) -> None:
         """Read the state row and drop what a committed write may have changed."""
@@ -83,8 +95,7 @@ class RegistryCache:
             if (epoch, generation, deletions) == known:
                 return
             if known is None or epoch != known[0]:
-                self.validators, self.id_reads = {}, {}
-                self.documents = OrderedDict()
+                self._clear_by_id()
             elif deletions != known[2]:
                 self._forget(self._deleted_ids())
             self.subjects = {}
@@ -103,9 +114,12 @@ class RegistryCache:
 
     def _forget(self, gone: set[int]) -> None:
         if gone:
-            self.validators = {key: value for key, value in self.validators.items() if key not in gone}
-            self.id_reads = {key: value for key, value in self.id_reads.items() if key not in gone}
-            self.documents = OrderedDict((key, value) for key, value in self.documents.items() if key not in gone)
+            for cache in (self.validators, self.documents, self.id_reads):
+                cache.discard_where(gone.__contains__)
+
+    def _clear_by_id(self) -> None:
+        for cache in (self.validators, self.documents, self.id_reads):
+            cache.clear()
 
     def forget_ids(self, ids: set[int]) -> None:
         """Drop ids this process just deleted (other processes learn it on their next sync)."""
@@ -115,31 +129,23 @@ class RegistryCache:
             self.schema_ids = {}
 
     def document(self, schema_id: int) -> Any | None:
-        found = self.documents.get(schema_id)
-        if found is not None:
-            try:
-                self.documents.move_to_end(schema_id)
-            except KeyError:
-                pass
-        return found
+        return self.documents.get(schema_id)
 
     def remember_document(self, schema_id: int, document: Any) -> None:
-        with self._lock:
-            self.documents[schema_id] = document
-            while len(self.documents) > DOCUMENT_CACHE_SIZE:
-                self.documents.popitem(last=False)
+        self.documents.put(schema_id, document, len(document.text) * DOCUMENT_BYTES_PER_TEXT_BYTE)
+
+    def remember_validator(self, schema_id: int, validator: Any, *, text_length: int) -> None:
+        self.validators.put(schema_id, validator, text_length * VALIDATOR_BYTES_PER_TEXT_BYTE)
 
     def remember_id_read(self, schema_id: int, answer: Any) -> None:
-        if len(self.id_reads) >= ID_READ_CACHE_SIZE:
-            self.id_reads = {}
-        self.id_reads[schema_id] = answer
+        self.id_reads.put(schema_id, answer, len(answer.schema_text) + ID_READ_OVERHEAD_BYTES)
 
     def clear(self) -> None:
         with self._lock:
             self._state = None
             self.synced_at = 0.0
-            self.subjects, self.schema_ids, self.validators, self.id_reads = {}, {}, {}, {}
-            self.documents = OrderedDict()
+            self.subjects, self.schema_ids = {}, {}
+            self._clear_by_id()
 
 
 registry_cache = RegistryCache()

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
@@ -476,6 +477,7 @@ def candidate_from_request(
         raise InvalidSchema(c.MSG_EMPTY_SCHEMA)
     if not isinstance(schema, str):
         raise InvalidSchema("Invalid schema: the 'schema' field must be a string holding the schema's JSON text")
+    _refuse_oversized(schema)
     parsed = parse_schema_text(schema)
     resolved = resolve_references(references)
     if normalize:
@@ -495,6 +497,16 @@ def candidate_from_request(
         fingerprint=fingerprint(type_name, text, resolved),
         validator=validator,
     )
+
+
+def _refuse_oversized(schema: str) -> None:
+    """42201 for schema text over EVENTLINE_MAX_SCHEMA_BYTES, before anything parses it: a parsed
+    schema takes about five times its text in memory, and checks build more from it."""
+    limit = settings.EVENTLINE["MAX_SCHEMA_BYTES"]
+    if len(schema) * 4 > limit and (size := len(schema.encode("utf-8", "surrogatepass"))) > limit:
+        raise InvalidSchema(
+            f"Invalid schema: the schema is {size} bytes, over the limit of {limit} bytes (EVENTLINE_MAX_SCHEMA_BYTES)"
+        )
 
 
 def candidate_checked(candidate: Candidate) -> Candidate:

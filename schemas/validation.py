@@ -83,7 +83,7 @@ def validator_for(schema_id: int) -> EventValidator:
 
     document = loaded_schema(schema_id)
     validator = EventValidator(schema_id, compile_validator(document.parsed, document.documents))
-    registry_cache.validators[schema_id] = validator
+    registry_cache.remember_validator(schema_id, validator, text_length=len(document.text))
     return validator
 
 

@@ -230,6 +230,12 @@ EVENTLINE = {
     "APPEND_WRITER": env_bool("EVENTLINE_APPEND_WRITER", True),
     # Each web server process builds the default lineage graph as it starts (config/wsgi.py).
     "WARM_CACHES": env_bool("EVENTLINE_WARM_CACHES", True),
+    # Schema text a registration or compatibility check may send, in bytes (UTF-8); larger is a
+    # 42201 before it is parsed. Confluent's registry is bound to about 1 MB by its Kafka topic.
+    "MAX_SCHEMA_BYTES": int(os.environ.get("EVENTLINE_MAX_SCHEMA_BYTES", 1024 * 1024)),
+    # Budget in (estimated) bytes of each of the registry's four per-process caches: parsed
+    # schemas, compiled validators, by-id answers and the compatibility checker's node models.
+    "SCHEMA_CACHE_BYTES": int(os.environ.get("EVENTLINE_SCHEMA_CACHE_BYTES", 32 * 1024 * 1024)),
 }
 
 LOGGING = {

@@ -168,8 +168,9 @@ def test_a_keyed_version_reuses_its_node_model_across_checks_and_answers_the_sam
     }
     keyed = SchemaVersion(1, old, "{}", cache_key=("test", 1))
     first = check_compatibility(SchemaVersion(None, new, "{}"), [keyed], CompatibilityLevel.BACKWARD)
-    side = checker._side_for(keyed)
+    side = checker._sides.get(("test", 1))
     second = check_compatibility(SchemaVersion(None, new, "{}"), [keyed], CompatibilityLevel.BACKWARD)
-    assert checker._side_for(keyed) is side
+    assert side is not None
+    assert checker._sides.get(("test", 1)) is side
     assert first.is_compatible == second.is_compatible is True
     assert [d.to_dict() for d in first.differences] == [d.to_dict() for d in second.differences]
