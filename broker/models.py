@@ -138,10 +138,13 @@ class ConsumerGroup(models.Model):
 
 class GroupMember(models.Model):
     """A live member of a group. `generation` is the group generation this member last joined or
-    acknowledged; fetches and commits from an older one are refused."""
+    acknowledged; fetches and commits from an older one are refused. A member id is not a
+    credential: only the key (or person) in `joined_by` may act as the member."""
 
     group = models.ForeignKey(ConsumerGroup, on_delete=models.CASCADE, related_name="members")
     member_id = models.CharField(max_length=100, unique=True)
+    # Principal.identity of who joined: the API key id, or `user:<pk>` for a browser session.
+    joined_by = models.CharField(max_length=64, blank=True, default="")
     client_id = models.CharField(max_length=255, blank=True, default="")
     client_host = models.CharField(max_length=255, blank=True, default="")
     service = models.ForeignKey("core.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -10,7 +10,10 @@ from django.db.models import Count, Max, QuerySet, Sum
 
 from broker.log import ReadBatch, get_log
 from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
+from core.auth import Principal
+from core.constants import SCOPE_GROUP
 from core.errors import NotFound, field_error
+from core.selectors import name_rule_q
 from core.timeutil import ms_to_iso
 
 Position = tuple[int, int, int]  # (topic id, partition, offset)
@@ -91,8 +94,12 @@ def partition_read(*, topic_name: str, partition: int, offset: int | None, limit
     return row, batch
 
 
-def group_list() -> QuerySet[ConsumerGroup]:
-    return ConsumerGroup.objects.annotate(member_count=Count("members")).order_by("name")
+def group_list(*, visible_to: Principal | None = None) -> QuerySet[ConsumerGroup]:
+    """Groups with their member counts; with `visible_to`, only those it may describe."""
+    groups = ConsumerGroup.objects.all()
+    if visible_to is not None:
+        groups = groups.filter(name_rule_q(visible_to.rules[SCOPE_GROUP]))
+    return groups.annotate(member_count=Count("members")).order_by("name")
 
 
 def group_get(*, name: str) -> ConsumerGroup:

@@ -193,11 +193,13 @@ class PartitionEventsView(APIView):
 
 
 class GroupListView(APIView):
-    @extend_schema(responses=s.GroupSummarySerializer(many=True), summary="List consumer groups")
+    @extend_schema(
+        responses=s.GroupSummarySerializer(many=True), summary="List the consumer groups the key may describe"
+    )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        groups = selectors.group_list(visible_to=principal_of(request))
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(selectors.group_list(), request, view=self)
+        page = paginator.paginate_queryset(groups, request, view=self)
         return paginator.get_paginated_response(
             [
                 {
@@ -214,7 +216,7 @@ class GroupListView(APIView):
 class GroupDetailView(APIView):
     @extend_schema(responses=s.GroupSerializer, summary="Describe a group: state, generation, members")
     def get(self, request: Request, group: str) -> Response:
-        principal_of(request)
+        principal_of(request).require_group(group)
         return Response(selectors.group_describe(name=group))
 
     @extend_schema(responses={204: None}, summary="Delete an empty group's offsets (state Dead)")
@@ -244,18 +246,17 @@ class GroupMembersView(APIView):
 
 
 class MemberDetailView(APIView):
-    @extend_schema(responses={204: None}, summary="Leave a group")
+    @extend_schema(responses={204: None}, summary="Leave a group (the member's own key), or remove a member (admin)")
     def delete(self, request: Request, group: str, member: str) -> Response:
-        principal_of(request)
-        group_leave(group_name=group, member_id=member)
+        group_leave(group_name=group, member_id=member, principal=principal_of(request))
         return Response(status=204)
 
 
 class MemberHeartbeatView(APIView):
     @extend_schema(request=None, responses=s.MemberSerializer, summary="Heartbeat; learn about rebalances")
     def post(self, request: Request, group: str, member: str) -> Response:
-        principal_of(request)
-        return Response(group_heartbeat(group_name=group, member_id=member).as_dict())
+        view = group_heartbeat(group_name=group, member_id=member, principal=principal_of(request))
+        return Response(view.as_dict())
 
 
 class MemberEventsView(APIView):
@@ -299,7 +300,7 @@ class MemberSeekView(APIView):
 class GroupOffsetsView(APIView):
     @extend_schema(responses=s.OffsetsResponseSerializer, summary="Committed offsets of a group")
     def get(self, request: Request, group: str) -> Response:
-        principal_of(request)
+        principal_of(request).require_group(group)
         return Response({"offsets": selectors.group_offsets(name=group)})
 
     @extend_schema(

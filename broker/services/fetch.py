@@ -29,7 +29,7 @@ from broker.flows import FlowKey, consume_key, consumed, flows_upsert, flows_ups
 from broker.log import get_log
 from broker.log.sql import SQLLog, read_batch
 from broker.models import ConsumerGroup, GroupMember
-from broker.services.groups import expire_overdue, group_member_sync, stale_generation
+from broker.services.groups import expire_overdue, group_member_sync, require_member_owner, stale_generation
 from broker.wakeups import hub
 from core.auth import Principal
 from core.db import (
@@ -94,7 +94,7 @@ def fetch_limits(max_wait_ms: Any = None, max_events: Any = None, max_bytes: Any
 
 _MEMBER = (
     "SELECT m.id, m.member_id, m.generation, m.synced_generation, m.assignment, m.auto_offset_reset, "
-    "m.last_seen_ms, m.service_id, g.id, g.name, g.generation, EXISTS (SELECT 1 FROM broker_groupmember o "
+    "m.last_seen_ms, m.service_id, m.joined_by, g.id, g.name, g.generation, EXISTS (SELECT 1 FROM broker_groupmember o "
     "WHERE o.group_id = g.id AND o.last_seen_ms < %s - o.session_timeout_ms) "
     "FROM broker_groupmember m JOIN broker_consumergroup g ON g.id = m.group_id "
     "WHERE m.member_id = %s AND g.name = %s"
@@ -190,9 +190,8 @@ def _load_member(group_name: str, member_id: str, at_ms: int, limits: FetchLimit
 
 def _member_of(row: tuple[Any, ...]) -> tuple[ConsumerGroup, GroupMember, bool]:
     """The group, the member and whether any member of the group is overdue, from a _MEMBER row."""
-    pk, member_id, generation, synced, assignment, reset, last_seen_ms, service_id, group_id, name, current, overdue = (
-        row
-    )
+    pk, member_id, generation, synced, assignment, reset, last_seen_ms, service_id, joined_by, *of_group = row
+    group_id, name, current, overdue = of_group
     group = ConsumerGroup(id=group_id, name=name, generation=current)
     member = GroupMember(
         id=pk,
@@ -204,6 +203,7 @@ def _member_of(row: tuple[Any, ...]) -> tuple[ConsumerGroup, GroupMember, bool]:
         auto_offset_reset=reset,
         last_seen_ms=last_seen_ms,
         service_id=service_id,
+        joined_by=joined_by,
     )
     return group, member, bool(overdue)
 
@@ -254,12 +254,14 @@ _MOVED_ELSEWHERE = "the position moved while it was read"
 
 def _one_round_trip(memory: _Memory, principal: Principal) -> bool:
     """Whether _load_and_fetch can take this fetch: PostgreSQL outside a transaction, the SQL
-    log, a member of one partition last fetched here, allowed to consume its topic (checked now:
-    the fetch is recorded before the member row is back)."""
+    log, a member of one partition last fetched here, joined by this key and allowed to consume
+    its topic (checked now: the fetch is recorded before the member row is back; who joined a
+    member never changes)."""
     return (
         connection.vendor == "postgresql"
         and not connection.in_atomic_block
         and memory.member is not None
+        and memory.member.joined_by == principal.identity
         and len(memory.next_offsets) == 1
         and isinstance(get_log(), SQLLog)
         and all(principal.allows("consume", topic) for topic in memory.topics)
@@ -373,12 +375,14 @@ def _start_positions(group: ConsumerGroup, member: GroupMember, positions: list[
 
 def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits: FetchLimits) -> list[str]:
     """Long-poll the member's partitions; returns serialised events in per-partition offset order."""
+    principal.require_group(group_name)
     started_ms = now_ms()
     # Taken before anything is read (the reads ahead go with the member query), so an append
     # that commits after them wakes this fetch instead of leaving it to the fallback recheck.
     wakeups: tuple[int, ...] | None = hub().snapshot()
     loaded = _load_member(group_name, member_id, started_ms, limits, principal)
     group, member, positions, read_ahead = loaded.group, loaded.member, loaded.positions, loaded.read_ahead
+    require_member_owner(member, principal)
     if loaded.recorded is not None:  # read and recorded in one round trip, which checked all below
         _remember(group, member, loaded.recorded[1])
         return loaded.recorded[0]

@@ -1,5 +1,12 @@
 """Consumer groups: join, heartbeat, leave, expiry, rebalancing, commits, seeks and resets.
 
+Who may do what (Kafka's group ACLs): a key acts on a group only if its scopes name the group
+(`group:<name or prefix*>`, or by default the groups named after its service; see core.scopes),
+and on a topic only with `consume:<topic>`. A member is bound to the key that joined it: a member
+id alone is not a credential, so heartbeats, fetches, commits, seeks and rejoins as the member from
+another key get 403 (`member_of_another_key`); an admin may still remove a stuck member. Both
+checks come before anything is looked up, so a refused key learns nothing about the group.
+
 The coordinator assigns partitions itself (range or round-robin, Kafka's layouts) as soon as
 membership changes. Every change bumps the generation; members still on an older generation are
 fenced (their fetches and commits get 409) until they heartbeat or rejoin, which hands them the
@@ -30,7 +37,7 @@ from broker.constants import (
 from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
 from core.auth import Principal
 from core.constants import NAME_PATTERN
-from core.errors import Conflict, NotFound, ValidationFailed, field_error
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from core.timeutil import now_ms
 
 
@@ -58,6 +65,16 @@ def validate_group_name(name: str) -> str:
     if not name or len(name) > 255 or not NAME_PATTERN.match(name):
         raise field_error("group", "a group name is 1-255 of a-z, A-Z, 0-9, '.', '_', '-'")
     return name
+
+
+def require_member_owner(member: GroupMember, principal: Principal) -> None:
+    """Raise 403 unless `principal` joined `member` (the key that joined it, or the same person)."""
+    if member.joined_by != principal.identity:
+        raise Forbidden(
+            f"Member '{member.member_id}' was joined with another API key; only that key may act as it.",
+            code="member_of_another_key",
+            details={"member_id": member.member_id},
+        )
 
 
 def _lock_group(name: str, *, create: bool = False) -> ConsumerGroup:
@@ -245,6 +262,7 @@ def group_join(
     """Join (or rejoin with `member_id`) a group subscribed to `topics`; returns the member's id,
     the generation and its partitions. A new member or a changed subscription rebalances the group."""
     validate_group_name(group_name)
+    principal.require_group(group_name)
     topics, auto_offset_reset, session_timeout_ms, assignor = _validate_join(
         topics, auto_offset_reset, session_timeout_ms, assignor
     )
@@ -266,6 +284,8 @@ def group_join(
                 code="inconsistent_group_protocol",
             )
         member = GroupMember.objects.filter(group=group, member_id=member_id).first() if member_id else None
+        if member is not None:
+            require_member_owner(member, principal)
         if member is not None and member.topics == topics:
             member.last_seen_ms = at_ms
             member.session_timeout_ms = session_timeout_ms
@@ -282,6 +302,7 @@ def group_join(
                 group=group,
                 member_id=f"{client_id or 'consumer'}-{uuid.uuid4()}",
                 joined_ms=at_ms,
+                joined_by=principal.identity,
             )
         member.client_id = client_id[:255]
         member.client_host = client_host[:255]
@@ -307,13 +328,15 @@ def _member_locked(group: ConsumerGroup, member_id: str) -> GroupMember:
     return member
 
 
-def group_heartbeat(*, group_name: str, member_id: str) -> MemberView:
+def group_heartbeat(*, group_name: str, member_id: str, principal: Principal) -> MemberView:
     """Keep a member alive; after a rebalance this hands it the new generation and assignment."""
+    principal.require_group(group_name)
     at_ms = now_ms()
     with transaction.atomic():
         group = _lock_group(group_name)
         _expire_locked(group, at_ms)
         member = _member_locked(group, member_id)
+        require_member_owner(member, principal)
         member.last_seen_ms = at_ms
         if _acknowledge(group, member, at_ms):
             return _view(group, member, True)
@@ -322,12 +345,15 @@ def group_heartbeat(*, group_name: str, member_id: str) -> MemberView:
         return _view(group, member, False)
 
 
-def group_leave(*, group_name: str, member_id: str) -> None:
-    """A member leaves; the others rebalance (or the group becomes Empty)."""
+def group_leave(*, group_name: str, member_id: str, principal: Principal) -> None:
+    """A member leaves, or an admin removes it; the others rebalance (or the group becomes Empty)."""
+    principal.require_group(group_name)
     at_ms = now_ms()
     with transaction.atomic():
         group = _lock_group(group_name)
         member = _member_locked(group, member_id)
+        if not principal.is_admin:
+            require_member_owner(member, principal)
         member.delete()
         _rebalance(group, at_ms)
 
@@ -467,6 +493,7 @@ def group_commit(
     members. All offsets are checked before any is stored.
     """
     validate_group_name(group_name)
+    principal.require_group(group_name)
     commits, _ = _check_offsets(offsets, principal)
     at_ms = now_ms()
     with transaction.atomic():
@@ -474,6 +501,7 @@ def group_commit(
         _expire_locked(group, at_ms)
         if member_id:
             member = _member_locked(group, member_id)
+            require_member_owner(member, principal)
             if generation != group.generation or member.generation != group.generation:
                 raise stale_generation(group)
             member.last_seen_ms = at_ms
@@ -527,9 +555,11 @@ def group_seek(
     *, group_name: str, member_id: str, principal: Principal, topic: Any, partition: Any, to: Any
 ) -> dict[str, Any]:
     """Move a member's fetch position on one of its partitions (not its committed offset)."""
+    principal.require_group(group_name)
     with transaction.atomic():
         group = _lock_group(group_name)
         member = _member_locked(group, member_id)
+        require_member_owner(member, principal)
         if member.generation != group.generation:
             raise stale_generation(group)
         if [topic, partition] not in member.assignment:
@@ -550,6 +580,7 @@ def group_offsets_reset(
     *, group_name: str, principal: Principal, topic: Any, to: Any, partitions: Any = None, dry_run: bool = True
 ) -> dict[str, Any]:
     """Reset committed offsets of an inactive group, with a before/after preview (`dry_run`)."""
+    principal.require_group(group_name)
     if not isinstance(topic, str):
         raise field_error("topic", "a topic name is required")
     row_topic = Topic.objects.filter(name=topic).first()
@@ -604,6 +635,7 @@ def group_offsets_reset(
 
 def group_delete(*, group_name: str, principal: Principal) -> None:
     """Delete an Empty group's offsets; the group is Dead until someone joins again."""
+    principal.require_group(group_name)
     with transaction.atomic():
         group = _lock_group(group_name)
         names = set(GroupPartition.objects.filter(group=group).values_list("topic__name", flat=True))

@@ -539,7 +539,7 @@ def test_every_fetch_and_commit_is_logged_per_partition(api, make_topic):
 def test_consuming_needs_the_consume_scope_for_every_topic(make_api, make_topic):
     make_topic("orders")
     make_topic("payments")
-    consumer = make_api("consume:orders")
+    consumer = make_api("consume:orders", "group:g")
     refused = consumer.post("/api/v1/groups/g/members", {"topics": ["orders", "payments"]})
     assert refused.status_code == 403
     assert refused.json()["error"]["details"]["required_scope"] == "consume:payments"
@@ -600,7 +600,7 @@ def test_produce_and_fetch_are_counted_as_observed_flows(make_api, make_topic):
 
     make_topic("orders")
     producer = make_api("produce:orders", service="checkout")
-    consumer = make_api("consume:orders", service="billing")
+    consumer = make_api("consume:orders", "group:g", service="billing")
     producer.post(
         "/api/v1/topics/orders/events", [{"type": "OrderPlaced"}, {"type": "OrderPlaced"}, {"type": "OrderCancelled"}]
     )
@@ -617,3 +617,169 @@ def test_produce_and_fetch_are_counted_as_observed_flows(make_api, make_topic):
     consumed = FlowStat.objects.get(role=FlowStat.ROLE_CONSUME)
     assert consumed.events == 4
     assert consumed.group_id == ConsumerGroup.objects.get(name="g").id
+
+
+# -- who may use a group (Kafka's group ACLs) ----------------------------------------------------
+
+
+@pytest.fixture
+def payments_group(make_api, make_topic):
+    """The payments service consumes `payments` in its own group, `payments-service`; its key names
+    no group scope (the default: groups named after the service)."""
+    make_topic("orders")
+    make_topic("payments")
+    owner = make_api("consume:payments", service="payments")
+    member = join(owner, group="payments-service", topics=("payments",))
+    return owner, member
+
+
+def test_key_cannot_describe_a_group_its_scopes_do_not_name(make_api, payments_group):
+    _, member = payments_group
+    intruder = make_api("consume:orders*", service="orders")
+    for path in ("", "/offsets"):
+        refused = intruder.get(f"/api/v1/groups/payments-service{path}")
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["details"]["required_scope"] == "group:payments-service"
+        assert member["member_id"] not in refused.content.decode()
+    missing = intruder.get("/api/v1/groups/no-such-group")
+    assert missing.status_code == 403, "a group the key may not use is refused whether it exists or not"
+
+
+def test_key_cannot_remove_a_member_of_a_group_its_scopes_do_not_name(make_api, payments_group):
+    _, member = payments_group
+    intruder = make_api("consume:orders*", service="orders")
+    refused = intruder.delete(f"/api/v1/groups/payments-service/members/{member['member_id']}")
+    assert refused.status_code == 403
+    assert GroupMember.objects.filter(member_id=member["member_id"]).exists()
+
+
+def test_key_cannot_join_a_group_its_scopes_do_not_name(make_api, payments_group):
+    owner, member = payments_group
+    intruder = make_api("consume:*", service="orders")
+    refused = intruder.post("/api/v1/groups/payments-service/members", {"topics": ["payments"]})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["required_scope"] == "group:payments-service"
+    beat = owner.post(f"/api/v1/groups/payments-service/members/{member['member_id']}/heartbeat").json()
+    assert beat["generation"] == 1 and beat["assignment"] == [{"topic": "payments", "partition": 0}]
+
+
+def test_key_cannot_commit_reset_or_delete_offsets_of_a_group_its_scopes_do_not_name(make_api, make_topic):
+    make_topic("orders")
+    admin = make_api("admin", service="ops")
+    produce(admin, n=2)
+    intruder = make_api("consume:orders*", service="orders")
+    offsets = {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]}
+    assert intruder.post("/api/v1/groups/billing/offsets", offsets).status_code == 403
+    assert not ConsumerGroup.objects.filter(name="billing").exists()
+    assert admin.post("/api/v1/groups/billing/offsets", offsets).status_code == 200
+    reset = {"topic": "orders", "to": "earliest", "dry_run": False}
+    assert intruder.post("/api/v1/groups/billing/offsets/reset", reset).status_code == 403
+    assert intruder.delete("/api/v1/groups/billing").status_code == 403
+    assert admin.get("/api/v1/groups/billing/offsets").json()["offsets"][0]["offset"] == 1
+
+
+def test_key_cannot_heartbeat_as_member_joined_by_another_key(make_api, make_topic):
+    make_topic("orders")
+    owner = make_api("consume:orders", "group:billing", service="billing")
+    colleague = make_api("consume:orders", "group:billing", service="billing")
+    member = join(owner, group="billing")
+    refused = colleague.post(f"/api/v1/groups/billing/members/{member['member_id']}/heartbeat")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "member_of_another_key"
+    assert "assignment" not in refused.content.decode()
+
+
+def test_key_cannot_fetch_commit_seek_leave_or_rejoin_as_member_joined_by_another_key(make_api, make_topic):
+    make_topic("orders")
+    owner = make_api("consume:orders", service="billing")
+    colleague = make_api("consume:orders", service="billing")
+    member = join(owner, group="billing", auto_offset_reset="earliest")
+    produce(make_api("produce:orders"), n=2)
+    path = f"/api/v1/groups/billing/members/{member['member_id']}"
+    assert fetch(colleague, member, group="billing").status_code == 403
+    commit = {
+        "member_id": member["member_id"],
+        "generation": member["generation"],
+        "offsets": [{"topic": "orders", "partition": 0, "offset": 2}],
+    }
+    assert colleague.post("/api/v1/groups/billing/offsets", commit).status_code == 403
+    seek = {"topic": "orders", "partition": 0, "to": "end"}
+    assert colleague.post(f"{path}/seek", seek).status_code == 403
+    rejoin = {"topics": ["orders"], "member_id": member["member_id"]}
+    assert colleague.post("/api/v1/groups/billing/members", rejoin).status_code == 403
+    assert colleague.delete(path).status_code == 403
+    assert not GroupActivity.objects.exists(), "nothing was fetched or committed"
+    assert [e["offset"] for e in fetch(owner, member, group="billing").json()["events"]] == [0, 1]
+    assert owner.post("/api/v1/groups/billing/offsets", commit).status_code == 200
+    assert owner.delete(path).status_code == 204
+
+
+@pytest.mark.django_db(transaction=True)
+def test_key_cannot_fetch_as_member_joined_by_another_key_that_this_process_remembers(make_api, make_topic):
+    """The fetch that reads and records in one round trip (PostgreSQL) checks the key too."""
+    make_topic("orders")
+    owner = make_api("consume:orders", service="billing")
+    colleague = make_api("consume:orders", service="billing")
+    member = join(owner, group="billing", auto_offset_reset="earliest")
+    produce(make_api("produce:orders"), n=2)
+    assert len(fetch(owner, member, group="billing").json()["events"]) == 2
+    produce(make_api("produce:orders"), n=1)
+    assert fetch(colleague, member, group="billing").status_code == 403
+    assert ConsumerGroup.objects.get(name="billing").partitions.get().position == 2, "nothing was consumed"
+    assert [e["offset"] for e in fetch(owner, member, group="billing").json()["events"]] == [2]
+
+
+def test_an_admin_key_may_remove_a_stuck_member_but_not_act_as_it(api, make_api, make_topic):
+    make_topic("orders")
+    owner = make_api("consume:orders", service="billing")
+    member = join(owner, group="billing")
+    path = f"/api/v1/groups/billing/members/{member['member_id']}"
+    assert api.post(f"{path}/heartbeat").status_code == 403
+    assert fetch(api, member, group="billing").status_code == 403
+    assert api.delete(path).status_code == 204
+    assert api.get("/api/v1/groups/billing").json()["members"] == []
+
+
+def test_a_key_naming_no_group_scope_uses_the_groups_named_after_its_service(make_api, make_topic):
+    make_topic("orders")
+    billing = make_api("consume:orders", service="billing")
+    for group in ("billing", "billing-service", "billing.eu", "billing_replay"):
+        assert billing.post(f"/api/v1/groups/{group}/members", {"topics": ["orders"]}).status_code == 200, group
+        assert billing.get(f"/api/v1/groups/{group}").status_code == 200
+    for group in ("billings", "analytics-service"):
+        assert billing.post(f"/api/v1/groups/{group}/members", {"topics": ["orders"]}).status_code == 403, group
+
+
+def test_a_group_scope_still_needs_the_consume_scope_for_each_topic_committed(make_api, make_topic):
+    make_topic("orders")
+    make_topic("payments")
+    key = make_api("consume:orders", "group:etl.*", service="etl")
+    produce(make_api("admin"), topic="payments", n=1)
+    offsets = {"offsets": [{"topic": "payments", "partition": 0, "offset": 1}]}
+    refused = key.post("/api/v1/groups/etl.nightly/offsets", offsets)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["required_scope"] == "consume:payments"
+    assert key.post("/api/v1/groups/etl.nightly/members", {"topics": ["orders"]}).status_code == 200
+
+
+def test_group_list_answers_only_the_groups_the_key_may_describe(api, make_api, make_topic):
+    make_topic("orders")
+    for group in ("Billing-eu", "billing", "billing-eu", "payments-service", "zeta"):
+        join(api, group=group)
+    billing = make_api("consume:orders", service="billing")
+    assert [g["name"] for g in billing.get("/api/v1/groups").json()["results"]] == ["billing", "billing-eu"]
+    assert billing.get("/api/v1/groups").json()["count"] == 2
+    etl = make_api("group:pay*", "group:zeta", service="etl")
+    assert [g["name"] for g in etl.get("/api/v1/groups").json()["results"]] == ["payments-service", "zeta"]
+    assert len(api.get("/api/v1/groups").json()["results"]) == 5
+
+
+def test_group_list_takes_a_fixed_number_of_queries(make_api, make_topic, django_assert_max_num_queries):
+    make_topic("orders")
+    admin = make_api("admin", service="ops")
+    for n in range(12):
+        join(admin, group=f"billing-{n}")
+    billing = make_api("consume:orders", "group:billing-1*", "group:billing-2", service="billing")
+    with django_assert_max_num_queries(3):  # the key, the count and the page
+        names = [g["name"] for g in billing.get("/api/v1/groups").json()["results"]]
+    assert names == ["billing-1", "billing-10", "billing-11", "billing-2"]
