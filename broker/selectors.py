@@ -11,7 +11,7 @@ from django.db.models import Count, Max, QuerySet, Sum
 from broker.log import ReadBatch, get_log
 from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
 from core.auth import Principal
-from core.constants import SCOPE_GROUP
+from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import NotFound, field_error
 from core.selectors import name_rule_q
 from core.timeutil import ms_to_iso
@@ -49,9 +49,12 @@ def topic_get(*, name: str) -> Topic:
     return topic
 
 
-def topic_list() -> QuerySet[Topic]:
-    """Topics with their totals, in one query."""
-    return Topic.objects.annotate(
+def topic_list(*, visible_to: Principal | None = None) -> QuerySet[Topic]:
+    """Topics with their totals, in one query; with `visible_to`, only those it may describe."""
+    topics = Topic.objects.all()
+    if visible_to is not None:
+        topics = topics.filter(name_rule_q(visible_to.rules[SCOPE_DESCRIBE]))
+    return topics.annotate(
         total_size_bytes=Sum("partitions__size_bytes"),
         last_append_ms=Max("partitions__last_append_ms"),
     ).order_by("name")

@@ -61,11 +61,11 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
 
 
 class TopicListView(APIView):
-    @extend_schema(responses=s.TopicSummarySerializer(many=True), summary="List topics")
+    @extend_schema(responses=s.TopicSummarySerializer(many=True), summary="List the topics the key may describe")
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        topics = selectors.topic_list(visible_to=principal_of(request))
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(selectors.topic_list(), request, view=self)
+        page = paginator.paginate_queryset(topics, request, view=self)
         return paginator.get_paginated_response(
             [
                 {
@@ -94,7 +94,7 @@ class TopicListView(APIView):
 class TopicDetailView(APIView):
     @extend_schema(responses=s.TopicSerializer, summary="Describe a topic and its partitions")
     def get(self, request: Request, topic: str) -> Response:
-        principal_of(request)
+        principal_of(request).require("describe", topic)
         return Response(selectors.topic_describe(name=topic))
 
     @extend_schema(

@@ -1,5 +1,6 @@
 """Lag API: per partition (Confluent REST v3's `lags`), the group summary (its `lag-summary`),
-Burrow-style status, and the lag history."""
+Burrow-style status, and the lag history. A group's lag is for the keys that may use the group
+(core.scopes), checked before the group is looked up."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class GroupLagsView(APIView):
         summary="Lag per partition",
     )
     def get(self, request: Request, group: str) -> Response:
-        principal_of(request)
+        principal_of(request).require_group(group)
         report = group_report(group_get(name=group), now_ms=now_ms())
         return Response({"group": group, "lags": [p.as_dict() for p in report.partitions]})
 
@@ -48,7 +49,7 @@ class GroupLagSummaryView(APIView):
         responses=OpenApiTypes.OBJECT, summary="Lag summary: max_lag, total_lag, max_time_lag_ms, eta_seconds"
     )
     def get(self, request: Request, group: str) -> Response:
-        principal_of(request)
+        principal_of(request).require_group(group)
         report = group_report(group_get(name=group), now_ms=now_ms())
         return Response({"group": group, **lag_summary(report)})
 
@@ -56,7 +57,7 @@ class GroupLagSummaryView(APIView):
 class GroupStatusView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Burrow-style status of the group and its partitions")
     def get(self, request: Request, group: str) -> Response:
-        principal_of(request)
+        principal_of(request).require_group(group)
         report = group_report(group_get(name=group), now_ms=now_ms())
         evaluation = report.evaluation
         maxlag = max(report.partitions, key=lambda p: p.lag or 0, default=None)
@@ -93,7 +94,7 @@ class GroupLagHistoryView(APIView):
         summary="Lag and time lag over a window",
     )
     def get(self, request: Request, group: str) -> Response:
-        principal_of(request)
+        principal_of(request).require_group(group)
         window = request.query_params.get("window", "1h")
         if window not in WINDOWS_MS:
             raise field_error("window", f"must be one of {', '.join(WINDOWS_MS)}")

@@ -110,3 +110,37 @@ def test_unknown_topic_is_404(api):
     response = api.get("/api/v1/topics/nope")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "topic_not_found"
+
+
+def test_topic_list_answers_only_the_topics_the_key_may_describe(api, make_api, make_topic):
+    for name in ("Orders.x", "orders", "orders.eu", "payments", "shipping"):
+        make_topic(name)
+    orders = make_api("consume:orders*")
+    body = orders.get("/api/v1/topics").json()
+    assert [t["name"] for t in body["results"]] == ["orders", "orders.eu"], "prefixes match case by case"
+    assert body["count"] == 2
+    mixed = make_api("produce:shipping", "describe:pay*")
+    assert [t["name"] for t in mixed.get("/api/v1/topics").json()["results"]] == ["payments", "shipping"]
+    assert make_api("registry:write").get("/api/v1/topics").json()["results"] == []
+    assert api.get("/api/v1/topics").json()["count"] == 5
+
+
+def test_a_key_cannot_describe_a_topic_its_scopes_do_not_name(make_api, make_topic):
+    make_topic("orders")
+    make_topic("payments")
+    key = make_api("consume:orders")
+    assert key.get("/api/v1/topics/orders").status_code == 200
+    refused = key.get("/api/v1/topics/payments")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["required_scope"] == "describe:payments"
+    assert key.get("/api/v1/topics/no-such-topic").status_code == 403, "refused whether it exists or not"
+    assert make_api("describe:pay*").get("/api/v1/topics/payments").status_code == 200
+
+
+def test_topic_list_takes_a_fixed_number_of_queries(make_api, make_topic, django_assert_max_num_queries):
+    for n in range(12):
+        make_topic(f"orders.{n}", partitions=2)
+    key = make_api("consume:orders.1*", "describe:orders.2")
+    with django_assert_max_num_queries(3):  # the key, the count and the page
+        names = [t["name"] for t in key.get("/api/v1/topics").json()["results"]]
+    assert names == ["orders.1", "orders.10", "orders.11", "orders.2"]

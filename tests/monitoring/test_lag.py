@@ -198,3 +198,16 @@ def test_rates_and_time_to_drain_come_from_successive_samplings(api, make_topic)
     assert summary["consume_rate"] == pytest.approx(5.0, rel=0.01)
     assert summary["total_lag"] == 50
     assert summary["eta_seconds"] == pytest.approx(50 / 4, rel=0.01)
+
+
+def test_lag_endpoints_refuse_a_key_whose_scopes_do_not_name_the_group(api, make_api, make_topic):
+    make_topic("orders")
+    produce(api, 3)
+    commit(api, "payments-service", 1)
+    commit(api, "billing-service", 1)
+    billing = make_api("consume:orders", service="billing")
+    for path in ("lags", "lag-summary", "status", "lag-history"):
+        assert billing.get(f"/api/v1/groups/billing-service/{path}").status_code == 200, path
+        refused = billing.get(f"/api/v1/groups/payments-service/{path}")
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["details"]["required_scope"] == "group:payments-service"
