@@ -1,6 +1,10 @@
 """/metrics in Prometheus text format: the request-path instruments of every worker process
 (multiprocess mode) plus figures read from the database at scrape time: events per topic, lag and
-time lag per group and partition (from the sampler), status per group, validation failures."""
+time lag per group and partition (from the sampler), status per group, validation failures.
+
+A key sees only the series it may describe: those labelled with a group it may use (core.scopes),
+else with a topic it may describe. Series with neither label (none today) are shown to every key.
+Logged-in people see everything, as the pages show them."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from broker.models import Partition, Topic
-from core.auth import authenticate_key, credentials_from_header
+from core.auth import Principal, authenticate_key, credentials_from_header, principal_for_user
+from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import EventlineError
 from monitoring.evaluation import PartitionStatus
 from monitoring.models import GroupLagState
@@ -76,21 +81,45 @@ class DatabaseCollector(Collector):
         yield from (appended, retained, size, failures, lag, time_lag, total, status)
 
 
+class DescribableSeries(Collector):
+    """The series of `collector` that `principal` may describe (see the module docstring)."""
+
+    def __init__(self, collector: Collector, principal: Principal) -> None:
+        self.collector = collector
+        self.groups = principal.rules[SCOPE_GROUP]
+        self.topics = principal.rules[SCOPE_DESCRIBE]
+
+    def visible(self, labels: dict[str, str]) -> bool:
+        if "group" in labels:
+            return self.groups.matches(labels["group"])
+        return "topic" not in labels or self.topics.matches(labels["topic"])
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.collector.collect():
+            metric.samples = [sample for sample in metric.samples if self.visible(sample.labels)]
+            yield metric
+
+
+def _principal(request: HttpRequest) -> Principal | None:
+    if request.user.is_authenticated:
+        return principal_for_user(request.user)
+    try:
+        credentials = credentials_from_header(request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1"))
+        return None if credentials is None else authenticate_key(*credentials)
+    except EventlineError:
+        return None
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus scrape endpoint: an API key (Bearer or Basic) or a logged-in user."""
-    if not request.user.is_authenticated:
-        try:
-            credentials = credentials_from_header(request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1"))
-            if credentials is None:
-                raise EventlineError("no credentials")
-            authenticate_key(*credentials)
-        except EventlineError:
-            response = HttpResponse(
-                "Authentication required: send an API key.\n", status=401, content_type="text/plain"
-            )
-            response["WWW-Authenticate"] = 'Bearer realm="eventline"'
-            return response
+    principal = _principal(request)
+    if principal is None:
+        response = HttpResponse("Authentication required: send an API key.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="eventline"'
+        return response
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(DatabaseCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    everything = principal.rules[SCOPE_GROUP].everything and principal.rules[SCOPE_DESCRIBE].everything
+    shown: Collector = registry if everything else DescribableSeries(registry, principal)
+    return HttpResponse(generate_latest(shown), content_type=CONTENT_TYPE_LATEST)

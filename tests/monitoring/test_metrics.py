@@ -50,3 +50,25 @@ def test_metrics_report_traffic_lag_and_status(api, make_topic):
 
 def test_metrics_need_a_key_or_a_login(client):
     assert client.get("/metrics").status_code == 401
+
+
+def test_metrics_with_a_key_show_only_series_of_topics_and_groups_it_may_describe(api, make_api, make_topic):
+    make_topic("orders")
+    make_topic("payments")
+    for topic in ("orders", "payments"):
+        api.post(f"/api/v1/topics/{topic}/events", [{"data": 1}])
+        api.post(
+            f"/api/v1/groups/{topic}-service/offsets", {"offsets": [{"topic": topic, "partition": 0, "offset": 0}]}
+        )
+    lag_sample_round(now_ms=now_ms())
+    found = samples(make_api("consume:orders", service="orders"))
+    topics = {value for _, labels in found for key, value in labels if key == "topic"}
+    groups = {value for _, labels in found for key, value in labels if key == "group"}
+    assert topics == {"orders"}
+    assert groups == {"orders-service"}
+    assert ("eventline_topic_appended_events_total", (("partition", "0"), ("topic", "orders"))) in found
+    everything = samples(api)
+    assert {value for _, labels in everything for key, value in labels if key == "group"} >= {
+        "orders-service",
+        "payments-service",
+    }
