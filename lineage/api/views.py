@@ -1,4 +1,8 @@
-"""Lineage REST API under /api/v1/lineage/. Reads only; any API key or logged-in user may read."""
+"""Lineage REST API under /api/v1/lineage/. Reads only, of the whole estate: every topic and
+group behind the graph shows through its nodes and edges, so a key needs to describe every topic
+(`describe:*`, or `produce:*`/`consume:*`, or `admin`); anyone logged in may read it, as the pages.
+Filtering a graph down to some topics would still leak them through the service and event type
+edges they carry, hence all or nothing."""
 
 from __future__ import annotations
 
@@ -149,7 +153,7 @@ class GraphView(APIView):
         summary="The lineage around a node: nodes and edges, declared and observed, with throughput",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request)
         depth = _int(request, "depth", c.DEFAULT_DEPTH, 0, c.MAX_DEPTH)
         limit = _int(request, "limit", c.DEFAULT_NODE_LIMIT, 1, c.MAX_NODE_LIMIT)
@@ -186,7 +190,7 @@ class NodeSearchView(APIView):
         summary="Find services, event types, topics and groups by name (for picking a focus)",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         found = selectors.node_search(query=request.query_params.get("q", ""), window=_window(request))
         return Response({"nodes": [selectors.node_dict(node) for node in found]})
 
@@ -195,7 +199,7 @@ class _ReachView(APIView):
     direction = "downstream"
 
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request)
         depth = _int(request, "depth", c.DEFAULT_DEPTH, 1, 50)
         graph, key, reached = selectors.lineage_reach(
@@ -258,7 +262,7 @@ class PathsView(APIView):
         summary="Every path events take from one service (or event type) to another, shortest first",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request)
         max_hops = _int(request, "max_hops", c.DEFAULT_PATH_HOPS, 1, 40)
         graph, source, target, found, truncated = selectors.lineage_paths(
@@ -290,7 +294,7 @@ class CyclesView(APIView):
         summary="Flows that come back to a service they started from",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request)
         cycles, truncated = selectors.lineage_cycles(
             window=window, limit=_int(request, "limit", c.DEFAULT_CYCLE_LIMIT, 1, 10_000)
@@ -312,7 +316,7 @@ class OrphansView(APIView):
         parameters=[GOVERNANCE_WINDOW], responses=s.OrphansSerializer, summary="Event types produced and never consumed"
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request, c.GOVERNANCE_WINDOW)
         return Response(
             {"window": window, "orphans": [orphan_payload(o) for o in selectors.lineage_orphans(window=window)]}
@@ -326,7 +330,7 @@ class GhostsView(APIView):
         summary="Consumers subscribed to topics nobody writes, or declaring event types nobody produces",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request, c.GOVERNANCE_WINDOW)
         return Response(
             {"window": window, "ghosts": [ghost_payload(g) for g in selectors.lineage_ghosts(window=window)]}
@@ -340,7 +344,7 @@ class DriftView(APIView):
         summary="Where the catalog and the broker disagree: observed but undeclared, declared but not observed",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request, c.GOVERNANCE_WINDOW)
         return Response(drift_payload(window, selectors.lineage_drift(window=window)))
 
@@ -383,7 +387,7 @@ class ImpactView(APIView):
         summary="Who is affected, transitively, when an event type's schema changes",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
+        principal_of(request).require_describe_all()
         window = _window(request, c.GOVERNANCE_WINDOW)
         name, subject = _text(request, "event_type"), _text(request, "subject")
         depth = _int(request, "depth", c.DEFAULT_IMPACT_DEPTH, 1, c.MAX_IMPACT_DEPTH)

@@ -288,3 +288,15 @@ def test_every_lineage_endpoint_is_in_the_openapi_document(api):
     assert "text/csv" in impact["responses"]["200"]["content"]
     graph = document["paths"][f"{BASE}/graph"]["get"]
     assert {p["name"] for p in graph["parameters"]} >= {"focus", "depth", "window", "domain", "team"}
+
+
+def test_lineage_answers_only_keys_that_may_describe_every_topic(make_api, order_flow):
+    narrow = make_api("consume:orders", service="billing")
+    for path in ("graph", "nodes", "cycles", "orphans", "ghosts", "drift"):
+        refused = narrow.get(f"{BASE}/{path}")
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["details"]["required_scope"] == "describe:*"
+    assert narrow.get(f"{BASE}/downstream", node="service:orders").status_code == 403
+    assert narrow.get(f"{BASE}/impact", event_type="OrderPlaced").status_code == 403
+    assert make_api("consume:*", service="analytics").get(f"{BASE}/graph").status_code == 200
+    assert make_api("describe:*", service="governance").get(f"{BASE}/drift").status_code == 200
