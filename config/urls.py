@@ -7,6 +7,8 @@ from catalog import views as catalog_views
 from core import views as core_views
 from monitoring import metrics as monitoring_metrics
 
+handler404 = "core.views.page_not_found"
+
 urlpatterns = [
     path("", catalog_views.home, name="home"),
     path("healthz", core_views.health, name="health"),
