@@ -361,16 +361,20 @@ class _Consumer:
     position: int | None
 
 
-def _hop_statuses(rows: list[dict[str, Any]]) -> tuple[dict[int, list[tuple[_Consumer, HopStatus]]], set[int]]:
-    """Per event row: each group with a committed offset or a position on its partition, with
-    Kafka's rule applied and the first fetch and commit found in the log."""
+def _hop_statuses(
+    rows: list[dict[str, Any]], principal: Principal
+) -> tuple[dict[int, list[tuple[_Consumer, HopStatus]]], set[int]]:
+    """Per event row: each group the principal may describe with a committed offset or a position
+    on its partition, with Kafka's rule applied and the first fetch and commit found in the log."""
     pairs = {(row["topic_id"], row["partition"]) for row in rows}
     consumers: dict[tuple[int, int], list[_Consumer]] = defaultdict(list)
     for gp in GroupPartition.objects.filter(topic_id__in={topic for topic, _ in pairs}).values(
         "group_id", "group__name", "topic_id", "partition", "committed_offset", "position"
     ):
-        if (gp["topic_id"], gp["partition"]) in pairs and (
-            gp["committed_offset"] is not None or gp["position"] is not None
+        if (
+            (gp["topic_id"], gp["partition"]) in pairs
+            and (gp["committed_offset"] is not None or gp["position"] is not None)
+            and principal.may_use_group(gp["group__name"])
         ):
             consumers[(gp["topic_id"], gp["partition"])].append(
                 _Consumer(gp["group_id"], gp["group__name"], gp["committed_offset"], gp["position"])
@@ -565,10 +569,11 @@ def _visible(found: dict[int, dict[str, Any]], principal: Principal) -> tuple[di
     return topics, visible
 
 
-def _items(rows: list[dict[str, Any]], topics: dict[int, Topic]) -> dict[int, TraceItem]:
+def _items(rows: list[dict[str, Any]], topics: dict[int, Topic], principal: Principal) -> dict[int, TraceItem]:
     """The events with their hops and the services behind producers and groups, for any number of
-    traces at once (a fixed number of queries)."""
-    statuses, group_ids = _hop_statuses(rows)
+    traces at once (a fixed number of queries). Hops of groups the principal may not describe are
+    left out, with the services behind them."""
+    statuses, group_ids = _hop_statuses(rows, principal)
     # The services consuming while these events were read: the window from the first append to
     # the last fetch or commit of them (not to now, so an old trace costs no more than a new one).
     first_ms = min(row["append_time_ms"] for row in rows)
@@ -714,8 +719,9 @@ def _not_found(query: str) -> NotFound:
 
 def trace_get(*, query: str, principal: Principal, now_ms: int | None = None, details: bool = True) -> Trace:
     """The transaction the search box names, as the principal may see it (events of topics it may
-    not consume are left out and counted). ``NotFound`` for an id never seen (or nothing visible).
-    ``details`` reads and masks the stored events for the inspector."""
+    not consume are left out and counted; hops of groups it may not describe are left out).
+    ``NotFound`` for an id never seen (or nothing visible). ``details`` reads and masks the stored
+    events for the inspector."""
     now_ms = clock_now_ms() if now_ms is None else now_ms
     query = query.strip()
     matched_by, seeds = trace_resolve(query)
@@ -723,7 +729,7 @@ def trace_get(*, query: str, principal: Principal, now_ms: int | None = None, de
     topics, visible = _visible(found, principal)
     if not visible:
         raise _not_found(query)
-    items = _items(visible, topics)
+    items = _items(visible, topics, principal)
     trace = _assemble(query, matched_by, list(items.values()), now_ms, reasons, len(found) - len(visible))
     if details:
         _add_details(trace.items, topics, {row["id"]: row["topic_id"] for row in visible}, _payloads(list(items)))
@@ -772,7 +778,7 @@ def trace_list(
     # All of them at once: one expansion, one pass over hops, then split into transactions.
     found, reasons = _expand(_rows_in("correlation_id", correlations), matched_by=c.MATCHED_BY_CORRELATION)
     topics, visible = _visible(found, principal)
-    items = _items(visible, topics) if visible else {}
+    items = _items(visible, topics, principal) if visible else {}
     summaries: list[TraceSummary] = []
     listed: set[str] = set()
     traces: dict[str, Trace] = {}

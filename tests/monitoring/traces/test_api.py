@@ -82,6 +82,19 @@ def test_the_api_needs_a_key_or_a_login_and_shows_only_readable_topics(shop, mak
     assert client.get("/api/v1/traces/order-4").json()["event_count"] == 2
 
 
+def test_a_trace_shows_a_key_only_the_consuming_groups_it_may_describe(shop, make_api):
+    saga(shop, "order-5")
+    payments = make_api("consume:orders", "consume:payments", service="payments")
+    body = payments.get("/api/v1/traces/order-5").json()
+    assert body["groups"] == ["payments-service"]
+    placed, paid = body["events"]
+    assert [hop["group"] for hop in placed["hops"]] == ["payments-service"]
+    assert paid["hops"] == [] and body["hop_count"] == 1
+    assert "analytics" not in body["services"] and "shipping" not in body["services"]
+    recent = payments.get("/api/v1/traces").json()["recent"]
+    assert [trace["correlation_id"] for trace in recent] == ["order-5"]
+
+
 def test_recent_traces_are_the_newest_correlation_ids_and_slowest_are_ordered_by_end_to_end(shop, api):
     for number in range(3):
         saga(shop, f"order-{number}")
