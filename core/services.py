@@ -1,20 +1,74 @@
-"""Writes for service identities and API keys."""
+"""Writes for service identities and API keys, and the audit every audited change writes."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from core.auth import clear_key_cache, digest_secret
-from core.constants import NAME_PATTERN, SERVICE_NAME_MAX_LENGTH
+from core.auth import Principal, clear_key_cache, digest_secret
+from core.choices import ActorKind, AuditAction
+from core.constants import NAME_PATTERN, SCOPE_ADMIN, SERVICE_NAME_MAX_LENGTH
 from core.errors import NotFound, field_error
-from core.models import ApiKey, Service
+from core.middleware import current_request_meta
+from core.models import ApiKey, AuditEntry, Service
 from core.scopes import invalid_scopes
 
 KEY_ID_PREFIX = "elk_"
+
+# Who acts when no person or key does: management commands, periodic work. It may do anything
+# (an operator at the shell already can); audit entries show it as the system.
+SYSTEM_ACTOR = Principal(scopes=frozenset({SCOPE_ADMIN}), username="system")
+
+
+def _actor_fields(principal: Principal) -> dict[str, Any]:
+    if principal.key_id:
+        return {
+            "actor_kind": ActorKind.KEY,
+            "actor": principal.service_name or "",
+            "actor_key_id": principal.key_id,
+        }
+    if principal.user_id is not None:
+        return {"actor_kind": ActorKind.USER, "actor": principal.username or "", "actor_user_id": principal.user_id}
+    return {"actor_kind": ActorKind.SYSTEM, "actor": principal.display_name}
+
+
+def audit_record(
+    *,
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target: str,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Record a change: who (`principal`), what (`action` on `target_type` `target`), and the
+    state before and after (JSON; None where the object did not or no longer exists).
+
+    Call it inside the transaction that makes the change, after the change's own checks: the
+    entry commits or rolls back with it. Outside a transaction it refuses, since an entry written
+    on its own could outlive a change that failed.
+    """
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}; add it to core.choices.AuditAction")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+    request_id, remote_addr = current_request_meta()
+    entry = AuditEntry(
+        **_actor_fields(principal),
+        action=action,
+        target_type=target_type,
+        target=target,
+        before=before,
+        after=after,
+        request_id=request_id,
+        remote_addr=remote_addr,
+    )
+    entry.save()
+    return entry
 
 
 def _validate_service_name(name: str) -> None:
@@ -35,10 +89,16 @@ def service_get_or_create(*, name: str, description: str = "") -> Service:
 
 @transaction.atomic
 def api_key_create(
-    *, service_name: str, scopes: Sequence[str], label: str = "", created_by_id: int | None = None
+    *,
+    service_name: str,
+    scopes: Sequence[str],
+    label: str = "",
+    created_by_id: int | None = None,
+    actor: Principal = SYSTEM_ACTOR,
 ) -> tuple[ApiKey, str]:
     """Create an API key for a service (created if needed). Returns the key and its plaintext
-    `<key id>.<secret>`, which is never stored and cannot be shown again."""
+    `<key id>.<secret>`, which is never stored and cannot be shown again. Audited (never the
+    secret or its digest)."""
     bad = invalid_scopes(scopes)
     if bad or not scopes:
         raise field_error(
@@ -59,17 +119,44 @@ def api_key_create(
     )
     key.full_clean()
     key.save()
+    audit_record(
+        principal=actor,
+        action=AuditAction.API_KEY_CREATED,
+        target_type="api_key",
+        target=key_id,
+        after=_key_snapshot(key),
+    )
     return key, f"{key_id}.{secret}"
 
 
+def _key_snapshot(key: ApiKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "service": key.service.name,
+        "scopes": key.scopes,
+        "label": key.label,
+        "revoked_at": key.revoked_at,
+    }
+
+
 @transaction.atomic
-def api_key_revoke(*, key_id: str) -> ApiKey:
-    """Revoke a key; caches in other processes forget it within EVENTLINE['API_KEY_CACHE_S']."""
-    key = ApiKey.objects.select_for_update().filter(key_id=key_id).first()
+def api_key_revoke(*, key_id: str, actor: Principal = SYSTEM_ACTOR) -> ApiKey:
+    """Revoke a key; caches in other processes forget it within EVENTLINE['API_KEY_CACHE_S'].
+    Revoking a revoked key changes nothing and is not audited again."""
+    key = ApiKey.objects.select_for_update(of=("self",)).select_related("service").filter(key_id=key_id).first()
     if key is None:
         raise NotFound(f"API key '{key_id}' does not exist.")
     if key.revoked_at is None:
+        before = _key_snapshot(key)
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        audit_record(
+            principal=actor,
+            action=AuditAction.API_KEY_REVOKED,
+            target_type="api_key",
+            target=key.key_id,
+            before=before,
+            after=_key_snapshot(key),
+        )
     transaction.on_commit(clear_key_cache)
     return key

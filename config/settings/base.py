@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.views.NotFoundPageMiddleware",
+    "core.middleware.request_context_middleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -9,9 +9,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.auth import Principal
 from core.errors import EventlineError
 from core.selectors import api_key_list
-from core.services import api_key_create, api_key_revoke
+from core.services import SYSTEM_ACTOR, api_key_create, api_key_revoke
+
+# The audit shows keys made and revoked here as the system, by this command.
+COMMAND_ACTOR = Principal(scopes=SYSTEM_ACTOR.scopes, username="manage.py apikey")
 
 
 class Command(BaseCommand):
@@ -38,7 +42,10 @@ class Command(BaseCommand):
         try:
             if options["action"] == "create":
                 key, plaintext = api_key_create(
-                    service_name=options["service"], scopes=options["scope"], label=options["label"]
+                    service_name=options["service"],
+                    scopes=options["scope"],
+                    label=options["label"],
+                    actor=COMMAND_ACTOR,
                 )
                 self.stdout.write(f"Created key {key.key_id} for service {key.service.name} with scopes {key.scopes}.")
                 self.stdout.write("Store it now; it is not shown again:")
@@ -48,7 +55,7 @@ class Command(BaseCommand):
                     state = "revoked" if key.revoked_at else "active"
                     self.stdout.write(f"{key.key_id}\t{key.service.name}\t{','.join(key.scopes)}\t{state}")
             elif options["action"] == "revoke":
-                api_key_revoke(key_id=options["key_id"])
+                api_key_revoke(key_id=options["key_id"], actor=COMMAND_ACTOR)
                 self.stdout.write(f"Revoked {options['key_id']}.")
         except EventlineError as exc:
             raise CommandError(exc.message) from exc
