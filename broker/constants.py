@@ -49,3 +49,16 @@ RESERVED_EVENT_FIELDS = frozenset({"topic", "offset", "timestamp", "appendtime"}
 # A process reuses a topic's produce settings (partitions, limits, schema binding) this long; see
 # broker.services.produce.topic_for_produce.
 TOPIC_METADATA_CACHE_S = 1.0
+
+# Retries of events a group's consumer nacks (broker.services.retries): Spring Kafka's defaults
+# for non-blocking retries (3 deliveries in all, 1 s doubling), with a 30 s ceiling.
+DEFAULT_RETRY_INITIAL_DELAY_MS = 1000
+DEFAULT_RETRY_MULTIPLIER = 2.0
+DEFAULT_RETRY_MAX_DELAY_MS = 30_000
+DEFAULT_RETRY_MAX_ATTEMPTS = 3
+MAX_RETRY_ATTEMPTS = 100
+MAX_RETRY_DELAY_MS = 24 * 3600 * 1000
+# A retried event handed to a member is its own until it acks or nacks, or until this lease ends
+# (then it is handed out again, without counting an attempt).
+RETRY_LEASE_MS = 30_000
+MAX_ERROR_TEXT = 16_384

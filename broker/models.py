@@ -246,3 +246,84 @@ class FlowStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} {self.topic_id} svc={self.service_id} grp={self.group_id} {self.event_type}"
+
+
+class RetryPolicy(models.Model):
+    """How a consumer group retries the events its members nack on a topic ("" = every topic):
+    exponential backoff for up to `max_attempts` deliveries in all, then the group's dead-letter
+    topic (`{topic}.{group}.dlq` unless `dead_letter_topic` names one)."""
+
+    group = models.CharField(max_length=255)
+    topic = models.CharField(max_length=TOPIC_NAME_MAX_LENGTH, blank=True, default="")
+    initial_delay_ms = models.BigIntegerField()
+    multiplier = models.FloatField()
+    max_delay_ms = models.BigIntegerField()
+    max_attempts = models.IntegerField()
+    dead_letter_topic = models.CharField(max_length=TOPIC_NAME_MAX_LENGTH, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "topic"], name="broker_retrypolicy_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.group}/{self.topic or '*'}"
+
+
+class PendingRetry(models.Model):
+    """An event a group's member nacked, waiting to be delivered again to that group only.
+    `attempts` counts the failed deliveries; `due_ms` is when it may be handed out next."""
+
+    group = models.CharField(max_length=255)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    attempts = models.IntegerField()
+    due_ms = models.BigIntegerField()
+    leased_to = models.CharField(max_length=100, blank=True, default="")
+    error_class = models.TextField(blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    error_stack = models.TextField(blank=True, default="")
+    first_failed_ms = models.BigIntegerField()
+    last_failed_ms = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "topic", "partition", "offset"], name="broker_pendingretry_unique")
+        ]
+        indexes = [models.Index(fields=["group", "due_ms"], name="broker_pendingretry_due")]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.topic_id}/{self.partition}@{self.offset} after {self.attempts} failures"
+
+
+class DeadLetter(models.Model):
+    """An event a group gave up on: where it came from, where it went in the dead-letter topic,
+    the last error, and what people did about it (redriven, resolved)."""
+
+    group = models.CharField(max_length=255)
+    topic = models.CharField(max_length=TOPIC_NAME_MAX_LENGTH)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=255, blank=True, default="")
+    dead_letter_topic = models.CharField(max_length=TOPIC_NAME_MAX_LENGTH)
+    dead_letter_partition = models.IntegerField()
+    dead_letter_offset = models.BigIntegerField()
+    attempts = models.IntegerField()
+    error_class = models.TextField(blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    error_stack = models.TextField(blank=True, default="")
+    dead_lettered_ms = models.BigIntegerField()
+    redrive_count = models.IntegerField(default=0)
+    redriven_ms = models.BigIntegerField(null=True, blank=True)
+    resolved_ms = models.BigIntegerField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-dead_lettered_ms", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "topic", "partition", "offset"], name="broker_deadletter_unique")
+        ]
+        indexes = [models.Index(fields=["group", "resolved_ms"], name="broker_deadletter_open")]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.topic}/{self.partition}@{self.offset} -> {self.dead_letter_topic}"

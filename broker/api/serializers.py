@@ -133,6 +133,39 @@ class SeekSerializer(serializers.Serializer):
     to = serializers.JSONField(help_text='"beginning" | "end" | {"offset": n} | {"timestamp": ms}')
 
 
+class EventCoordinatesSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    partition = serializers.IntegerField(min_value=0)
+    offset = serializers.IntegerField(min_value=0)
+
+
+class ErrorDescriptionSerializer(serializers.Serializer):
+    # "class" is a keyword in Python: declared by name below.
+    message = serializers.CharField(required=False, allow_blank=True)
+    stack = serializers.CharField(required=False, allow_blank=True)
+
+
+ErrorDescriptionSerializer._declared_fields["class"] = serializers.CharField(
+    required=False, allow_blank=True, help_text="the exception's class name"
+)
+
+
+class NackSerializer(EventCoordinatesSerializer):
+    error = ErrorDescriptionSerializer(required=False)
+
+
+class RetryPolicySerializer(serializers.Serializer):
+    initial_delay_ms = serializers.IntegerField(min_value=0, required=False, help_text="default 1000")
+    multiplier = serializers.FloatField(min_value=1, max_value=100, required=False, help_text="default 2")
+    max_delay_ms = serializers.IntegerField(min_value=0, required=False, help_text="default 30000")
+    max_attempts = serializers.IntegerField(
+        min_value=1, max_value=100, required=False, help_text="deliveries in all, the first included (default 3)"
+    )
+    dead_letter_topic = serializers.CharField(
+        required=False, allow_null=True, help_text="default {topic}.{group}.dlq"
+    )
+
+
 class OffsetSerializer(serializers.Serializer):
     topic = serializers.CharField()
     partition = serializers.IntegerField()

@@ -24,6 +24,9 @@ urlpatterns = [
         "groups/<str:group>/members/<str:member>/events", views.MemberEventsView.as_view(), name="group-member-events"
     ),
     path("groups/<str:group>/members/<str:member>/seek", views.MemberSeekView.as_view(), name="group-member-seek"),
+    path("groups/<str:group>/members/<str:member>/nack", views.MemberNackView.as_view(), name="group-member-nack"),
+    path("groups/<str:group>/members/<str:member>/ack", views.MemberAckView.as_view(), name="group-member-ack"),
+    path("groups/<str:group>/retry-policy", views.GroupRetryPolicyView.as_view(), name="group-retry-policy"),
     path("groups/<str:group>/offsets", views.GroupOffsetsView.as_view(), name="group-offsets"),
     path("groups/<str:group>/offsets/reset", views.GroupOffsetsResetView.as_view(), name="group-offsets-reset"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -29,6 +30,7 @@ from broker.services.groups import (
     group_seek,
 )
 from broker.services.produce import events_produce
+from broker.services.retries import event_ack, event_nack, retries_due, retry_policy_get, retry_policy_set
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
 from core.errors import EventlineError, PayloadTooLarge, field_error
@@ -273,13 +275,84 @@ class MemberEventsView(APIView):
         params = request.query_params
         limits = fetch_limits(params.get("max_wait_ms"), params.get("max_events"), params.get("max_bytes"))
         started = time.perf_counter()
-        payloads = group_fetch(group_name=group, member_id=member, principal=principal_of(request), limits=limits)
+        principal = principal_of(request)
+        retries = retries_due(group_name=group, member_id=member, principal=principal)
+        if retries:  # what is due is answered now, with whatever new events are there already
+            limits = replace(limits, max_wait_ms=0)
+        payloads = group_fetch(group_name=group, member_id=member, principal=principal, limits=limits)
         FETCH_SECONDS.labels(group).observe(time.perf_counter() - started)
         if payloads:
             # Each stored payload starts with {"topic":"<name>", so the topic is read without parsing.
             for topic_name, count in Counter(p[10 : p.index('"', 10)] for p in payloads).items():
                 EVENTS_OUT.labels(topic_name).inc(count)
+        if retries:
+            return events_response(payloads, retries="[" + ",".join(retries) + "]")
         return events_response(payloads)
+
+
+class MemberNackView(APIView):
+    @extend_schema(
+        request=s.NackSerializer,
+        responses=OpenApiTypes.OBJECT,
+        summary="The member failed on an event: retry it for this group, or dead-letter it after the last attempt",
+    )
+    def post(self, request: Request, group: str, member: str) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        result = event_nack(
+            group_name=group,
+            member_id=member,
+            principal=principal_of(request),
+            topic=data.get("topic"),
+            partition=data.get("partition"),
+            offset=data.get("offset"),
+            error=data.get("error"),
+        )
+        return Response(result)
+
+
+class MemberAckView(APIView):
+    @extend_schema(
+        request=s.EventCoordinatesSerializer,
+        responses=OpenApiTypes.OBJECT,
+        summary="The member handled a retried event: it is not delivered again",
+    )
+    def post(self, request: Request, group: str, member: str) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        result = event_ack(
+            group_name=group,
+            member_id=member,
+            principal=principal_of(request),
+            topic=data.get("topic"),
+            partition=data.get("partition"),
+            offset=data.get("offset"),
+        )
+        return Response(result)
+
+
+class GroupRetryPolicyView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("topic", str, description="the topic's own policy; omitted: the group's")],
+        responses=s.RetryPolicySerializer,
+        summary="A group's retry and dead-letter policy",
+    )
+    def get(self, request: Request, group: str) -> Response:
+        principal_of(request).require_group(group)
+        return Response(retry_policy_get(group_name=group, topic=request.query_params.get("topic", "")).as_dict())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("topic", str, description="set the topic's own policy; omitted: the group's")],
+        request=s.RetryPolicySerializer,
+        responses=s.RetryPolicySerializer,
+        summary="Set a group's retry and dead-letter policy",
+    )
+    def put(self, request: Request, group: str) -> Response:
+        policy = retry_policy_set(
+            group_name=group,
+            principal=principal_of(request),
+            topic=request.query_params.get("topic", ""),
+            values=request.data,
+        )
+        return Response(policy.as_dict())
 
 
 class MemberSeekView(APIView):
