@@ -38,6 +38,10 @@ CONTEXT_PREFIX = ":."
 DEFAULT_CONTEXT = "."
 WILDCARD_CONTEXT = ":*:"
 RESERVED_SUBJECTS = frozenset({"__GLOBAL", "__EMPTY"})
+# The audit names the global config and mode by Confluent's reserved name for them.
+GLOBAL_SUBJECT = "__GLOBAL"
+# The audit keeps a registered schema's text up to this length (a hash and a length beyond it).
+AUDIT_SCHEMA_TEXT_MAX_CHARS = 64 * 1024
 
 # The old schema text quoted in messages is cut here, like Confluent's.
 OLD_SCHEMA_MESSAGE_LIMIT = 10240

@@ -11,9 +11,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 
+from core.auth import Principal
+from core.choices import AuditAction
+from core.services import SYSTEM_ACTOR, audit_record
 from schemas import constants as c
 from schemas import errors
 from schemas import selectors as s
@@ -92,6 +96,7 @@ def schema_version_register(
     normalize: bool = False,
     schema_id: int | None = None,
     version: int | None = None,
+    actor: Principal = SYSTEM_ACTOR,
 ) -> RegisteredVersion:
     """Register a schema under a subject (POST /subjects/{s}/versions).
 
@@ -100,6 +105,7 @@ def schema_version_register(
     versions at the subject's level (409), then gets the id it already has under any subject
     (or a new one) and version max(all versions, soft-deleted included) + 1. IMPORT mode keeps an
     explicit `schema_id` (and `version`) and skips the compatibility check; READONLY refuses (42205).
+    A new version is audited; an idempotent re-registration changes nothing and is not.
     """
     subject = valid_subject(subject)
     state = _lock_state()
@@ -145,8 +151,38 @@ def schema_version_register(
         subject_row.full_clean()
         subject_row.save()
     SubjectVersion.objects.create(subject=subject_row, version=next_version, schema=schema_row)
+    latest = max(live, key=lambda row: row.version, default=None)
+    audit_record(
+        principal=actor,
+        action=AuditAction.SCHEMA_REGISTERED,
+        target_type="subject",
+        target=subject,
+        before={"version": latest.version, "schema_id": latest.schema_id} if latest is not None else None,
+        after={"version": next_version, **_schema_audited(schema_row)},
+    )
     _bump(state)
     return _registered(schema_row, subject, next_version, created=True)
+
+
+def _schema_audited(schema_row: Schema) -> dict[str, Any]:
+    """What the audit keeps of a registered schema: its id and type, and its text unless long."""
+    text = schema_row.schema_text
+    shown: dict[str, Any] = {
+        "schema_id": schema_row.id,
+        "schema_type": schema_row.schema_type,
+        "fingerprint": schema_row.fingerprint,
+    }
+    if schema_row.references:
+        shown["references"] = schema_row.references
+    if len(text) <= c.AUDIT_SCHEMA_TEXT_MAX_CHARS:
+        shown["schema"] = text
+    else:
+        shown["schema_length"] = len(text)
+    return shown
+
+
+def _versions_audited(rows: Iterable[SubjectVersion]) -> list[dict[str, Any]]:
+    return [{"version": row.version, "schema_id": row.schema_id, "deleted": row.deleted} for row in rows]
 
 
 def _schema_for(candidate: s.Candidate, state: RegistryState, explicit_id: int | None) -> Schema:
@@ -229,7 +265,7 @@ def _delete_orphan_schemas(state: RegistryState, schema_ids: set[int]) -> set[in
 
 
 @transaction.atomic
-def subject_delete(*, subject: str, permanent: bool = False) -> list[int]:
+def subject_delete(*, subject: str, permanent: bool = False, actor: Principal = SYSTEM_ACTOR) -> list[int]:
     """DELETE /subjects/{s}: soft-delete every live version (40404 if none is left), or with
     `permanent` remove a soft-deleted subject for good, its config and mode too (40405 if it
     still has live versions). Returns the version numbers deleted."""
@@ -245,20 +281,46 @@ def subject_delete(*, subject: str, permanent: bool = False) -> list[int]:
             raise RegistryError(c.SUBJECT_SOFT_DELETED, c.MSG_SUBJECT_SOFT_DELETED.format(subject=subject))
         _check_not_referenced(subject, [row.version for row in live], permanent=False)
         SubjectVersion.objects.filter(pk__in=[row.pk for row in live]).update(deleted=True)
+        before = _versions_audited(versions)
+        for row in live:
+            row.deleted = True
+        audit_record(
+            principal=actor,
+            action=AuditAction.SUBJECT_DELETED,
+            target_type="subject",
+            target=subject,
+            before={"versions": before},
+            after={"versions": _versions_audited(versions)},
+        )
         _bump(state)
         return [row.version for row in live]
     if live:
         raise RegistryError(c.SUBJECT_NOT_SOFT_DELETED, c.MSG_SUBJECT_NOT_SOFT_DELETED.format(subject=subject))
     _check_not_referenced(subject, [row.version for row in versions], permanent=True)
     schema_ids = {row.schema_id for row in versions}
+    before = {
+        "versions": _versions_audited(versions),
+        "config": s._config_fields(subject_row),
+        "mode": subject_row.mode,
+    }
     subject_row.delete()
-    _delete_orphan_schemas(state, schema_ids)
+    removed = _delete_orphan_schemas(state, schema_ids)
+    audit_record(
+        principal=actor,
+        action=AuditAction.SUBJECT_PURGED,
+        target_type="subject",
+        target=subject,
+        before=before,
+        after={"schema_ids_removed": sorted(removed)} if removed else None,
+    )
     _bump(state)
     return [row.version for row in versions]
 
 
 @transaction.atomic
-def schema_version_delete(*, subject: str, version: int | str, permanent: bool = False) -> int:
+def schema_version_delete(
+    *, subject: str, version: int | str, permanent: bool = False, actor: Principal = SYSTEM_ACTOR
+) -> int:
     """DELETE /subjects/{s}/versions/{v}: soft-delete a live version (40406 if already), or with
     `permanent` remove a soft-deleted one (40407 if still live). A version another schema refers
     to cannot be deleted (42206). Returns the version number."""
@@ -285,6 +347,14 @@ def schema_version_delete(*, subject: str, version: int | str, permanent: bool =
             )
         _check_not_referenced(subject, [row.version], permanent=False)
         SubjectVersion.objects.filter(pk=row.pk).update(deleted=True)
+        audit_record(
+            principal=actor,
+            action=AuditAction.SCHEMA_VERSION_DELETED,
+            target_type="subject",
+            target=subject,
+            before={"version": row.version, "schema_id": row.schema_id, "deleted": False},
+            after={"version": row.version, "schema_id": row.schema_id, "deleted": True},
+        )
         _bump(state)
         return row.version
     if not row.deleted:
@@ -293,10 +363,19 @@ def schema_version_delete(*, subject: str, version: int | str, permanent: bool =
             c.MSG_VERSION_NOT_SOFT_DELETED.format(subject=subject, version=row.version),
         )
     _check_not_referenced(subject, [row.version], permanent=True)
+    before = {"version": row.version, "schema_id": row.schema_id, "deleted": True}
     row.delete()
-    _delete_orphan_schemas(state, {row.schema_id})
+    removed = _delete_orphan_schemas(state, {row.schema_id})
     if len(versions) == 1 and not subject_row.has_config and not subject_row.mode:
         subject_row.delete()
+    audit_record(
+        principal=actor,
+        action=AuditAction.SCHEMA_VERSION_PURGED,
+        target_type="subject",
+        target=subject,
+        before=before,
+        after={"schema_ids_removed": sorted(removed)} if removed else None,
+    )
     _bump(state)
     return row.version
 
@@ -336,8 +415,9 @@ def config_update_from(body: dict[str, object]) -> ConfigUpdate:
 
 
 @transaction.atomic
-def config_update(*, subject: str | None, update: ConfigUpdate) -> dict[str, object]:
-    """PUT /config[/{s}]: set the given keys (others kept). Works for a subject with no versions."""
+def config_update(*, subject: str | None, update: ConfigUpdate, actor: Principal = SYSTEM_ACTOR) -> dict[str, object]:
+    """PUT /config[/{s}]: set the given keys (others kept). Works for a subject with no versions.
+    Audited when a stored key changes."""
     row: RegistryState | Subject
     state = _lock_state()
     if subject is None:
@@ -345,6 +425,7 @@ def config_update(*, subject: str | None, update: ConfigUpdate) -> dict[str, obj
     else:
         subject = valid_subject(subject)
         row = s.subject_get(subject) or Subject(name=subject)
+    before = s._config_fields(row)
     for attribute, value in (
         ("compatibility_level", update.compatibility),
         ("compatibility_policy", update.compatibility_policy),
@@ -358,14 +439,25 @@ def config_update(*, subject: str | None, update: ConfigUpdate) -> dict[str, obj
         row.save()
     else:
         row.save(update_fields=["compatibility_level", "compatibility_policy", "normalize", "validate_fields"])
+    after = s._config_fields(row)
+    if after != before:
+        audit_record(
+            principal=actor,
+            action=AuditAction.REGISTRY_CONFIG_CHANGED,
+            target_type="registry_config",
+            target=subject or c.GLOBAL_SUBJECT,
+            before=before,
+            after=after,
+        )
     _bump(state)
     return update.echo()
 
 
 @transaction.atomic
-def config_delete(*, subject: str | None) -> dict[str, object]:
+def config_delete(*, subject: str | None, actor: Principal = SYSTEM_ACTOR) -> dict[str, object]:
     """DELETE /config[/{s}]: drop the config (the global one falls back to the server default);
-    returns the config that was in place. A subject without its own config is 40401."""
+    returns the config that was in place. A subject without its own config is 40401. Audited
+    unless nothing was set."""
     state = _lock_state()
     if subject is None:
         previous = s.global_config()
@@ -376,11 +468,20 @@ def config_delete(*, subject: str | None) -> dict[str, object]:
             raise errors.subject_not_found(subject)
         previous = s.subject_config(subject)
         row = found
+    before = s._config_fields(row)
     row.compatibility_level = row.compatibility_policy = None
     row.normalize = row.validate_fields = None
     row.save(update_fields=["compatibility_level", "compatibility_policy", "normalize", "validate_fields"])
     if isinstance(row, Subject):
         _drop_if_empty(row)
+    if before:
+        audit_record(
+            principal=actor,
+            action=AuditAction.REGISTRY_CONFIG_DELETED,
+            target_type="registry_config",
+            target=subject or c.GLOBAL_SUBJECT,
+            before=before,
+        )
     _bump(state)
     return previous
 
@@ -395,10 +496,11 @@ def _drop_if_empty(subject_row: Subject) -> None:
 
 
 @transaction.atomic
-def mode_update(*, subject: str | None, mode: object, force: bool = False) -> str:
+def mode_update(*, subject: str | None, mode: object, force: bool = False, actor: Principal = SYSTEM_ACTOR) -> str:
     """PUT /mode[/{s}]. FORWARD is global only (42204). Switching to IMPORT where live versions
     exist is refused (42205) unless `force`; the switch permanently removes soft-deleted versions
-    in its scope, as Confluent does (42206 if one is referenced)."""
+    in its scope, as Confluent does (42206 if one is referenced). Audited when the mode changes,
+    with the versions the switch removed."""
     new_mode = parse_mode(mode)
     state = _lock_state()
     if subject is not None:
@@ -412,35 +514,52 @@ def mode_update(*, subject: str | None, mode: object, force: bool = False) -> st
         row = state
         scope = SubjectVersion.objects.all()
         current = state.mode
+    purged: list[dict[str, Any]] = []
     if new_mode is Mode.IMPORT and current != Mode.IMPORT:
         if scope.filter(deleted=False).exists() and not force:
             raise errors.not_permitted(c.MSG_IMPORT_EXISTING_SUBJECTS)
-        _purge_soft_deleted(state, scope.filter(deleted=True))
+        purged = _purge_soft_deleted(state, scope.filter(deleted=True))
     row.mode = new_mode.value
     if isinstance(row, Subject) and row.pk is None:
         row.full_clean()
         row.save()
     else:
         row.save(update_fields=["mode"])
+    if current != new_mode.value:
+        after: dict[str, Any] = {"mode": new_mode.value}
+        if purged:
+            after["purged_versions"] = purged
+        audit_record(
+            principal=actor,
+            action=AuditAction.REGISTRY_MODE_CHANGED,
+            target_type="registry_mode",
+            target=subject or c.GLOBAL_SUBJECT,
+            before={"mode": current},
+            after=after,
+        )
     _bump(state)
     return new_mode.value
 
 
-def _purge_soft_deleted(state: RegistryState, soft_deleted: Iterable[SubjectVersion]) -> None:
+def _purge_soft_deleted(state: RegistryState, soft_deleted: Iterable[SubjectVersion]) -> list[dict[str, Any]]:
+    """Remove soft-deleted versions for good; returns which (subject, version, schema id)."""
     rows = list(soft_deleted.select_related("subject"))  # type: ignore[attr-defined]
     for row in rows:
         _check_not_referenced(row.subject.name, [row.version], permanent=True)
     schema_ids = {row.schema_id for row in rows}
     SubjectVersion.objects.filter(pk__in=[row.pk for row in rows]).delete()
     _delete_orphan_schemas(state, schema_ids)
+    return [{"subject": row.subject.name, "version": row.version, "schema_id": row.schema_id} for row in rows]
 
 
 @transaction.atomic
-def mode_delete(*, subject: str | None) -> str:
+def mode_delete(*, subject: str | None, actor: Principal = SYSTEM_ACTOR) -> str:
     """DELETE /mode[/{s}]: drop the mode (global falls back to READWRITE); returns the old one.
-    A subject without its own mode is 40401."""
+    A subject without its own mode is 40401. Audited unless no mode was set."""
     state = _lock_state()
+    stored: str | None
     if subject is None:
+        stored = state.mode
         previous = state.mode or c.DEFAULT_MODE
         state.mode = None
         state.save(update_fields=["mode"])
@@ -448,9 +567,17 @@ def mode_delete(*, subject: str | None) -> str:
         row = s.subject_get(subject)
         if row is None or not row.mode:
             raise errors.subject_not_found(subject)
-        previous = row.mode
+        stored = previous = row.mode
         row.mode = None
         row.save(update_fields=["mode"])
         _drop_if_empty(row)
+    if stored:
+        audit_record(
+            principal=actor,
+            action=AuditAction.REGISTRY_MODE_DELETED,
+            target_type="registry_mode",
+            target=subject or c.GLOBAL_SUBJECT,
+            before={"mode": stored},
+        )
     _bump(state)
     return previous

@@ -56,7 +56,7 @@ def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
         try:
             if route is None:
                 raise http_error(405, "Method Not Allowed")
-            _authorize(request, write=route.write)
+            request.registry_principal = _authorize(request, write=route.write)  # type: ignore[attr-defined]
             return route.handler(request, **kwargs)
         except RegistryError as error:
             return error_response(request, error)
@@ -89,6 +89,12 @@ def _authorize(request: HttpRequest, *, write: bool) -> Principal:
             c.FORBIDDEN,
             f"User is denied operation on the schema registry: missing scope '{SCOPE_REGISTRY_WRITE}'",
         )
+    return principal
+
+
+def caller(request: HttpRequest) -> Principal:
+    """Who is calling (set by `endpoint` once authorised): the actor the audit records for writes."""
+    principal: Principal = request.registry_principal  # type: ignore[attr-defined]
     return principal
 
 

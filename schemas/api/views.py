@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 from schemas import constants as c
 from schemas import selectors, services
-from schemas.api.http import Route, endpoint, flag, int_param, json_response, read_body, text_response
+from schemas.api.http import Route, caller, endpoint, flag, int_param, json_response, read_body, text_response
 from schemas.errors import IncompatibleSchema, InvalidSchema, RegistryError
 from schemas.impact import affected_consumers, affected_sentence
 from schemas.models import SubjectVersion
@@ -99,7 +99,9 @@ def subject_lookup(request: HttpRequest, subject: str) -> HttpResponse:
 
 
 def subject_delete(request: HttpRequest, subject: str) -> HttpResponse:
-    versions = services.subject_delete(subject=normalize_subject(subject), permanent=flag(request, "permanent"))
+    versions = services.subject_delete(
+        subject=normalize_subject(subject), permanent=flag(request, "permanent"), actor=caller(request)
+    )
     return json_response(request, versions)
 
 
@@ -123,6 +125,7 @@ def version_register(request: HttpRequest, subject: str) -> HttpResponse:
             normalize=flag(request, "normalize"),
             schema_id=_optional_int(body, "id"),
             version=_optional_int(body, "version"),
+            actor=caller(request),
         )
     except IncompatibleSchema as error:
         # Refused as before; the message (Confluent's, unchanged up to its end) also names who
@@ -151,7 +154,10 @@ def version_detail(request: HttpRequest, subject: str, version: str) -> HttpResp
 
 def version_delete(request: HttpRequest, subject: str, version: str) -> HttpResponse:
     number = services.schema_version_delete(
-        subject=normalize_subject(subject), version=parse_version(version), permanent=flag(request, "permanent")
+        subject=normalize_subject(subject),
+        version=parse_version(version),
+        permanent=flag(request, "permanent"),
+        actor=caller(request),
     )
     return json_response(request, number)
 
@@ -294,11 +300,13 @@ def config_get(request: HttpRequest, subject: str | None = None) -> HttpResponse
 
 def config_put(request: HttpRequest, subject: str | None = None) -> HttpResponse:
     update = services.config_update_from(read_body(request))
-    return json_response(request, services.config_update(subject=_config_subject(subject), update=update))
+    return json_response(
+        request, services.config_update(subject=_config_subject(subject), update=update, actor=caller(request))
+    )
 
 
 def config_delete(request: HttpRequest, subject: str | None = None) -> HttpResponse:
-    return json_response(request, services.config_delete(subject=_config_subject(subject)))
+    return json_response(request, services.config_delete(subject=_config_subject(subject), actor=caller(request)))
 
 
 def mode_get(request: HttpRequest, subject: str | None = None) -> HttpResponse:
@@ -312,12 +320,16 @@ def mode_get(request: HttpRequest, subject: str | None = None) -> HttpResponse:
 
 def mode_put(request: HttpRequest, subject: str | None = None) -> HttpResponse:
     body = read_body(request)
-    mode = services.mode_update(subject=_config_subject(subject), mode=body.get("mode"), force=flag(request, "force"))
+    mode = services.mode_update(
+        subject=_config_subject(subject), mode=body.get("mode"), force=flag(request, "force"), actor=caller(request)
+    )
     return json_response(request, {"mode": mode})
 
 
 def mode_delete(request: HttpRequest, subject: str | None = None) -> HttpResponse:
-    return json_response(request, {"mode": services.mode_delete(subject=_config_subject(subject))})
+    return json_response(
+        request, {"mode": services.mode_delete(subject=_config_subject(subject), actor=caller(request))}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
