@@ -19,6 +19,16 @@ never appends it twice (the broker deduplicates on (source, id)). Retries back o
 Consumer: joins the group, heartbeats in the background, long-polls its partitions, and commits the
 next offset to read (Kafka's convention). After a rebalance the broker answers 409; the consumer
 then takes its new assignment and carries on.
+
+Failures: `consumer.run(handler)` calls the handler for each event; an event whose handler raises
+is nacked with the exception's class, message and stack, and the broker delivers it again to
+this group after its backoff (`event.attempt` > 1), then dead-letters it after the last attempt.
+The partition is not held up meanwhile. `ProcessedIds` remembers handled (source, id) pairs for a
+window, so an event delivered twice (a redelivery after a crash, a producer's retry) is handled
+once:
+
+    seen = ProcessedIds(window_s=3600)
+    consumer.run(handle_order, processed=seen)
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ import json
 import random
 import threading
 import time
+import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +48,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from eventline.ids import uuid7
 
-__all__ = ["Consumer", "Delivery", "Event", "EventlineError", "Producer"]
+__all__ = ["Consumer", "Delivery", "Event", "EventlineError", "ProcessedIds", "Producer"]
 
 RETRYABLE_STATUS = {500, 502, 503, 504}
 
@@ -80,9 +92,11 @@ class Event:
     timestamp: int
     append_time: int
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: Which delivery of this event to this group this is (1 the first; more after nacks).
+    attempt: int = 1
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Event:
+    def from_json(cls, raw: Mapping[str, Any], attempt: int = 1) -> Event:
         known = {
             "topic",
             "partition",
@@ -113,6 +127,7 @@ class Event:
             timestamp=raw["timestamp"],
             append_time=raw["append_time"],
             attributes={k: v for k, v in raw.items() if k not in known},
+            attempt=attempt,
         )
 
     @property
@@ -506,8 +521,58 @@ class Consumer:
             with self._lock:
                 for event in events:
                     self._positions[(event.topic, event.partition)] = event.offset + 1
-            return events
+            # Retried events are older than the positions: they do not move them.
+            return events + [Event.from_json(r["event"], attempt=r["attempt"]) for r in answer.get("retries", ())]
         return []
+
+    def nack(self, event: Event, error: BaseException | None = None) -> dict[str, Any]:
+        """Tell the broker this consumer failed on `event`: it is delivered to this group again
+        after the group's backoff, or dead-lettered after its last attempt. Returns the outcome."""
+        body: dict[str, Any] = {"topic": event.topic, "partition": event.partition, "offset": event.offset}
+        if error is not None:
+            body["error"] = {
+                "class": f"{type(error).__module__}.{type(error).__qualname__}",
+                "message": str(error),
+                "stack": "".join(traceback.format_exception(error)),
+            }
+        return dict(self._http.request("POST", self._member_path("/nack"), body))
+
+    def ack(self, event: Event) -> None:
+        """Tell the broker a retried event was handled (first deliveries are acknowledged by the
+        commit of a later offset)."""
+        body = {"topic": event.topic, "partition": event.partition, "offset": event.offset}
+        self._http.request("POST", self._member_path("/ack"), body)
+
+    def run(
+        self,
+        handler: Callable[[Event], None],
+        *,
+        processed: ProcessedIds | None = None,
+        max_events: int | None = None,
+        timeout: float = 1.0,
+    ) -> int:
+        """Poll and hand each event to `handler` until `close()` (or until `max_events` were
+        handled or failed). A handler that raises nacks the event; with `processed`, an event
+        already handled within its window is skipped. Returns how many events were handled."""
+        handled = failed = 0
+        while not self._stop.is_set() and (max_events is None or handled + failed < max_events):
+            for event in self.poll(timeout=timeout):
+                if processed is not None and processed.seen(event):
+                    if event.attempt > 1:
+                        self.ack(event)
+                    continue
+                try:
+                    handler(event)
+                except Exception as exc:  # noqa: BLE001 - any failure of the handler is the event's
+                    self.nack(event, exc)
+                    failed += 1
+                    continue
+                if processed is not None:
+                    processed.remember(event)
+                if event.attempt > 1:
+                    self.ack(event)
+                handled += 1
+        return handled
 
     def __iter__(self) -> Iterator[Event]:
         while not self._stop.is_set():
@@ -575,3 +640,32 @@ class Consumer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ProcessedIds:
+    """Consumer-side idempotency: the (source, id) pairs handled in the last `window_s` seconds
+    (at most `max_ids` of them, oldest forgotten first), so a redelivered event is handled once.
+    In memory, per consumer process; a handler with side effects elsewhere keeps its own record
+    (a unique key in its database) for redeliveries after a restart."""
+
+    def __init__(self, window_s: float = 3600.0, max_ids: int = 100_000) -> None:
+        self.window_s = window_s
+        self.max_ids = max_ids
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, event: Event) -> bool:
+        with self._lock:
+            self._expire(time.monotonic())
+            return (event.source, event.id) in self._seen
+
+    def remember(self, event: Event) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._seen[(event.source, event.id)] = now
+            self._seen.move_to_end((event.source, event.id))
+            self._expire(now)
+
+    def _expire(self, now: float) -> None:
+        while self._seen and (len(self._seen) > self.max_ids or next(iter(self._seen.values())) < now - self.window_s):
+            self._seen.popitem(last=False)

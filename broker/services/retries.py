@@ -221,10 +221,10 @@ def retries_due(*, group_name: str, member_id: str, principal: Principal) -> lis
     """The group's retries that are due on the member's partitions, leased to it, each as
     `{"attempt": n, "error": {...}, "event": <the event>}` JSON. Costs nothing (no query) while
     this process knows the group has none due."""
+    principal.require_group(group_name)
     at_ms = now_ms()
     if not _due_cache.might_be_due(group_name, at_ms):
         return []
-    principal.require_group(group_name)
     answers: list[str] = []
     with transaction.atomic():
         member = _member(group_name, member_id, principal)

@@ -138,3 +138,56 @@ def test_long_poll_returns_as_soon_as_an_event_arrives(live_server, key, make_to
     assert waited < 10, "the poll must return when data arrives, not at its timeout"
     consumer.close()
     producer.close()
+
+
+def test_a_handler_that_raises_is_retried_then_dead_lettered_and_the_others_go_on(live_server, key, make_topic):
+    from broker.models import DeadLetter, PendingRetry
+    from broker.services import retries
+
+    retries._due_cache.clear()
+    make_topic("orders")
+    with Producer(live_server.url, key) as producer:
+        for i in range(4):
+            producer.produce("orders", {"n": i}, key="k", id=f"ev-{i}")
+    seen: list[tuple[int, int]] = []
+
+    def handler(event):
+        seen.append((event.data["n"], event.attempt))
+        if event.data["n"] == 1:
+            raise ValueError(f"cannot handle {event.id}")
+
+    consumer = Consumer(live_server.url, key, group="billing", auto_offset_reset="earliest")
+    consumer.subscribe(["orders"])
+    consumer._http.request(
+        "PUT", "/api/v1/groups/billing/retry-policy", {"initial_delay_ms": 0, "max_attempts": 3}
+    )
+    deadline = time.monotonic() + 20
+    while not DeadLetter.objects.exists() and time.monotonic() < deadline:
+        consumer.run(handler, max_events=1, timeout=0.2)
+        retries._due_cache.clear()
+    consumer.close()
+
+    assert [n for n, attempt in seen if attempt == 1] == [0, 1, 2, 3], "the failure held nothing up"
+    assert [attempt for n, attempt in seen if n == 1] == [1, 2, 3]
+    dead = DeadLetter.objects.get()
+    assert (dead.topic, dead.offset, dead.attempts, dead.error_class) == ("orders", 1, 3, "builtins.ValueError")
+    assert "cannot handle ev-1" in dead.error_message and "Traceback" in dead.error_stack
+    assert not PendingRetry.objects.exists()
+
+
+def test_processed_ids_skip_an_event_handled_within_the_window():
+    from eventline.client import Event, ProcessedIds
+
+    def event(source, event_id):
+        return Event("t", 0, 0, event_id, source, "T", None, None, [], 0, 0)
+
+    processed = ProcessedIds(window_s=3600, max_ids=2)
+    processed.remember(event("a", "1"))
+    assert processed.seen(event("a", "1"))
+    assert not processed.seen(event("b", "1")), "the id is scoped by its source"
+    processed.remember(event("a", "2"))
+    processed.remember(event("a", "3"))
+    assert not processed.seen(event("a", "1")), "the oldest goes past max_ids"
+    expired = ProcessedIds(window_s=0)
+    expired.remember(event("a", "1"))
+    assert not expired.seen(event("a", "1"))
