@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
@@ -63,6 +64,11 @@ class PayloadTooLarge(EventlineError):
     code = "payload_too_large"
 
 
+class LengthRequired(EventlineError):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    code = "length_required"
+
+
 class UnsupportedMediaType(EventlineError):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     code = "unsupported_media_type"
@@ -84,6 +90,14 @@ class ValidationFailed(EventlineError):
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "invalid"
+
+
+def payload_too_large(limit: int) -> PayloadTooLarge:
+    """The one answer to a body over EVENTLINE_MAX_REQUEST_BYTES, wherever it is found."""
+    return PayloadTooLarge(
+        f"The request body is larger than the {limit} bytes the server accepts (EVENTLINE_MAX_REQUEST_BYTES).",
+        details={"max_bytes": limit},
+    )
 
 
 def field_error(field: str, reason: str) -> ValidationFailed:
@@ -137,7 +151,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, EventlineError):
         return error_response(exc)
     if isinstance(exc, RequestDataTooBig):
-        return error_response(PayloadTooLarge("The request body is larger than the server accepts."))
+        return error_response(payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
     if isinstance(exc, Http404):
         return error_response(NotFound(str(exc) or "Not found."))
     if isinstance(exc, DjangoPermissionDenied):

@@ -8,7 +8,6 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
@@ -33,7 +32,7 @@ from broker.services.produce import events_produce
 from broker.services.retries import event_ack, event_nack, retries_due, retry_policy_get, retry_policy_set
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
-from core.errors import EventlineError, PayloadTooLarge, field_error
+from core.errors import EventlineError, field_error
 from core.jsonutil import dumps
 from core.metrics import EVENTS_IN, EVENTS_OUT, EVENTS_REFUSED, FETCH_SECONDS, PRODUCE_SECONDS
 from core.pagination import LimitOffsetPagination
@@ -138,10 +137,7 @@ class TopicEventsView(APIView):
     )
     def post(self, request: Request, topic: str) -> HttpResponse:
         principal = principal_of(request)
-        try:
-            body = request.body
-        except RequestDataTooBig as exc:
-            raise PayloadTooLarge("The request body is larger than the server accepts.") from exc
+        body = request.body  # never over EVENTLINE_MAX_REQUEST_BYTES here: core.request_limits refused it
         started = time.perf_counter()
         raw_events = raw_events_from_request(body, request.content_type or "", request.headers)
         try:

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: refuses one over the limit, reads chunked ones (core.request_limits).
+    "core.request_limits.request_limits_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,7 +155,8 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# A produce request may carry a batch; anything bigger is refused with 413 before it is parsed.
+# Every request body (a produce batch is the largest) is refused with 413 beyond this, before it is
+# parsed: core.request_limits checks the declared length and reads chunked bodies up to it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("EVENTLINE_MAX_REQUEST_BYTES", 16 * 1024 * 1024))
 
 REST_FRAMEWORK = {
