@@ -84,11 +84,14 @@ class TopicListView(APIView):
         request=s.TopicCreateSerializer, responses={201: s.TopicSerializer}, summary="Create a topic (admin)"
     )
     def post(self, request: Request) -> Response:
-        principal_of(request).require("admin")
+        principal = principal_of(request)
+        principal.require("admin")
         body = request.data if isinstance(request.data, dict) else {}
         if not isinstance(request.data, dict):
             raise field_error("body", "must be a JSON object")
-        topic = topic_create(name=body.get("name"), partitions=body.get("partitions", 1), config=body.get("config"))
+        topic = topic_create(
+            name=body.get("name"), partitions=body.get("partitions", 1), config=body.get("config"), actor=principal
+        )
         return Response(selectors.topic_describe(name=topic.name), status=201)
 
 
@@ -104,16 +107,20 @@ class TopicDetailView(APIView):
         summary="Change settings or add partitions (admin)",
     )
     def patch(self, request: Request, topic: str) -> Response:
-        principal_of(request).require("admin")
+        principal = principal_of(request)
+        principal.require("admin")
         if not isinstance(request.data, dict):
             raise field_error("body", "must be a JSON object")
-        topic_update(name=topic, config=request.data.get("config"), partitions=request.data.get("partitions"))
+        topic_update(
+            name=topic, config=request.data.get("config"), partitions=request.data.get("partitions"), actor=principal
+        )
         return Response(selectors.topic_describe(name=topic))
 
     @extend_schema(responses={204: None}, summary="Delete a topic and its events (admin)")
     def delete(self, request: Request, topic: str) -> Response:
-        principal_of(request).require("admin")
-        topic_delete(name=topic)
+        principal = principal_of(request)
+        principal.require("admin")
+        topic_delete(name=topic, actor=principal)
         return Response(status=204)
 
 

@@ -18,7 +18,10 @@ from broker.constants import (
 )
 from broker.models import GroupMember, Partition, Topic
 from broker.services.produce import produce_targets_forget
+from core.auth import Principal
+from core.choices import AuditAction
 from core.errors import Conflict, NotFound, ValidationFailed, field_error
+from core.services import SYSTEM_ACTOR, audit_record
 
 _CONFIG_BOUNDS = {
     "retention.ms": (-1, 2**63 - 1),
@@ -95,8 +98,14 @@ def _validate_partitions(partitions: Any) -> int:
     return partitions
 
 
-def topic_create(*, name: Any, partitions: Any = DEFAULT_PARTITIONS, config: Any = None) -> Topic:
-    """Create a topic with `partitions` empty partitions. 409 if the name is taken."""
+def _audited(topic: Topic) -> dict[str, Any]:
+    return {"partitions": topic.partition_count, "config": topic.config}
+
+
+def topic_create(
+    *, name: Any, partitions: Any = DEFAULT_PARTITIONS, config: Any = None, actor: Principal = SYSTEM_ACTOR
+) -> Topic:
+    """Create a topic with `partitions` empty partitions. 409 if the name is taken. Audited."""
     name = validate_topic_name(name)
     partitions = _validate_partitions(partitions)
     settings = validate_config(config)
@@ -107,19 +116,28 @@ def topic_create(*, name: Any, partitions: Any = DEFAULT_PARTITIONS, config: Any
                 setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
             topic.save()
             Partition.objects.bulk_create(Partition(topic=topic, number=n) for n in range(partitions))
+            audit_record(
+                principal=actor,
+                action=AuditAction.TOPIC_CREATED,
+                target_type="topic",
+                target=name,
+                after=_audited(topic),
+            )
     except IntegrityError as exc:
         raise Conflict(f"Topic '{name}' already exists.", code="topic_exists") from exc
     produce_targets_forget(name)
     return topic
 
 
-def topic_update(*, name: str, config: Any = None, partitions: Any = None) -> Topic:
-    """Change settings and/or grow the partition count (partitions are never removed)."""
+def topic_update(*, name: str, config: Any = None, partitions: Any = None, actor: Principal = SYSTEM_ACTOR) -> Topic:
+    """Change settings and/or grow the partition count (partitions are never removed). Audited
+    when something changes."""
     settings = validate_config(config)
     with transaction.atomic():
         topic = Topic.objects.select_for_update().filter(name=name).first()
         if topic is None:
             raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+        before = _audited(topic)
         fields = []
         for key, value in settings.items():
             setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
@@ -141,16 +159,30 @@ def topic_update(*, name: str, config: Any = None, partitions: Any = None) -> To
             topic.save(update_fields=fields)
         if "partition_count" in fields:
             _rebalance_subscribers(topic.name)
+        after = _audited(topic)
+        if after != before:
+            audit_record(
+                principal=actor,
+                action=AuditAction.TOPIC_UPDATED,
+                target_type="topic",
+                target=name,
+                before=before,
+                after=after,
+            )
     produce_targets_forget(name)
     return topic
 
 
-def topic_delete(*, name: str) -> None:
-    """Delete a topic, its events, and every group's offsets for it; subscribed groups rebalance."""
+def topic_delete(*, name: str, actor: Principal = SYSTEM_ACTOR) -> None:
+    """Delete a topic, its events, and every group's offsets for it; subscribed groups rebalance.
+    Audited."""
     with transaction.atomic():
         topic = Topic.objects.select_for_update().filter(name=name).first()
         if topic is None:
             raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+        audit_record(
+            principal=actor, action=AuditAction.TOPIC_DELETED, target_type="topic", target=name, before=_audited(topic)
+        )
         topic.delete()
         _rebalance_subscribers(name, removed=True)
     produce_targets_forget(name)
@@ -172,9 +204,9 @@ def _rebalance_subscribers(topic_name: str, removed: bool = False) -> None:
         group_rebalance_locked(group_id=group_id)
 
 
-def topic_bind_subjects(*, name: str, strategy: str, value_subject: str = "") -> Topic:
+def topic_bind_subjects(*, name: str, strategy: str, value_subject: str = "", actor: Principal = SYSTEM_ACTOR) -> Topic:
     """Say which registry subject holds the schema of the topic's events."""
     config: dict[str, str] = {"value.subject.name.strategy": strategy}
     if value_subject:
         config["value.subject"] = value_subject
-    return topic_update(name=name, config=config)
+    return topic_update(name=name, config=config, actor=actor)

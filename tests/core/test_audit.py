@@ -1,0 +1,371 @@
+"""The audit (issue 13): every change that matters leaves exactly one append-only entry saying who,
+when, what, before and after, written in the change's own transaction; refused changes leave none;
+`GET /api/v1/audit/` filters them for admins and editors."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from core.auth import Principal
+from core.choices import AuditAction
+from core.models import AppendOnlyError, AuditEntry
+from core.services import SYSTEM_ACTOR, api_key_create, audit_record
+from tests.schemas.conftest import Registry, _fresh_registry_cache  # noqa: F401 (an autouse fixture)
+from tests.schemas.factories import object_schema, sr_body
+
+pytestmark = pytest.mark.django_db
+
+V1 = object_schema(name="string")
+V2 = object_schema(name="string", email="string")
+BREAKING = object_schema(name="integer")
+
+
+def entries(action: str | None = None) -> list[AuditEntry]:
+    rows = AuditEntry.objects.order_by("id")
+    return list(rows.filter(action=action) if action else rows)
+
+
+class AuditTrail:
+    """The entries written since it was made: what one request added to the audit."""
+
+    def __init__(self) -> None:
+        self.last_id = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    def new(self) -> list[AuditEntry]:
+        return list(AuditEntry.objects.filter(id__gt=self.last_id).order_by("id"))
+
+    def one(self) -> AuditEntry:
+        added = self.new()
+        assert len(added) == 1, [(e.action, e.target) for e in added]
+        return added[0]
+
+
+@pytest.fixture
+def registry_key(db) -> tuple[str, Registry]:
+    key, token = api_key_create(service_name="schema-admin", scopes=["registry:write"])
+    return key.key_id, Registry(token)
+
+
+# -- append-only ------------------------------------------------------------------------------
+
+
+def _entry() -> AuditEntry:
+    with transaction.atomic():
+        return audit_record(
+            principal=SYSTEM_ACTOR, action=AuditAction.TOPIC_CREATED, target_type="topic", target="t", after={"a": 1}
+        )
+
+
+def test_an_entry_cannot_be_saved_again_after_a_change():
+    entry = _entry()
+    entry.target = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    assert AuditEntry.objects.get(pk=entry.pk).target == "t"
+
+
+def test_an_entry_cannot_be_deleted_one_by_one_or_in_bulk():
+    entry = _entry()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_raw_queryset_update_through_the_model_raises():
+    entry = _entry()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).update(actor="someone else")
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.bulk_update([entry], ["actor"])
+    assert AuditEntry.objects.get(pk=entry.pk).actor == "system"
+
+
+def test_audit_record_refuses_to_run_outside_a_transaction(transactional_db):
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        audit_record(principal=SYSTEM_ACTOR, action=AuditAction.TOPIC_CREATED, target_type="topic", target="t")
+    assert not AuditEntry.objects.exists()
+
+
+def test_audit_record_refuses_an_unknown_action():
+    with transaction.atomic(), pytest.raises(ValueError, match="unknown audit action"):
+        audit_record(principal=SYSTEM_ACTOR, action="topic.renamed", target_type="topic", target="t")
+
+
+def test_a_change_that_rolls_back_takes_its_entry_with_it():
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        audit_record(principal=SYSTEM_ACTOR, action=AuditAction.TOPIC_CREATED, target_type="topic", target="t")
+        1 / 0  # noqa: B018 (the change fails after its entry was written)
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_admin_shows_entries_but_cannot_add_change_or_delete_them(admin_client):
+    entry = _entry()
+    assert admin_client.get("/admin/core/auditentry/").status_code == 200
+    assert admin_client.get(f"/admin/core/auditentry/{entry.pk}/change/").status_code == 200  # a read-only view
+    assert admin_client.get("/admin/core/auditentry/add/").status_code == 403
+    assert admin_client.post(f"/admin/core/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+# -- who --------------------------------------------------------------------------------------
+
+
+def test_a_key_a_person_and_the_system_are_recorded_as_such():
+    key = Principal(scopes=frozenset({"admin"}), service_id=1, service_name="billing", key_id="elk_1")
+    person = Principal(scopes=frozenset(), user_id=7, username="ada")
+    with transaction.atomic():
+        for principal in (key, person, SYSTEM_ACTOR):
+            audit_record(principal=principal, action=AuditAction.TOPIC_DELETED, target_type="topic", target="t")
+    recorded = [(e.actor_kind, e.actor, e.actor_key_id, e.actor_user_id) for e in entries()]
+    assert recorded == [("key", "billing", "elk_1", None), ("user", "ada", "", 7), ("system", "system", "", None)]
+
+
+def test_an_api_request_records_its_remote_address_and_request_id(api):
+    trail = AuditTrail()
+    response = api.client.post(
+        "/api/v1/topics", {"name": "orders"}, format="json", HTTP_X_REQUEST_ID="req-42", REMOTE_ADDR="10.1.2.3"
+    )
+    assert response.status_code == 201
+    entry = trail.one()
+    assert (entry.request_id, entry.remote_addr) == ("req-42", "10.1.2.3")
+
+
+# -- registry ---------------------------------------------------------------------------------
+
+
+def test_registering_a_new_version_records_one_entry_with_the_key_and_the_schema(registry_key):
+    key_id, registry = registry_key
+    first = registry.register("orders-value", V1).json()
+    trail = AuditTrail()
+    second = registry.register("orders-value", V2).json()
+    entry = trail.one()
+    assert entry.action == AuditAction.SCHEMA_REGISTERED
+    assert (entry.actor_kind, entry.actor, entry.actor_key_id) == ("key", "schema-admin", key_id)
+    assert (entry.target_type, entry.target) == ("subject", "orders-value")
+    assert entry.before == {"version": 1, "schema_id": first["id"]}
+    assert entry.after["version"] == 2 and entry.after["schema_id"] == second["id"]
+    assert entry.after["schema_type"] == "JSON" and '"email"' in entry.after["schema"]
+
+
+def test_the_first_version_of_a_subject_has_nothing_before_it(registry_key):
+    _, registry = registry_key
+    registry.register("orders-value", V1)
+    assert entries(AuditAction.SCHEMA_REGISTERED)[0].before is None
+
+
+def test_registering_the_same_schema_again_records_nothing(registry_key):
+    _, registry = registry_key
+    registry.register("orders-value", V1)
+    trail = AuditTrail()
+    assert registry.register("orders-value", V1).status_code == 200
+    assert trail.new() == []
+
+
+def test_an_incompatible_schema_refused_with_409_records_nothing(registry_key):
+    _, registry = registry_key
+    registry.register("orders-value", V1)
+    trail = AuditTrail()
+    assert registry.register("orders-value", BREAKING).status_code == 409
+    assert trail.new() == []
+
+
+def test_an_invalid_schema_refused_with_422_records_nothing(registry_key):
+    _, registry = registry_key
+    trail = AuditTrail()
+    assert registry.post("/subjects/s/versions", {"schemaType": "JSON", "schema": "{not json"}).status_code == 422
+    assert trail.new() == []
+
+
+def test_a_key_without_registry_write_is_refused_and_nothing_is_recorded(db):
+    reader = Registry(api_key_create(service_name="reader", scopes=["consume:*"])[1])
+    trail = AuditTrail()
+    assert reader.register("orders-value", V1).status_code == 403
+    assert trail.new() == []
+
+
+def test_soft_and_permanent_deletes_of_a_version_are_recorded_apart(registry_key):
+    _, registry = registry_key
+    schema_id = registry.registered_id("s", V1)
+    registry.register("s", V2)
+    trail = AuditTrail()
+    assert registry.delete("/subjects/s/versions/1").status_code == 200
+    soft = trail.one()
+    assert soft.action == AuditAction.SCHEMA_VERSION_DELETED
+    assert soft.before == {"version": 1, "schema_id": schema_id, "deleted": False}
+    assert soft.after == {"version": 1, "schema_id": schema_id, "deleted": True}
+    trail = AuditTrail()
+    assert registry.delete("/subjects/s/versions/1?permanent=true").status_code == 200
+    hard = trail.one()
+    assert hard.action == AuditAction.SCHEMA_VERSION_PURGED
+    assert hard.before == {"version": 1, "schema_id": schema_id, "deleted": True}
+    assert hard.after == {"schema_ids_removed": [schema_id]}
+
+
+def test_soft_and_permanent_deletes_of_a_subject_are_recorded_apart(registry_key):
+    _, registry = registry_key
+    one = registry.registered_id("s", V1)
+    two = registry.registered_id("s", V2)
+    trail = AuditTrail()
+    assert registry.delete("/subjects/s").json() == [1, 2]
+    soft = trail.one()
+    assert soft.action == AuditAction.SUBJECT_DELETED
+    assert soft.before == {
+        "versions": [
+            {"version": 1, "schema_id": one, "deleted": False},
+            {"version": 2, "schema_id": two, "deleted": False},
+        ]
+    }
+    assert all(version["deleted"] for version in soft.after["versions"])
+    trail = AuditTrail()
+    assert registry.delete("/subjects/s?permanent=true").status_code == 200
+    hard = trail.one()
+    assert hard.action == AuditAction.SUBJECT_PURGED
+    assert [v["version"] for v in hard.before["versions"]] == [1, 2]
+    assert hard.after == {"schema_ids_removed": sorted([one, two])}
+
+
+def test_a_delete_refused_because_the_version_is_referenced_records_nothing(registry_key):
+    _, registry = registry_key
+    registry.register("address", object_schema(city="string"))
+    registry.register(
+        "customer",
+        {"properties": {"home": {"$ref": "address.json"}}},
+        references=[{"name": "address.json", "subject": "address", "version": 1}],
+    )
+    trail = AuditTrail()
+    assert registry.delete("/subjects/address/versions/1").status_code == 422
+    assert trail.new() == []
+
+
+def test_changing_compatibility_records_before_and_after_and_a_no_op_records_nothing(registry_key):
+    _, registry = registry_key
+    trail = AuditTrail()
+    assert registry.put("/config/orders-value", {"compatibility": "FULL"}).status_code == 200
+    entry = trail.one()
+    assert (entry.action, entry.target_type, entry.target) == (
+        AuditAction.REGISTRY_CONFIG_CHANGED,
+        "registry_config",
+        "orders-value",
+    )
+    assert (entry.before, entry.after) == ({}, {"compatibilityLevel": "FULL"})
+    trail = AuditTrail()
+    registry.put("/config/orders-value", {"compatibility": "full"})
+    assert trail.new() == []
+    registry.put("/config", {"compatibility": "NONE"})
+    assert trail.one().target == "__GLOBAL"
+
+
+def test_deleting_a_config_records_what_was_set(registry_key):
+    _, registry = registry_key
+    registry.put("/config/orders-value", {"compatibility": "FULL", "normalize": True})
+    trail = AuditTrail()
+    assert registry.delete("/config/orders-value").status_code == 200
+    entry = trail.one()
+    assert entry.action == AuditAction.REGISTRY_CONFIG_DELETED
+    assert (entry.before, entry.after) == ({"compatibilityLevel": "FULL", "normalize": True}, None)
+
+
+def test_a_bad_compatibility_level_records_nothing(registry_key):
+    _, registry = registry_key
+    trail = AuditTrail()
+    assert registry.put("/config/orders-value", {"compatibility": "SIDEWAYS"}).status_code == 422
+    assert trail.new() == []
+
+
+def test_mode_changes_and_deletes_are_recorded_with_the_versions_an_import_switch_removes(registry_key):
+    _, registry = registry_key
+    schema_id = registry.registered_id("s", V1)
+    registry.delete("/subjects/s")
+    trail = AuditTrail()
+    assert registry.put("/mode/s", {"mode": "IMPORT"}).status_code == 200
+    entry = trail.one()
+    assert (entry.action, entry.target_type, entry.target) == (AuditAction.REGISTRY_MODE_CHANGED, "registry_mode", "s")
+    assert entry.before == {"mode": None}
+    assert entry.after == {
+        "mode": "IMPORT",
+        "purged_versions": [{"subject": "s", "version": 1, "schema_id": schema_id}],
+    }
+    trail = AuditTrail()
+    assert registry.delete("/mode/s").json() == {"mode": "IMPORT"}
+    deleted = trail.one()
+    assert (deleted.action, deleted.before, deleted.after) == (
+        AuditAction.REGISTRY_MODE_DELETED,
+        {"mode": "IMPORT"},
+        None,
+    )
+
+
+def test_forward_mode_on_a_subject_refused_with_422_records_nothing(registry_key):
+    _, registry = registry_key
+    trail = AuditTrail()
+    assert registry.put("/mode/s", {"mode": "FORWARD"}).status_code == 422
+    assert trail.new() == []
+
+
+def test_a_session_user_changing_the_registry_is_recorded_as_that_user(admin_user, client):
+    client.force_login(admin_user)
+    trail = AuditTrail()
+    response = client.put(
+        "/registry/config/s", sr_body(V1) | {"compatibility": "NONE"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    entry = trail.one()
+    assert (entry.actor_kind, entry.actor, entry.actor_user_id) == ("user", admin_user.username, admin_user.pk)
+
+
+# -- topics -----------------------------------------------------------------------------------
+
+
+def test_creating_a_topic_records_its_partitions_and_config(make_api):
+    api = make_api("admin", service="ops")
+    trail = AuditTrail()
+    assert api.post("/api/v1/topics", {"name": "orders", "partitions": 3}).status_code == 201
+    entry = trail.one()
+    assert (entry.action, entry.target_type, entry.target) == (AuditAction.TOPIC_CREATED, "topic", "orders")
+    assert (entry.actor_kind, entry.actor) == ("key", "ops")
+    assert entry.before is None
+    assert entry.after["partitions"] == 3 and entry.after["config"]["validation.mode"] == "enforce"
+
+
+def test_a_duplicate_or_invalid_topic_records_nothing(api, make_topic):
+    make_topic("orders")
+    trail = AuditTrail()
+    assert api.post("/api/v1/topics", {"name": "orders"}).status_code == 409
+    assert api.post("/api/v1/topics", {"name": "bad name"}).status_code == 422
+    assert api.post("/api/v1/topics", {"name": "t", "config": {"retention.ms": -5}}).status_code == 422
+    assert trail.new() == []
+
+
+def test_a_key_without_admin_cannot_create_a_topic_and_nothing_is_recorded(make_api):
+    producer = make_api("produce:*")
+    trail = AuditTrail()
+    assert producer.post("/api/v1/topics", {"name": "orders"}).status_code == 403
+    assert trail.new() == []
+
+
+def test_changing_a_topic_records_before_and_after_and_a_no_op_records_nothing(api, make_topic):
+    make_topic("orders", partitions=1)
+    trail = AuditTrail()
+    assert api.patch("/api/v1/topics/orders", {"partitions": 2, "config": {"retention.ms": 5000}}).status_code == 200
+    entry = trail.one()
+    assert entry.action == AuditAction.TOPIC_UPDATED
+    assert (entry.before["partitions"], entry.after["partitions"]) == (1, 2)
+    assert (entry.before["config"]["retention.ms"], entry.after["config"]["retention.ms"]) == (604_800_000, 5000)
+    trail = AuditTrail()
+    assert api.patch("/api/v1/topics/orders", {"config": {"retention.ms": 5000}}).status_code == 200
+    assert api.patch("/api/v1/topics/orders", {"partitions": 1}).status_code == 422
+    assert trail.new() == []
+
+
+def test_deleting_a_topic_records_what_it_was(api, make_topic):
+    make_topic("orders", partitions=2)
+    trail = AuditTrail()
+    assert api.delete("/api/v1/topics/orders").status_code == 204
+    entry = trail.one()
+    assert (entry.action, entry.before["partitions"], entry.after) == (AuditAction.TOPIC_DELETED, 2, None)
+    trail = AuditTrail()
+    assert api.delete("/api/v1/topics/orders").status_code == 404
+    assert trail.new() == []
