@@ -161,3 +161,50 @@ def group_offsets(*, name: str) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def dead_letter_list(
+    *, visible_to: Principal, group: str = "", topic: str = "", resolved: bool | None = None
+) -> QuerySet[Any]:
+    """Dead letters whose group and original topic `visible_to` may see, newest first."""
+    from broker.models import DeadLetter
+
+    rows = DeadLetter.objects.filter(
+        name_rule_q(visible_to.rules[SCOPE_DESCRIBE], "topic") & name_rule_q(visible_to.rules[SCOPE_GROUP], "group")
+    )
+    if group:
+        rows = rows.filter(group=group)
+    if topic:
+        rows = rows.filter(topic=topic)
+    if resolved is not None:
+        rows = rows.filter(resolved_ms__isnull=not resolved)
+    return rows.order_by("-dead_lettered_ms", "-id")
+
+
+def dead_letter_error_groups(*, rows: QuerySet[Any]) -> list[dict[str, Any]]:
+    """`rows` grouped by (group, error class): count, last seen and the latest error message, in
+    two queries whatever the number of groups."""
+    from broker.models import DeadLetter
+
+    groups = list(
+        rows.order_by()
+        .values("group", "error_class")
+        .annotate(count=Count("id"), last_seen_ms=Max("dead_lettered_ms"), latest_id=Max("id"))
+        .order_by("-last_seen_ms")
+    )
+    messages = dict(
+        DeadLetter.objects.filter(id__in=[g["latest_id"] for g in groups]).values_list("id", "error_message")
+    )
+    for g in groups:
+        g["example_message"] = messages.get(g["latest_id"], "")
+    return groups
+
+
+def dead_letter_get(*, id: int, visible_to: Principal) -> Any:
+    """One dead letter the principal may see (NotFound otherwise, so ids do not leak)."""
+    from broker.models import DeadLetter
+
+    row = DeadLetter.objects.filter(id=id).first()
+    if row is None or not (visible_to.may_describe(row.topic) and visible_to.may_use_group(row.group)):
+        raise NotFound(f"No dead letter with id {id}.")
+    return row

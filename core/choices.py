@@ -27,6 +27,9 @@ class AuditAction(models.TextChoices):
     CATALOG_UPDATED = "catalog.updated", "Catalog entry changed"
     CATALOG_DELETED = "catalog.deleted", "Catalog entry deleted"
     ASYNCAPI_IMPORTED = "catalog.asyncapi_imported", "AsyncAPI document imported"
+    DEAD_LETTER_REDRIVEN = "dead_letter.redriven", "Dead letter redriven"
+    DEAD_LETTER_EDITED_REDRIVEN = "dead_letter.edited_redriven", "Dead letter edited and redriven"
+    DEAD_LETTER_RESOLVED = "dead_letter.resolved", "Dead letter resolved"
 
 
 class ActorKind(models.TextChoices):

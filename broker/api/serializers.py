@@ -234,3 +234,44 @@ class GroupSummarySerializer(serializers.Serializer):
     state = serializers.CharField()
     generation = serializers.IntegerField()
     members = serializers.IntegerField()
+
+
+class DeadLetterSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    group = serializers.CharField()
+    topic = serializers.CharField()
+    partition = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    dead_letter_topic = serializers.CharField()
+    dead_letter_partition = serializers.IntegerField()
+    dead_letter_offset = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    error_class = serializers.CharField()
+    error_message = serializers.CharField()
+    dead_lettered_ms = serializers.IntegerField()
+    redrive_count = serializers.IntegerField()
+    redriven_ms = serializers.IntegerField(allow_null=True)
+    resolved_ms = serializers.IntegerField(allow_null=True)
+    resolved_by = serializers.CharField()
+
+
+class DeadLetterRedriveSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="rows to redrive")
+    group = serializers.CharField(required=False, help_text='with "all": true, every unresolved row of the group')
+    all = serializers.BooleanField(required=False, default=False)
+    rate_per_s = serializers.FloatField(required=False, help_text="events per second (default 50, at most 1000)")
+
+
+class DeadLetterRedriveResponseSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    redriven = serializers.ListField(child=serializers.DictField())
+    skipped = serializers.ListField(child=serializers.IntegerField(), help_text="already resolved")
+    failed = serializers.ListField(child=serializers.DictField())
+    remaining = serializers.IntegerField(help_text="rows past this request's cap: call again")
+
+
+class DeadLetterEditSerializer(serializers.Serializer):
+    data = serializers.JSONField(help_text="the edited event data, sent as a new event with a new id")

@@ -29,4 +29,12 @@ urlpatterns = [
     path("groups/<str:group>/retry-policy", views.GroupRetryPolicyView.as_view(), name="group-retry-policy"),
     path("groups/<str:group>/offsets", views.GroupOffsetsView.as_view(), name="group-offsets"),
     path("groups/<str:group>/offsets/reset", views.GroupOffsetsResetView.as_view(), name="group-offsets-reset"),
+    path("dead-letters", views.DeadLetterListView.as_view(), name="dead-letter-list"),
+    path("dead-letters/redrive", views.DeadLetterRedriveView.as_view(), name="dead-letter-redrive"),
+    path("dead-letters/<int:id>/resolve", views.DeadLetterResolveView.as_view(), name="dead-letter-resolve"),
+    path(
+        "dead-letters/<int:id>/edit-and-redrive",
+        views.DeadLetterEditAndRedriveView.as_view(),
+        name="dead-letter-edit-and-redrive",
+    ),
 ]

@@ -18,6 +18,12 @@ from rest_framework.views import APIView
 from broker import selectors
 from broker.api import serializers as s
 from broker.envelope import CE_BATCH, CE_JSON, raw_events_from_request
+from broker.services.dead_letters import (
+    DEFAULT_REDRIVE_RATE_PER_S,
+    dead_letter_edit_and_redrive,
+    dead_letter_redrive,
+    dead_letter_resolve,
+)
 from broker.services.fetch import fetch_limits, group_fetch
 from broker.services.groups import (
     group_commit,
@@ -418,3 +424,73 @@ class GroupOffsetsResetView(APIView):
             dry_run=dry_run,
         )
         return Response(result)
+
+
+class DeadLetterListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("group", str),
+            OpenApiParameter("topic", str, description="the original topic"),
+            OpenApiParameter("resolved", bool),
+        ],
+        responses=s.DeadLetterSerializer(many=True),
+        summary="Dead letters of the groups and topics the key may describe",
+    )
+    def get(self, request: Request) -> Response:
+        resolved = request.query_params.get("resolved", "")
+        if resolved not in ("", "true", "false"):
+            raise field_error("resolved", "must be true or false")
+        rows = selectors.dead_letter_list(
+            visible_to=principal_of(request),
+            group=request.query_params.get("group", ""),
+            topic=request.query_params.get("topic", ""),
+            resolved=None if resolved == "" else resolved == "true",
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(s.DeadLetterSerializer(page, many=True).data)
+
+
+class DeadLetterRedriveView(APIView):
+    @extend_schema(
+        request=s.DeadLetterRedriveSerializer,
+        responses=s.DeadLetterRedriveResponseSerializer,
+        summary="Redrive dead letters to their original topic (ids, or group + all), rate-limited",
+    )
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise field_error("body", "must be a JSON object")
+        data = request.data
+        rate = data.get("rate_per_s", DEFAULT_REDRIVE_RATE_PER_S)
+        if type(rate) not in (int, float):
+            raise field_error("rate_per_s", "must be a number")
+        if data.get("all") is True:
+            group = data.get("group")
+            if not isinstance(group, str) or not group:
+                raise field_error("group", 'name the group with "all": true')
+            result = dead_letter_redrive(group=group, actor=principal_of(request), rate_per_s=float(rate))
+        else:
+            result = dead_letter_redrive(ids=data.get("ids"), actor=principal_of(request), rate_per_s=float(rate))
+        return Response(result.as_dict())
+
+
+class DeadLetterResolveView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Mark a dead letter resolved")
+    def post(self, request: Request, id: int) -> Response:
+        principal = principal_of(request)
+        selectors.dead_letter_get(id=id, visible_to=principal)
+        return Response({"resolved": bool(dead_letter_resolve(ids=[id], actor=principal))})
+
+
+class DeadLetterEditAndRedriveView(APIView):
+    @extend_schema(
+        request=s.DeadLetterEditSerializer,
+        responses=OpenApiTypes.OBJECT,
+        summary="Send edited data as a new event to the original topic (editor role or admin)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        if not isinstance(request.data, dict) or "data" not in request.data:
+            raise field_error("data", "the body must be a JSON object with the edited data")
+        principal = principal_of(request)
+        selectors.dead_letter_get(id=id, visible_to=principal)
+        return Response(dead_letter_edit_and_redrive(id=id, data=request.data["data"], actor=principal))
