@@ -165,7 +165,7 @@ def commit_problems(
     for commit in unanswered:
         applied = [committed.get(partition) == offset for partition, offset in commit.items()]
         untouched = [committed.get(partition) == acked.get(partition) for partition in commit]
-        if not (all(applied) or all(untouched)):
+        if any(applied) and not all(applied) and not all(untouched):
             problems.append(f"unanswered commit {dict(commit)} is half-applied: committed {dict(committed)}")
     return problems
 
