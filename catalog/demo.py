@@ -236,9 +236,9 @@ def seed_demo() -> dict[str, int]:
     created = {"topics": 0, "event_types": 0, "schemas": 0}
     for name, partitions in TOPICS.items():
         if not Topic.objects.filter(name=name).exists():
-            topic_create(name=name, partitions=partitions)
+            topic_create(name=name, partitions=partitions, actor=SEEDER)
             created["topics"] += 1
-        topic_bind_subjects(name=name, strategy="TopicRecordNameStrategy")
+        topic_bind_subjects(name=name, strategy="TopicRecordNameStrategy", actor=SEEDER)
     for name, description in DOMAINS.items():
         if not Domain.objects.filter(name=name).exists():
             services.domain_create(principal=SEEDER, name=name, description=description)
@@ -259,7 +259,9 @@ def seed_demo() -> dict[str, int]:
             )
     for name, spec in EVENT_TYPES.items():
         for schema in schema_versions(name):
-            result = schema_version_register(subject=subject_of(name), schema=json.dumps(schema), schema_type="JSON")
+            result = schema_version_register(
+                subject=subject_of(name), schema=json.dumps(schema), schema_type="JSON", actor=SEEDER
+            )
             created["schemas"] += int(result.created)
         if not EventType.objects.filter(name=name).exists():
             services.event_type_create(

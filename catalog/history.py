@@ -1,4 +1,5 @@
-"""Who changed what: every catalog write records a CatalogChange in the same transaction."""
+"""Who changed what: every catalog write records a CatalogChange (the catalog's own history, as a
+diff) and an audit entry (the whole before and after) in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ from django.db import models
 from catalog.choices import ChangeAction
 from catalog.models import CatalogChange
 from core.auth import Principal
+from core.choices import AuditAction
+from core.services import audit_record
+
+_AUDIT_ACTIONS = {
+    ChangeAction.CREATED: AuditAction.CATALOG_CREATED,
+    ChangeAction.UPDATED: AuditAction.CATALOG_UPDATED,
+    ChangeAction.DELETED: AuditAction.CATALOG_DELETED,
+}
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
@@ -34,7 +43,9 @@ def record_change(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> CatalogChange | None:
-    """Store the fields that differ between `before` and `after`; nothing for a no-op update."""
+    """Store the fields that differ between `before` and `after`, and audit the change; nothing
+    for a no-op update."""
+    audited_before, audited_after = before, after
     before = before or {}
     after = after or {}
     changes = {
@@ -44,6 +55,14 @@ def record_change(
     }
     if action == ChangeAction.UPDATED and not changes:
         return None
+    audit_record(
+        principal=principal,
+        action=_AUDIT_ACTIONS[ChangeAction(action)],
+        target_type=object_type,
+        target=object_name,
+        before=audited_before,
+        after=audited_after,
+    )
     return CatalogChange.objects.create(
         object_type=object_type,
         object_id=str(object_id),

@@ -30,8 +30,10 @@ from catalog.services import (
     team_create,
 )
 from core.auth import Principal
+from core.choices import AuditAction
 from core.errors import EventlineError, ValidationFailed
 from core.models import Service
+from core.services import audit_record
 
 SPECS = Path(__file__).resolve().parent / "specs"
 DEFAULT_DOMAIN = "Imported"
@@ -385,12 +387,14 @@ def _apply(principal: Principal, plan: ImportPlan, messages: list[PlannedMessage
     )
     for topic in plan.topics:
         if topic["action"] == "create":
-            topic_create(name=topic["name"], partitions=1)
+            topic_create(name=topic["name"], partitions=1, actor=principal)
     payloads = {message.event_type: message for message in messages}
     for entry in plan.event_types:
         message = payloads[entry["name"]]
         if message.payload is not None:
-            schema_version_register(subject=entry["subject"], schema=json.dumps(message.payload), schema_type="JSON")
+            schema_version_register(
+                subject=entry["subject"], schema=json.dumps(message.payload), schema_type="JSON", actor=principal
+            )
         topics = sorted({m.topic for m in messages if m.event_type == entry["name"]})
         existing = EventType.objects.filter(name=entry["name"]).first()
         if existing is None:
@@ -426,3 +430,11 @@ def _apply(principal: Principal, plan: ImportPlan, messages: list[PlannedMessage
             declared_flow_add(
                 principal=principal, event_type=event_type, service_name=flow["service"], role=flow["role"]
             )
+    # Each change above has its own entry; this one says they came from one document, and what it held.
+    audit_record(
+        principal=principal,
+        action=AuditAction.ASYNCAPI_IMPORTED,
+        target_type="service",
+        target=context["service"],
+        after={key: value for key, value in plan.as_dict().items() if key not in ("applied", "errors")},
+    )

@@ -4,6 +4,8 @@ when, what, before and after, written in the change's own transaction; refused c
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import transaction
 
@@ -368,4 +370,145 @@ def test_deleting_a_topic_records_what_it_was(api, make_topic):
     assert (entry.action, entry.before["partitions"], entry.after) == (AuditAction.TOPIC_DELETED, 2, None)
     trail = AuditTrail()
     assert api.delete("/api/v1/topics/orders").status_code == 404
+    assert trail.new() == []
+
+
+# -- catalog ----------------------------------------------------------------------------------
+
+CATALOG = "/api/v1/catalog"
+
+
+@pytest.fixture
+def editor_session(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("eddie", password="pw")
+    user.groups.add(Group.objects.get_or_create(name="editor")[0])
+    client.force_login(user)
+    return user, client
+
+
+def test_domain_create_update_and_delete_are_each_one_entry_by_the_editor(editor_session):
+    user, client = editor_session
+    steps: list[tuple[str, Any]] = [
+        ("post", (f"{CATALOG}/domains/", {"name": "Ordering", "description": "Orders"})),
+        ("patch", (f"{CATALOG}/domains/Ordering", {"description": "Orders and carts"})),
+        ("delete", (f"{CATALOG}/domains/Ordering",)),
+    ]
+    recorded = []
+    for method, args in steps:
+        trail = AuditTrail()
+        response = getattr(client, method)(*args, content_type="application/json")
+        assert response.status_code < 300, response.content
+        entry = trail.one()
+        assert (entry.actor_kind, entry.actor, entry.actor_user_id) == ("user", "eddie", user.pk)
+        recorded.append((entry.action, entry.target_type, entry.target, entry.before, entry.after))
+    assert recorded == [
+        ("catalog.created", "domain", "Ordering", None, {"name": "Ordering", "description": "Orders"}),
+        (
+            "catalog.updated",
+            "domain",
+            "Ordering",
+            {"name": "Ordering", "description": "Orders"},
+            {"name": "Ordering", "description": "Orders and carts"},
+        ),
+        ("catalog.deleted", "domain", "Ordering", {"name": "Ordering", "description": "Orders and carts"}, None),
+    ]
+
+
+def test_refused_catalog_edits_record_nothing(api, editor_session):
+    _, client = editor_session
+    api.post(f"{CATALOG}/domains/", {"name": "Ordering"})
+    trail = AuditTrail()
+    assert api.post(f"{CATALOG}/domains/", {"name": "Ordering"}).status_code == 409
+    assert api.post(f"{CATALOG}/domains/", {"name": "!bad"}).status_code == 422
+    assert api.post(f"{CATALOG}/event-types/", {"name": "OrderPlaced"}).status_code == 422
+    assert api.patch(f"{CATALOG}/domains/Ordering", {"description": ""}).status_code == 200  # no change
+    assert trail.new() == []
+
+
+def test_a_viewer_cannot_edit_the_catalog_and_nothing_is_recorded(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("vera", password="pw")
+    user.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    client.force_login(user)
+    trail = AuditTrail()
+    assert client.post(f"{CATALOG}/domains/", {"name": "X"}, content_type="application/json").status_code == 403
+    assert trail.new() == []
+
+
+def test_team_service_and_event_type_edits_are_recorded_with_their_snapshots(make_api, make_topic):
+    api = make_api("admin", service="catalog-bot")
+    make_topic("orders")
+    api.post(f"{CATALOG}/domains/", {"name": "Ordering"})
+    trail = AuditTrail()
+    assert api.post(f"{CATALOG}/teams/", {"name": "Checkout", "contact": "#checkout"}).status_code == 201
+    team = trail.one()
+    assert (team.action, team.target_type, team.after["contact"]) == ("catalog.created", "team", "#checkout")
+
+    trail = AuditTrail()
+    body = {"name": "billing", "owner_team": "Checkout", "domain": "Ordering", "summary": "Bills"}
+    assert api.post(f"{CATALOG}/services/", body).status_code == 201
+    service = trail.one()
+    assert (service.action, service.target_type, service.target) == ("catalog.created", "service", "billing")
+    assert service.after["owner_team"] == "Checkout" and service.actor == "catalog-bot"
+
+    trail = AuditTrail()
+    event = {"name": "OrderPlaced", "domain": "Ordering", "owner_team": "Checkout", "summary": "An order"}
+    assert api.post(f"{CATALOG}/event-types/", {**event, "topics": ["orders"]}).status_code == 201
+    created = trail.one()
+    assert (created.target_type, created.after["topics"], created.after["lifecycle"]) == (
+        "event_type",
+        ["orders"],
+        "draft",
+    )
+
+    trail = AuditTrail()
+    assert api.patch(f"{CATALOG}/event-types/OrderPlaced", {"lifecycle": "active"}).status_code == 200
+    updated = trail.one()
+    assert (updated.before["lifecycle"], updated.after["lifecycle"]) == ("draft", "active")
+    trail = AuditTrail()
+    assert api.patch(f"{CATALOG}/event-types/OrderPlaced", {"lifecycle": "draft"}).status_code == 422
+    assert trail.new() == []
+
+    trail = AuditTrail()
+    assert api.delete(f"{CATALOG}/event-types/OrderPlaced").status_code == 204
+    deleted = trail.one()
+    assert (deleted.action, deleted.before["name"], deleted.after) == ("catalog.deleted", "OrderPlaced", None)
+
+
+def test_an_asyncapi_import_records_each_change_and_the_import_under_one_request_id(make_api):
+    from tests.catalog.asyncapi_fixtures import SHIPPING_V3
+
+    api = make_api("admin", service="importer")
+    trail = AuditTrail()
+    assert api.post(f"{CATALOG}/asyncapi/import?dry_run=true", SHIPPING_V3).status_code == 200
+    assert trail.new() == []
+    assert api.post(f"{CATALOG}/asyncapi/import?dry_run=false", SHIPPING_V3).status_code == 200
+    added = trail.new()
+    actions = [entry.action for entry in added]
+    assert actions.count("catalog.asyncapi_imported") == 1
+    assert actions.count("topic.created") == 2 and actions.count("schema.registered") == 2
+    assert {(e.target_type, e.target) for e in added if e.action == "catalog.created"} >= {
+        ("service", "shipping-service"),
+        ("event_type", "OrderShipped"),
+        ("event_type", "PaymentCompleted"),
+    }
+    assert {entry.actor for entry in added} == {"importer"}
+    assert len({entry.request_id for entry in added}) == 1 and added[0].request_id
+    summary = next(e for e in added if e.action == "catalog.asyncapi_imported")
+    assert (summary.target_type, summary.target) == ("service", "shipping-service")
+    assert {t["name"] for t in summary.after["topics"]} == {"shipments", "payments.v1"}
+
+
+def test_an_asyncapi_import_that_fails_records_nothing(api):
+    import copy
+
+    from tests.catalog.asyncapi_fixtures import SHIPPING_V3
+
+    document = copy.deepcopy(SHIPPING_V3)
+    document["asyncapi"] = "9.9.9"
+    trail = AuditTrail()
+    assert api.post(f"{CATALOG}/asyncapi/import?dry_run=false", document).status_code == 422
     assert trail.new() == []
