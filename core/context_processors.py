@@ -10,6 +10,7 @@ NAV = [
     ("Schemas", "schemas:subject-list"),
     ("Lineage", "lineage:graph"),
     ("Monitoring", "monitoring:groups"),
+    ("Dead letters", "monitoring:dead-letters"),
     ("Traces", "traces:search"),
     ("Topics", "topics:topic-list"),
 ]

@@ -10,4 +10,7 @@ urlpatterns = [
     path("groups/<str:name>/", views.group_detail, name="group-detail"),
     path("groups/<str:name>/reset/", views.group_reset, name="group-reset"),
     path("event-types/<str:name>/latency/", views.event_type_latency, name="event-type-latency"),
+    path("dead-letters/", views.dead_letters, name="dead-letters"),
+    path("dead-letters/actions/", views.dead_letters_action, name="dead-letters-action"),
+    path("dead-letters/<int:id>/", views.dead_letter_detail, name="dead-letter-detail"),
 ]

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from broker.models import Partition
 from broker.selectors import group_describe, group_get
 from broker.services.groups import group_offsets_reset
+from broker.services.retries import dead_letters_count
 from core.auth import principal_for_user
 from core.errors import EventlineError
 from core.models import Service
 from core.timeutil import now_ms
-from core.ui import has_role, role_required
+from core.ui import has_role, paginate, role_required
 from monitoring.lag import group_report, lag_summary
 from monitoring.latency import group_latencies
 from monitoring.selectors import STATUSES, dashboard_groups, lag_trend, service_rollups, sparkline_points
@@ -80,6 +85,7 @@ def group_detail(request: HttpRequest, name: str) -> HttpResponse:
         "latency_window": window,
         "latency_windows": list(LATENCY_WINDOWS),
         "can_reset": has_role(request, "editor"),
+        "dead_letters": dead_letters_count(group_names=[group.name])[group.name],
     }
     template = "htmx/group_live.html" if request.headers.get("HX-Request") else "monitoring/group_detail.html"
     return render(request, template, context)
@@ -151,3 +157,113 @@ def event_type_latency(request: HttpRequest, name: str) -> HttpResponse:
                 rows.append(figures)
     context = {"rows": rows, "event_type": event_type, "window": window, "windows": list(LATENCY_WINDOWS)}
     return render(request, "htmx/event_type_latency.html", context)
+
+
+@login_required
+def dead_letters(request: HttpRequest) -> HttpResponse:
+    """Dead letters grouped by (group, error class), and the rows with redrive/resolve forms."""
+    from broker.selectors import dead_letter_error_groups, dead_letter_list
+
+    state = request.GET.get("state", "open")
+    rows = dead_letter_list(
+        visible_to=principal_for_user(request.user),
+        group=request.GET.get("group", ""),
+        topic=request.GET.get("topic", ""),
+        resolved={"open": False, "resolved": True}.get(state),
+    )
+    context = {
+        "error_groups": dead_letter_error_groups(rows=rows),
+        "page": paginate(request, rows, per_page=50),
+        "state": state,
+        "group": request.GET.get("group", ""),
+        "can_act": has_role(request, "editor"),
+    }
+    return render(request, "monitoring/dead_letters.html", context)
+
+
+@role_required("editor")
+@require_POST
+def dead_letters_action(request: HttpRequest) -> HttpResponse:
+    """Redrive selected / redrive all of a group / mark selected resolved, then back to the list."""
+    from broker.services.dead_letters import dead_letter_redrive, dead_letter_resolve
+
+    actor = principal_for_user(request.user)
+    action = request.POST.get("action", "")
+    try:
+        ids = [int(value) for value in request.POST.getlist("ids")]
+    except ValueError:
+        ids = []
+    try:
+        if action == "redrive-all":
+            result = dead_letter_redrive(group=request.POST.get("group", ""), actor=actor).as_dict()
+        elif action == "redrive" and ids:
+            result = dead_letter_redrive(ids=ids, actor=actor).as_dict()
+        elif action == "resolve" and ids:
+            result = {"resolved": len(dead_letter_resolve(ids=ids, actor=actor))}
+        else:
+            messages.error(request, "Select dead letters first.")
+            return redirect(_back(request))
+    except EventlineError as exc:
+        messages.error(request, exc.message)
+        return redirect(_back(request))
+    if "resolved" in result:
+        messages.success(request, f"{result['resolved']} dead letter(s) marked resolved.")
+    else:
+        text = f"Redriven {result['done']} of {result['total']}"
+        if result["remaining"]:
+            text += f"; {result['remaining']} left: redrive all again to continue"
+        if result["skipped"]:
+            text += f"; {len(result['skipped'])} already resolved"
+        if result["failed"]:
+            text += f"; {len(result['failed'])} failed ({result['failed'][0]['error']})"
+        (messages.warning if result["failed"] else messages.success)(request, text + ".")
+    return redirect(_back(request))
+
+
+@login_required
+def dead_letter_detail(request: HttpRequest, id: int) -> HttpResponse:
+    """One dead letter: where it came from, its error and stack, the event as dead-lettered, and
+    (editors) an edit-and-redrive form."""
+    from broker.selectors import dead_letter_get
+    from broker.services.dead_letters import dead_letter_edit_and_redrive, dead_letter_event
+
+    principal = principal_for_user(request.user)
+    row = dead_letter_get(id=id, visible_to=principal)
+    can_act = has_role(request, "editor")
+    error = None
+    edited = request.POST.get("data", "")
+    if request.method == "POST":
+        if not can_act:
+            raise PermissionDenied("This needs the editor role.")
+        try:
+            data = json.loads(edited)
+        except ValueError as exc:
+            error = f"The data is not JSON: {exc}"
+        else:
+            try:
+                sent = dead_letter_edit_and_redrive(id=row.id, data=data, actor=principal)
+            except EventlineError as exc:
+                error = exc.message
+            else:
+                messages.success(
+                    request, f"Sent as {sent['event_id']} to {row.topic}/{sent['partition']}@{sent['offset']}."
+                )
+                return redirect("monitoring:dead-letter-detail", id=row.id)
+    try:
+        event, missing = dead_letter_event(row=row), None
+    except EventlineError as exc:
+        event, missing = None, exc.message
+    context = {
+        "row": row,
+        "event": event,
+        "missing": missing,
+        "can_act": can_act,
+        "error": error,
+        "edited": edited or (json.dumps(event.get("data"), indent=2) if event else ""),
+    }
+    return render(request, "monitoring/dead_letter_detail.html", context)
+
+
+def _back(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    return target if target.startswith("/monitoring/dead-letters/") else reverse("monitoring:dead-letters")

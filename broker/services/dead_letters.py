@@ -130,7 +130,12 @@ def dead_letter_edit_and_redrive(*, id: int, data: Any, actor: Principal) -> dic
         if row.resolved_ms is None:
             row.resolved_ms, row.resolved_by = at_ms, actor.display_name
         row.save(update_fields=["redrive_count", "redriven_ms", "resolved_ms", "resolved_by"])
-        answer = {"id": row.id, "event_id": appended.event_id, "partition": appended.partition, "offset": appended.offset}
+        answer = {
+            "id": row.id,
+            "event_id": appended.event_id,
+            "partition": appended.partition,
+            "offset": appended.offset,
+        }
         audit_record(
             principal=actor,
             action=AuditAction.DEAD_LETTER_EDITED_REDRIVEN,

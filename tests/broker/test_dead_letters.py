@@ -25,9 +25,9 @@ def _fresh_due_cache():
 def dead_letters(api, n=1, group="g", topic="orders", error=ERROR):
     """Produce n events with key 'order-7' and headers, and dead-letter each on its first nack."""
     api.client.put(f"/api/v1/groups/{group}/retry-policy", {"max_attempts": 1}, format="json")
-    member = api.post(
-        f"/api/v1/groups/{group}/members", {"topics": [topic], "auto_offset_reset": "earliest"}
-    ).json()["member_id"]
+    member = api.post(f"/api/v1/groups/{group}/members", {"topics": [topic], "auto_offset_reset": "earliest"}).json()[
+        "member_id"
+    ]
     body = [
         {
             "id": f"e{i}",

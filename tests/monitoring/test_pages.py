@@ -107,3 +107,90 @@ def test_lag_rolls_up_per_owning_service(staff, make_api, make_topic):
     assert [(r["service"], r["groups"], r["total_lag"]) for r in rollup] == [("billing", 2, 6)]
     html = staff.get("/monitoring/").content.decode()
     assert 'id="service-rollups"' in html and "billing" in html
+
+
+def _dead_letter(api, make_topic, n=1):
+    """n events of orders dead-lettered by group g on their first nack (as in the retries tests)."""
+    from broker.models import DeadLetter
+    from broker.services import retries
+
+    retries._due_cache.clear()
+    make_topic("orders")
+    api.client.put("/api/v1/groups/g/retry-policy", {"max_attempts": 1}, format="json")
+    member = api.post("/api/v1/groups/g/members", {"topics": ["orders"], "auto_offset_reset": "earliest"}).json()
+    api.post("/api/v1/topics/orders/events", [{"id": f"e{i}", "key": "k", "data": {"n": i}} for i in range(n)])
+    api.get(f"/api/v1/groups/g/members/{member['member_id']}/events", max_wait_ms=0)
+    for offset in range(n):
+        error = {"class": "billing.Declined", "message": f"card {offset} expired", "stack": "Traceback (most recent)"}
+        api.post(
+            f"/api/v1/groups/g/members/{member['member_id']}/nack",
+            {"topic": "orders", "partition": 0, "offset": offset, "error": error},
+        )
+    return list(DeadLetter.objects.order_by("offset"))
+
+
+def _user_with_role(client, django_user_model, role):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(role, password="pw")
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    client.force_login(user)
+    return client
+
+
+def test_dead_letter_page_groups_by_error_and_shows_rows_to_a_viewer_without_actions(
+    client, django_user_model, api, make_topic
+):
+    rows = _dead_letter(api, make_topic, n=2)
+    viewer = _user_with_role(client, django_user_model, "viewer")
+
+    page = viewer.get("/monitoring/dead-letters/").content.decode()
+    detail = viewer.get(f"/monitoring/dead-letters/{rows[0].id}/").content.decode()
+
+    assert 'id="dl-error-groups"' in page and "billing.Declined" in page and "card 1 expired" in page
+    assert page.count('href="/monitoring/dead-letters/') >= 2 and 'name="ids"' not in page
+    assert 'id="dl-stack"' in detail and "Traceback (most recent)" in detail and "kafka_dlt-original-topic" in detail
+    assert 'id="dl-edit"' not in detail
+    refused = viewer.post("/monitoring/dead-letters/actions/", {"action": "redrive", "ids": [rows[0].id]})
+    assert refused.status_code == 403
+    assert viewer.post(f"/monitoring/dead-letters/{rows[0].id}/", {"data": "{}"}).status_code == 403
+    assert api.get("/api/v1/topics/orders").json()["partitions"][0]["end_offset"] == 2
+
+
+def test_an_editor_redrives_selected_resolves_and_edits_and_redrives(client, django_user_model, api, make_topic):
+    first, second, third = _dead_letter(api, make_topic, n=3)
+    editor = _user_with_role(client, django_user_model, "editor")
+
+    redriven = editor.post("/monitoring/dead-letters/actions/", {"action": "redrive", "ids": [first.id]}, follow=True)
+    editor.post("/monitoring/dead-letters/actions/", {"action": "resolve", "ids": [second.id]})
+    edited = editor.post(f"/monitoring/dead-letters/{third.id}/", {"data": '{"n": 42}'}, follow=True)
+
+    assert "Redriven 1 of 1" in redriven.content.decode()
+    assert "Sent as" in edited.content.decode()
+    events = api.get("/api/v1/topics/orders/partitions/0/events", offset=3).json()["events"]
+    assert [(e["id"], e["data"]) for e in events][0] == ("e0.redrive-1", {"n": 0})
+    assert events[1]["data"] == {"n": 42} and len(events) == 2
+    for row in (first, second, third):
+        row.refresh_from_db()
+        assert row.resolved_by == "editor"
+    assert 'id="dl-state">resolved' in editor.get(f"/monitoring/dead-letters/{second.id}/").content.decode()
+
+
+def test_group_page_shows_open_dead_letters_and_the_list_query_count_is_flat(staff, api, make_topic):
+    rows = _dead_letter(api, make_topic, n=2)
+    assert "2 open dead letters" in staff.get("/monitoring/groups/g/").content.decode()
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as context:
+            assert staff.get("/monitoring/dead-letters/").status_code == 200
+        return len(context.captured_queries)
+
+    few = count()
+    from broker.models import DeadLetter
+
+    for i in range(20):
+        DeadLetter.objects.create(
+            **{f.name: getattr(rows[0], f.name) for f in DeadLetter._meta.fields if f.name not in ("id", "group")},
+            group=f"g{i}",
+        )
+    assert count() == few
