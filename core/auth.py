@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from rest_framework.request import Request
 from core.constants import SCOPE_ACTIONS, SCOPE_ADMIN, SCOPE_DESCRIBE, SCOPE_GROUP, SCOPE_REGISTRY_WRITE
 from core.errors import Forbidden, Unauthorized
 from core.scopes import NameRule, name_rule
+
+logger = logging.getLogger(__name__)
 
 ROLE_ADMIN = "admin"
 ROLE_EDITOR = "editor"
@@ -119,12 +122,18 @@ def clear_key_cache() -> None:
 
 
 def _load_key(key_id: str) -> _CachedKey | None:
+    """The key from the database if it works now (not revoked, not expired), cached until the
+    cache's time-to-live or the key's expiry, whichever comes first."""
+    from django.utils import timezone
+
     from core.models import ApiKey
 
+    now = timezone.now()
     row = (
         ApiKey.objects.filter(key_id=key_id, revoked_at__isnull=True)
+        .exclude(expires_at__lte=now)
         .select_related("service")
-        .only("secret_digest", "scopes", "service__id", "service__name")
+        .only("secret_digest", "scopes", "expires_at", "service__id", "service__name")
         .first()
     )
     if row is None:
@@ -136,6 +145,8 @@ def _load_key(key_id: str) -> _CachedKey | None:
         key_id=key_id,
     )
     ttl = settings.EVENTLINE["API_KEY_CACHE_S"]
+    if row.expires_at is not None:
+        ttl = min(ttl, (row.expires_at - now).total_seconds())
     return _CachedKey(row.secret_digest, principal, time.monotonic() + ttl)
 
 
@@ -146,13 +157,66 @@ def authenticate_key(key_id: str, secret: str) -> Principal:
     if cached is None or cached.expires_at <= now:
         cached = _load_key(key_id)
         if cached is None:
-            raise Unauthorized("Unknown or revoked API key.")
+            raise Unauthorized(_UNKNOWN_KEY)
         if cached.expires_at > now:
             with _cache_lock:
                 _cache[key_id] = cached
+    assert cached is not None
     if not hmac.compare_digest(cached.digest, digest_secret(secret)):
-        raise Unauthorized("Unknown or revoked API key.")
+        raise Unauthorized(_UNKNOWN_KEY)
+    _record_use(key_id)
     return cached.principal
+
+
+_UNKNOWN_KEY = "Unknown, revoked or expired API key."
+
+# Last use of each key, kept in memory and written in the background (at most every
+# EVENTLINE["KEY_USE_FLUSH_S"] seconds per process), so no request pays a write for it.
+_uses: dict[str, float] = {}
+_uses_lock = threading.Lock()
+_flusher: threading.Thread | None = None
+
+
+def _record_use(key_id: str) -> None:
+    global _flusher
+    with _uses_lock:
+        _uses[key_id] = time.time()
+        interval = settings.EVENTLINE["KEY_USE_FLUSH_S"]
+        if interval > 0 and (_flusher is None or not _flusher.is_alive()):
+            _flusher = threading.Thread(target=_flush_loop, args=(interval,), name="key-use-flush", daemon=True)
+            _flusher.start()
+
+
+def _flush_loop(interval: float) -> None:
+    from django.db import connection
+
+    while True:
+        time.sleep(interval)
+        try:
+            flush_key_uses()
+        except Exception:  # a busy or gone database must not end the thread; the next round retries
+            logger.warning("Could not record the last use of API keys.", exc_info=True)
+        finally:
+            connection.close()
+
+
+def flush_key_uses() -> int:
+    """Write the last use of the keys seen since the last flush; returns how many were written."""
+    from datetime import UTC, datetime
+
+    from django.db.models import Q
+
+    from core.models import ApiKey
+
+    with _uses_lock:
+        pending = dict(_uses)
+        _uses.clear()
+    for key_id, at in pending.items():
+        used = datetime.fromtimestamp(at, tz=UTC)
+        ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=used), key_id=key_id).update(
+            last_used_at=used
+        )
+    return len(pending)
 
 
 def credentials_from_header(header: bytes) -> tuple[str, str] | None:

@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     GROUP_DELETED = "group.deleted", "Group offsets deleted"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    API_KEY_ROTATED = "api_key.rotated", "API key rotated"
     CATALOG_CREATED = "catalog.created", "Catalog entry created"
     CATALOG_UPDATED = "catalog.updated", "Catalog entry changed"
     CATALOG_DELETED = "catalog.deleted", "Catalog entry deleted"

@@ -47,12 +47,30 @@ class ApiKey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The key stops working at this time (set at creation, or by a rotation's grace period).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # When the key was last used, to within EVENTLINE["KEY_USE_FLUSH_S"] (each process writes
+    # its keys' uses in the background, not on every request; core.auth.flush_key_uses).
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # The key that replaced this one in a rotation.
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.key_id} ({self.service.name})"
+
+    @property
+    def state(self) -> str:
+        """active, expired or revoked."""
+        from django.utils import timezone
+
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
 
 
 class AppendOnlyError(RuntimeError):

@@ -15,7 +15,7 @@ def service_list() -> QuerySet[Service]:
 
 
 def api_key_list(*, service_name: str | None = None) -> QuerySet[ApiKey]:
-    keys = ApiKey.objects.select_related("service")
+    keys = ApiKey.objects.select_related("service", "replaced_by")
     if service_name:
         keys = keys.filter(service__name=service_name)
     return keys

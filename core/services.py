@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -94,11 +95,14 @@ def api_key_create(
     scopes: Sequence[str],
     label: str = "",
     created_by_id: int | None = None,
+    expires_at: datetime | None = None,
     actor: Principal = SYSTEM_ACTOR,
 ) -> tuple[ApiKey, str]:
-    """Create an API key for a service (created if needed). Returns the key and its plaintext
-    `<key id>.<secret>`, which is never stored and cannot be shown again. Audited (never the
-    secret or its digest)."""
+    """Create an API key for a service (created if needed), working until `expires_at` (or for
+    good). Returns the key and its plaintext `<key id>.<secret>`, which is never stored and cannot
+    be shown again. Audited (never the secret or its digest)."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise field_error("expires_at", "must be in the future")
     bad = invalid_scopes(scopes)
     if bad or not scopes:
         raise field_error(
@@ -116,6 +120,7 @@ def api_key_create(
         scopes=sorted(set(scopes)),
         label=label,
         created_by_id=created_by_id,
+        expires_at=expires_at,
     )
     key.full_clean()
     key.save()
@@ -135,8 +140,53 @@ def _key_snapshot(key: ApiKey) -> dict[str, Any]:
         "service": key.service.name,
         "scopes": key.scopes,
         "label": key.label,
+        "expires_at": key.expires_at,
         "revoked_at": key.revoked_at,
+        "replaced_by": key.replaced_by.key_id if key.replaced_by_id else None,
     }
+
+
+#: How long a rotated key keeps working beside its replacement, unless the rotation says.
+DEFAULT_ROTATION_GRACE_S = 24 * 3600
+MAX_ROTATION_GRACE_S = 90 * 24 * 3600
+
+
+@transaction.atomic
+def api_key_rotate(
+    *, key_id: str, grace_seconds: int = DEFAULT_ROTATION_GRACE_S, actor: Principal = SYSTEM_ACTOR
+) -> tuple[ApiKey, str]:
+    """Replace a key with a new one of the same service, scopes and label. Both work during the
+    grace period (the old key then expires; one already expiring sooner keeps its expiry), so
+    clients can move to the new key without an outage. Returns the new key and its plaintext."""
+    if type(grace_seconds) is not int or not 0 <= grace_seconds <= MAX_ROTATION_GRACE_S:
+        raise field_error("grace_seconds", f"must be an integer from 0 to {MAX_ROTATION_GRACE_S}")
+    old = ApiKey.objects.select_for_update(of=("self",)).select_related("service").filter(key_id=key_id).first()
+    if old is None:
+        raise NotFound(f"API key '{key_id}' does not exist.")
+    if old.state != "active":
+        raise field_error("key_id", f"the key is {old.state}: only an active key can be rotated")
+    before = _key_snapshot(old)
+    new, plaintext = api_key_create(
+        service_name=old.service.name,
+        scopes=old.scopes,
+        label=old.label,
+        expires_at=old.expires_at,
+        actor=actor,
+    )
+    grace_end = timezone.now() + timedelta(seconds=grace_seconds)
+    old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
+    old.replaced_by = new
+    old.save(update_fields=["expires_at", "replaced_by"])
+    audit_record(
+        principal=actor,
+        action=AuditAction.API_KEY_ROTATED,
+        target_type="api_key",
+        target=old.key_id,
+        before=before,
+        after=_key_snapshot(old),
+    )
+    transaction.on_commit(clear_key_cache)
+    return new, plaintext
 
 
 @transaction.atomic

@@ -68,13 +68,34 @@ def validate_group_name(name: str) -> str:
 
 
 def require_member_owner(member: GroupMember, principal: Principal) -> None:
-    """Raise 403 unless `principal` joined `member` (the key that joined it, or the same person)."""
-    if member.joined_by != principal.identity:
-        raise Forbidden(
-            f"Member '{member.member_id}' was joined with another API key; only that key may act as it.",
-            code="member_of_another_key",
-            details={"member_id": member.member_id},
-        )
+    """Raise 403 unless `principal` joined `member` (the key that joined it, or the same person).
+    The key that replaced the joining key in a rotation is the same caller: the member is bound to
+    it from then on, so consumers move to the new key without rejoining."""
+    if member.joined_by == principal.identity:
+        return
+    if principal.key_id and _rotated_to(member.joined_by, principal.key_id):
+        GroupMember.objects.filter(pk=member.pk, joined_by=member.joined_by).update(joined_by=principal.key_id)
+        member.joined_by = principal.key_id
+        return
+    raise Forbidden(
+        f"Member '{member.member_id}' was joined with another API key; only that key may act as it.",
+        code="member_of_another_key",
+        details={"member_id": member.member_id},
+    )
+
+
+def _rotated_to(old_key_id: str, new_key_id: str) -> bool:
+    """Whether `new_key_id` replaced `old_key_id` (directly or through later rotations)."""
+    from core.models import ApiKey
+
+    seen = 0
+    key_id: str | None = old_key_id
+    while key_id and seen < 16:  # a rotation chain is short; the bound stops a cycle
+        key_id = ApiKey.objects.filter(key_id=key_id).values_list("replaced_by__key_id", flat=True).first()
+        if key_id == new_key_id:
+            return True
+        seen += 1
+    return False
 
 
 def _lock_group(name: str, *, create: bool = False) -> ConsumerGroup:

@@ -213,6 +213,8 @@ EVENTLINE = {
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.
     "API_KEY_CACHE_S": float(os.environ.get("EVENTLINE_API_KEY_CACHE_S", 10)),
+    # Each process writes its keys' last use this often (0: only when flush_key_uses is called).
+    "KEY_USE_FLUSH_S": float(os.environ.get("EVENTLINE_KEY_USE_FLUSH_S", 30)),
     # Confluent returned error_code 409 for an incompatible schema before 8.0.4 and 40901 since;
     # the HTTP status is 409 either way. Set 409 for tools written against older servers.
     "REGISTRY_INCOMPATIBLE_ERROR_CODE": int(os.environ.get("EVENTLINE_REGISTRY_INCOMPATIBLE_ERROR_CODE", 40901)),
