@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-sqlite test-postgres bench lint clean
+.PHONY: setup run test test-sqlite test-postgres bench soak lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test-postgres:
 ## bench: every benchmark, each figure printed beside its baseline from the same run
 bench: setup
 	$(PY) -m bench
+
+## soak: producers and consumer groups on loopback for SOAK_SECONDS (default 120), then every event
+## consumed exactly once per group, and latency p50/p99; SOAK_DB=postgres with BENCH_POSTGRES_URL. Not in `make test`.
+soak: setup
+	$(PY) -m bench.soak
 
 lint: setup
 	$(VENV)/bin/ruff check .
