@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("broker.api.urls")),
     path("api/v1/catalog/", include("catalog.api.urls")),
     path("api/v1/lineage/", include("lineage.api.urls")),
+    path("api/v1/audit/", include("core.api.urls")),
     path("api/v1/", include("monitoring.traces.api_urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("registry/", include("schemas.api.urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("traces/", include("monitoring.traces.urls")),
     path("lineage/", include("lineage.urls")),
+    path("audit/", include("core.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,4 +1,4 @@
-"""Reads for service identities and API keys."""
+"""Reads for service identities, API keys and the audit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Left
 from django.db.models.lookups import Exact
 
-from core.models import ApiKey, Service
+from core.models import ApiKey, AuditEntry, Service
 from core.scopes import NameRule
 
 
@@ -30,3 +30,8 @@ def name_rule_q(rule: NameRule, field: str = "name") -> Q:
     for prefix in rule.prefixes:
         matched |= Q(Exact(Left(field, len(prefix)), prefix))
     return matched
+
+
+def audit_entry_list() -> QuerySet[AuditEntry]:
+    """Audit entries, newest first. Rows hold no foreign keys: one query per page, whatever the rows."""
+    return AuditEntry.objects.all()

@@ -1,14 +1,21 @@
-"""Project-level endpoints: health, and the answers for addresses that lead nowhere."""
+"""Project-level endpoints: health, the answers for addresses that lead nowhere, and the audit page."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from core import selectors
+from core.auth import ROLE_EDITOR
+from core.choices import ActorKind, AuditAction
 from core.errors import NotFound
+from core.filtersets import AuditEntryFilterSet
+from core.ui import paginate, query_without, role_required
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -57,3 +64,40 @@ class NotFoundPageMiddleware:
         if isinstance(exception, NotFound) and not request.path.startswith(API_PATHS):
             return page_not_found(request, exception)
         return None
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def audit_changes(before: Any, after: Any) -> list[tuple[str, str, str]]:
+    """What an entry changed, for the page: the top-level keys whose values differ (every key of a
+    created or deleted object), each as (key, before, after) text."""
+    if isinstance(before, dict) or isinstance(after, dict):
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        return [
+            (key, _shown(old.get(key)), _shown(new.get(key)))
+            for key in sorted(set(old) | set(new))
+            if old.get(key) != new.get(key)
+        ]
+    return [("", _shown(before), _shown(after))] if before != after else []
+
+
+@role_required(ROLE_EDITOR)
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """The audit page: the same filters and rule (editors and admins) as GET /api/v1/audit/."""
+    filters = AuditEntryFilterSet(request.GET, queryset=selectors.audit_entry_list())
+    rows = filters.qs if filters.is_valid() else selectors.audit_entry_list().none()
+    page = paginate(request, rows, per_page=50)
+    context = {
+        "filters": filters,
+        "page": page,
+        "entries": [(entry, audit_changes(entry.before, entry.after)) for entry in page],
+        "actions": AuditAction.choices,
+        "actor_kinds": ActorKind.choices,
+        "query": query_without(request, "page"),
+    }
+    return render(request, "audit/entry_list.html", context)

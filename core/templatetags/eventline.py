@@ -9,6 +9,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from core.timeutil import ms_to_datetime, now_ms
+from core.ui import has_role as ui_has_role
 from core.ui import render_markdown
 
 register = template.Library()
@@ -100,3 +101,9 @@ def split(value: str, separator: str = " ") -> list[str]:
 def pairs(value: str) -> list[tuple[str, str]]:
     """'a:A,b:B' -> [('a', 'A'), ('b', 'B')] for small fixed choice lists in templates."""
     return [tuple(item.split(":", 1)) for item in value.split(",")]  # type: ignore[misc]
+
+
+@register.filter
+def has_role(request: Any, role: str) -> bool:
+    """`{% if request|has_role:"editor" %}`: whether the logged-in person holds `role`."""
+    return ui_has_role(request, role)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from core.auth import Principal
 from core.choices import AuditAction
 from core.models import AppendOnlyError, AuditEntry
-from core.services import SYSTEM_ACTOR, api_key_create, audit_record
+from core.services import SYSTEM_ACTOR, api_key_create, api_key_revoke, audit_record
 from tests.schemas.conftest import Registry, _fresh_registry_cache  # noqa: F401 (an autouse fixture)
 from tests.schemas.factories import object_schema, sr_body
 
@@ -512,3 +513,185 @@ def test_an_asyncapi_import_that_fails_records_nothing(api):
     trail = AuditTrail()
     assert api.post(f"{CATALOG}/asyncapi/import?dry_run=false", document).status_code == 422
     assert trail.new() == []
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+def test_the_apikey_command_records_creation_and_revocation_as_the_system_never_the_secret():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    trail = AuditTrail()
+    call_command("apikey", "create", "--service", "billing", "--scope", "produce:orders", "--label", "ci", stdout=out)
+    plaintext = out.getvalue().strip().splitlines()[-1]
+    key_id, _, secret = plaintext.partition(".")
+    created = trail.one()
+    assert (created.action, created.target_type, created.target) == (AuditAction.API_KEY_CREATED, "api_key", key_id)
+    assert (created.actor_kind, created.actor) == ("system", "manage.py apikey")
+    shown = {name: created.after[name] for name in ("key_id", "service", "scopes", "label", "revoked_at")}
+    assert shown == {
+        "key_id": key_id,
+        "service": "billing",
+        "scopes": ["produce:orders"],
+        "label": "ci",
+        "revoked_at": None,
+    }
+    assert secret not in str(created.after)
+
+    trail = AuditTrail()
+    call_command("apikey", "revoke", key_id, stdout=StringIO())
+    revoked = trail.one()
+    assert revoked.action == AuditAction.API_KEY_REVOKED
+    assert revoked.before["revoked_at"] is None and revoked.after["revoked_at"]
+    trail = AuditTrail()
+    call_command("apikey", "revoke", key_id, stdout=StringIO())  # already revoked: no change
+    assert trail.new() == []
+
+
+def test_a_key_refused_for_bad_scopes_records_nothing():
+    from django.core.management import CommandError, call_command
+
+    trail = AuditTrail()
+    with pytest.raises(CommandError):
+        call_command("apikey", "create", "--service", "billing", "--scope", "fly:everywhere")
+    assert trail.new() == []
+
+
+def test_a_key_revoked_by_a_person_records_that_person():
+    key, _ = api_key_create(service_name="billing", scopes=["admin"])
+    person = Principal(scopes=frozenset({"admin"}), user_id=3, username="ada")
+    api_key_revoke(key_id=key.key_id, actor=person)
+    assert (entries(AuditAction.API_KEY_REVOKED)[0].actor_kind, entries(AuditAction.API_KEY_REVOKED)[0].actor) == (
+        "user",
+        "ada",
+    )
+
+
+# -- GET /api/v1/audit/ -----------------------------------------------------------------------
+
+AUDIT = "/api/v1/audit/"
+
+
+def _seed(make_topic) -> None:
+    person = Principal(scopes=frozenset({"admin"}), user_id=5, username="ada")
+    make_topic("orders")
+    make_topic("orders.eu")
+    make_topic("payments")
+    with transaction.atomic():
+        audit_record(principal=person, action=AuditAction.TOPIC_DELETED, target_type="topic", target="payments")
+
+
+def test_the_list_is_newest_first_in_the_paginated_shape(api, make_topic):
+    _seed(make_topic)
+    body = api.get(AUDIT, target_type="topic", limit=2).json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert body["count"] == 4 and body["next"]
+    assert [(r["action"], r["target"]) for r in body["results"]] == [
+        ("topic.deleted", "payments"),
+        ("topic.created", "payments"),
+    ]
+    first = body["results"][0]
+    assert (first["actor_kind"], first["actor"], first["actor_user_id"], first["after"]) == ("user", "ada", 5, None)
+
+
+@pytest.mark.parametrize(
+    ("params", "targets"),
+    [
+        ({"action": "topic.created"}, ["payments", "orders.eu", "orders"]),
+        ({"target": "orders"}, ["orders"]),
+        ({"target": "orders*"}, ["orders.eu", "orders"]),
+        ({"target": "Orders*"}, []),
+        ({"actor": "ada"}, ["payments"]),
+        ({"actor_kind": "user"}, ["payments"]),
+        ({"action": "topic.created", "target": "pay*"}, ["payments"]),
+    ],
+)
+def test_filters_narrow_the_list(api, make_topic, params, targets):
+    _seed(make_topic)
+    results = api.get(AUDIT, target_type="topic", **params).json()["results"]
+    assert [r["target"] for r in results] == targets
+
+
+def test_the_actor_filter_matches_a_key_id_too(make_api):
+    key, token = api_key_create(service_name="ops", scopes=["admin"])
+    from tests.conftest import Api
+
+    ops = Api(token)
+    ops.post("/api/v1/topics", {"name": "orders"})
+    results = ops.get(AUDIT, actor=key.key_id).json()["results"]
+    assert [(r["action"], r["actor"]) for r in results] == [("topic.created", "ops")]
+
+
+def test_since_and_until_bound_the_time(api, make_topic):
+    import datetime
+
+    _seed(make_topic)
+    now = datetime.datetime.now(tz=datetime.UTC)
+    later = (now + datetime.timedelta(hours=1)).isoformat()
+    earlier = (now - datetime.timedelta(hours=1)).isoformat()
+    assert api.get(AUDIT, target_type="topic", since=later).json()["count"] == 0
+    assert api.get(AUDIT, target_type="topic", until=earlier).json()["count"] == 0
+    assert api.get(AUDIT, target_type="topic", since=earlier, until=later).json()["count"] == 4
+
+
+def test_bad_filters_are_422_naming_the_field(api):
+    response = api.get(AUDIT, action="topic.renamed", since="yesterday")
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["error"]["details"]["errors"]}
+    assert fields == {"action", "since"}
+
+
+def test_reading_the_audit_needs_an_admin_key_or_an_editor(make_api, client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    assert make_api("admin").get(AUDIT).status_code == 200
+    for scopes in (("produce:*", "consume:*", "describe:*"), ("registry:write",)):
+        response = make_api(*scopes).get(AUDIT)
+        assert response.status_code == 403 and response.json()["error"]["details"] == {"required_role": "editor"}
+    assert client.get(AUDIT).status_code == 401
+    for role, status in (("viewer", 403), ("editor", 200), ("admin", 200)):
+        user = django_user_model.objects.create_user(f"user-{role}", password="pw")
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        client.force_login(user)
+        assert client.get(AUDIT).status_code == status, role
+
+
+def test_the_list_takes_the_same_number_of_queries_for_5_or_50_entries(api):
+    def audit_queries() -> list[str]:
+        with CaptureQueriesContext(connection) as context:
+            assert api.get(AUDIT, limit=100).status_code == 200
+        return [query["sql"] for query in context.captured_queries]
+
+    def add(n: int) -> None:
+        with transaction.atomic():
+            for i in range(n):
+                audit_record(
+                    principal=SYSTEM_ACTOR,
+                    action=AuditAction.TOPIC_UPDATED,
+                    target_type="topic",
+                    target=f"t{i}",
+                    before={"partitions": 1},
+                    after={"partitions": 2},
+                )
+
+    add(5)
+    few = audit_queries()
+    add(45)
+    many = audit_queries()
+    assert len(many) == len(few)
+    # The count and the page; the rest is the key's authentication.
+    assert len([sql for sql in many if "core_auditentry" in sql]) == 2
+
+
+def test_the_openapi_document_describes_the_audit_list_and_its_filters(api):
+    import yaml
+
+    document = yaml.safe_load(api.get("/api/schema/").content)
+    operation = document["paths"]["/api/v1/audit/"]["get"]
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert {"action", "target_type", "target", "actor", "actor_kind", "since", "until", "limit", "offset"} <= names
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"count", "next", "previous", "results"} <= set(document["components"]["schemas"][page]["properties"])
