@@ -336,7 +336,7 @@ def main() -> None:
             f"{consumed.rebalances} rebalances after the start, {len(consumed.errors)} errors"
         )
     print(
-        f"  groups caught up {drained_s:.1f} s after the producers stopped (of which {QUIET_AFTER_DRAIN_S:.0f} s quiet)"
+        f"  the groups were done {drained_s:.1f} s after the producers ({QUIET_AFTER_DRAIN_S:.0f} s of it polling on for repeats)"
     )
     for label, values in (("Produce-to-consume latency", latencies), ("Produce request latency", produced.request_ms)):
         for pct in (50, 99):
