@@ -36,8 +36,10 @@ from broker.constants import (
 )
 from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
 from core.auth import Principal
+from core.choices import AuditAction
 from core.constants import NAME_PATTERN
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from core.services import audit_record
 from core.timeutil import now_ms
 
 
@@ -375,6 +377,20 @@ def group_leave(*, group_name: str, member_id: str, principal: Principal) -> Non
         member = _member_locked(group, member_id)
         if not principal.is_admin:
             require_member_owner(member, principal)
+        if member.joined_by != principal.identity:  # removed by an admin, not leaving by itself
+            audit_record(
+                principal=principal,
+                action=AuditAction.GROUP_MEMBER_REMOVED,
+                target_type="consumer_group",
+                target=group_name,
+                before={
+                    "member_id": member.member_id,
+                    "joined_by": member.joined_by,
+                    "client_id": member.client_id,
+                    "topics": member.topics,
+                    "assignment": member.assignment,
+                },
+            )
         member.delete()
         _rebalance(group, at_ms)
 
@@ -651,6 +667,15 @@ def group_offsets_reset(
                 "",
                 at_ms,
             )
+            if any(p["before"] != p["after"] for p in preview):
+                audit_record(
+                    principal=principal,
+                    action=AuditAction.GROUP_OFFSETS_RESET,
+                    target_type="consumer_group",
+                    target=group_name,
+                    before={"topic": topic, "offsets": {str(p["partition"]): p["before"] for p in preview}},
+                    after={"topic": topic, "offsets": {str(p["partition"]): p["after"] for p in preview}, "to": to},
+                )
     return {"group": group_name, "dry_run": dry_run, "partitions": preview}
 
 
@@ -665,6 +690,17 @@ def group_delete(*, group_name: str, principal: Principal) -> None:
         _expire_locked(group, now_ms())
         if GroupMember.objects.filter(group=group).exists():
             raise Conflict(f"Group '{group_name}' has active members.", code="group_has_members")
+        committed = list(
+            GroupPartition.objects.filter(group=group).values_list("topic__name", "partition", "committed_offset")
+        )
+        if committed:
+            audit_record(
+                principal=principal,
+                action=AuditAction.GROUP_DELETED,
+                target_type="consumer_group",
+                target=group_name,
+                before={"offsets": [{"topic": t, "partition": p, "offset": o} for t, p, o in committed]},
+            )
         GroupPartition.objects.filter(group=group).delete()
         _set_state(group, GroupState.DEAD, now_ms())
         group.save(update_fields=["state", "state_changed_ms"])

@@ -695,3 +695,79 @@ def test_the_openapi_document_describes_the_audit_list_and_its_filters(api):
     assert {"action", "target_type", "target", "actor", "actor_kind", "since", "until", "limit", "offset"} <= names
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert {"count", "next", "previous", "results"} <= set(document["components"]["schemas"][page]["properties"])
+
+
+# -- consumer groups --------------------------------------------------------------------------
+
+
+def _produce(api, n: int) -> None:
+    assert api.post("/api/v1/topics/orders/events", [{"data": i} for i in range(n)]).status_code in (200, 201)
+
+
+def test_an_applied_offset_reset_records_the_offsets_before_and_after_and_a_preview_records_nothing(
+    make_api, make_topic
+):
+    make_topic("orders", partitions=2)
+    ops = make_api("admin", service="ops")
+    _produce(ops, 6)
+    ops.post("/api/v1/groups/billing/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]})
+    trail = AuditTrail()
+    reset = {"topic": "orders", "to": "latest"}
+    assert ops.post("/api/v1/groups/billing/offsets/reset", {**reset, "dry_run": True}).status_code == 200
+    assert trail.new() == []
+    assert ops.post("/api/v1/groups/billing/offsets/reset", {**reset, "dry_run": False}).status_code == 200
+    entry = trail.one()
+    assert (entry.action, entry.target_type, entry.target, entry.actor) == (
+        AuditAction.GROUP_OFFSETS_RESET,
+        "consumer_group",
+        "billing",
+        "ops",
+    )
+    assert entry.before == {"topic": "orders", "offsets": {"0": 1, "1": None}}
+    assert entry.after == {"topic": "orders", "offsets": {"0": 3, "1": 3}, "to": "latest"}
+
+
+def test_a_reset_refused_while_members_are_active_records_nothing(make_api, make_topic):
+    make_topic("orders")
+    billing = make_api("consume:orders", service="billing")
+    assert billing.post("/api/v1/groups/billing/members", {"topics": ["orders"]}).status_code == 200
+    trail = AuditTrail()
+    refused = billing.post(
+        "/api/v1/groups/billing/offsets/reset", {"topic": "orders", "to": "earliest", "dry_run": False}
+    )
+    assert refused.status_code == 409
+    assert trail.new() == []
+
+
+def test_an_admin_removing_a_member_is_recorded_and_a_member_leaving_is_not(make_api, make_topic):
+    make_topic("orders")
+    billing = make_api("consume:orders", service="billing")
+    ops = make_api("admin", service="ops")
+    members = [billing.post("/api/v1/groups/billing/members", {"topics": ["orders"]}).json() for _ in range(2)]
+    trail = AuditTrail()
+    assert billing.delete(f"/api/v1/groups/billing/members/{members[0]['member_id']}").status_code == 204
+    assert trail.new() == []
+    assert ops.delete(f"/api/v1/groups/billing/members/{members[1]['member_id']}").status_code == 204
+    entry = trail.one()
+    assert (entry.action, entry.target, entry.actor, entry.after) == (
+        AuditAction.GROUP_MEMBER_REMOVED,
+        "billing",
+        "ops",
+        None,
+    )
+    assert entry.before["member_id"] == members[1]["member_id"] and entry.before["topics"] == ["orders"]
+
+
+def test_deleting_a_group_records_the_offsets_it_lost(make_api, make_topic):
+    make_topic("orders")
+    ops = make_api("admin", service="ops")
+    _produce(ops, 2)
+    ops.post("/api/v1/groups/billing/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 2}]})
+    trail = AuditTrail()
+    assert ops.delete("/api/v1/groups/billing").status_code == 204
+    entry = trail.one()
+    assert (entry.action, entry.before, entry.after) == (
+        AuditAction.GROUP_DELETED,
+        {"offsets": [{"topic": "orders", "partition": 0, "offset": 2}]},
+        None,
+    )
