@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/catalog/", include("catalog.api.urls")),
     path("api/v1/lineage/", include("lineage.api.urls")),
     path("api/v1/audit/", include("core.api.urls")),
+    path("api/v1/", include("core.api.key_urls")),
     path("api/v1/", include("monitoring.traces.api_urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("registry/", include("schemas.api.urls")),
@@ -30,6 +31,7 @@ urlpatterns = [
     path("traces/", include("monitoring.traces.urls")),
     path("lineage/", include("lineage.urls")),
     path("audit/", include("core.urls")),
+    path("keys/", include("core.key_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

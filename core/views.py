@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
-from core import selectors
-from core.auth import ROLE_EDITOR
+from core import selectors, services
+from core.auth import ROLE_ADMIN, ROLE_EDITOR, principal_for_user
 from core.choices import ActorKind, AuditAction
-from core.errors import NotFound
+from core.errors import EventlineError, NotFound
 from core.filtersets import AuditEntryFilterSet
 from core.ui import paginate, query_without, role_required
 
@@ -101,3 +104,44 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "query": query_without(request, "page"),
     }
     return render(request, "audit/entry_list.html", context)
+
+
+@role_required(ROLE_ADMIN)
+def api_key_list(request: HttpRequest) -> HttpResponse:
+    """API keys with their state, expiry and last use; admins create, rotate and revoke them here.
+    A new key's plaintext is shown once, in the answer to the POST that made it."""
+    actor = principal_for_user(request.user)
+    created: tuple[str, str] | None = None  # (what happened, plaintext)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "create":
+                days = request.POST.get("expires_in_days", "").strip()
+                key, plaintext = services.api_key_create(
+                    service_name=request.POST.get("service", "").strip(),
+                    scopes=request.POST.get("scopes", "").replace(",", " ").split(),
+                    label=request.POST.get("label", "").strip(),
+                    expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+                    actor=actor,
+                )
+                created = (f"Created {key.key_id} for {key.service.name}.", plaintext)
+            elif action == "rotate":
+                hours = int(request.POST.get("grace_hours", "24") or 24)
+                key, plaintext = services.api_key_rotate(
+                    key_id=request.POST.get("key_id", ""), grace_seconds=hours * 3600, actor=actor
+                )
+                created = (f"Created {key.key_id}; {request.POST.get('key_id')} works for {hours} h more.", plaintext)
+            elif action == "revoke":
+                services.api_key_revoke(key_id=request.POST.get("key_id", ""), actor=actor)
+                messages.success(request, f"Revoked {request.POST.get('key_id')}.")
+                return redirect("keys:key-list")
+            else:
+                error = "Unknown action."
+        except EventlineError as exc:
+            error = exc.message
+        except ValueError:
+            error = "Days and hours are whole numbers."
+    keys = selectors.api_key_list(service_name=request.GET.get("service") or None)
+    context = {"keys": keys, "created": created, "error": error, "service": request.GET.get("service", "")}
+    return render(request, "keys/key_list.html", context, status=422 if error else 200)
