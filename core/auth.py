@@ -17,7 +17,14 @@ from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from core.constants import SCOPE_ACTIONS, SCOPE_ADMIN, SCOPE_DESCRIBE, SCOPE_GROUP, SCOPE_REGISTRY_WRITE
+from core.constants import (
+    SCOPE_ACTIONS,
+    SCOPE_ADMIN,
+    SCOPE_DESCRIBE,
+    SCOPE_GROUP,
+    SCOPE_PII_READ,
+    SCOPE_REGISTRY_WRITE,
+)
 from core.errors import Forbidden, Unauthorized
 from core.scopes import NameRule, name_rule
 
@@ -27,6 +34,8 @@ ROLE_ADMIN = "admin"
 ROLE_EDITOR = "editor"
 ROLE_VIEWER = "viewer"
 ROLES = (ROLE_VIEWER, ROLE_EDITOR, ROLE_ADMIN)
+# Not a role but a right beside one: members of this Django group (and admins) see personal data.
+GROUP_PII = "pii"
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return SCOPE_ADMIN in self.scopes
+
+    @property
+    def may_see_personal_data(self) -> bool:
+        """Whether event reads show this principal the catalog's personal-data fields unmasked."""
+        return SCOPE_ADMIN in self.scopes or SCOPE_PII_READ in self.scopes
 
     @cached_property
     def rules(self) -> dict[str, NameRule]:
@@ -241,7 +255,9 @@ def credentials_from_header(header: bytes) -> tuple[str, str] | None:
 
 
 def principal_for_user(user: Any) -> Principal:
-    """A logged-in person's principal: admins may do anything; editors and viewers may browse."""
+    """A logged-in person's principal: admins may do anything; editors and viewers may browse.
+    Personal data shows unmasked to admins and to members of the `pii` group."""
+    names: set[str] = set()
     if user.is_superuser:
         roles = frozenset(ROLES)
     else:
@@ -254,6 +270,8 @@ def principal_for_user(user: Any) -> Principal:
     scopes = {SCOPE_ADMIN} if ROLE_ADMIN in roles else {"consume:*"} if roles else set()
     # Pages show every topic and group to anyone logged in; the API answers them the same.
     scopes |= {f"{SCOPE_DESCRIBE}:*", f"{SCOPE_GROUP}:*"}
+    if GROUP_PII in names:
+        scopes.add(SCOPE_PII_READ)
     return Principal(scopes=frozenset(scopes), user_id=user.pk, username=user.get_username(), roles=roles)
 
 

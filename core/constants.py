@@ -11,6 +11,8 @@ SCOPE_REGISTRY_WRITE = "registry:write"
 SCOPE_ACTIONS = ("produce", "consume")
 SCOPE_DESCRIBE = "describe"
 SCOPE_GROUP = "group"
+# Seeing the values of personal-data fields the catalog classifies (masked otherwise); admin implies it.
+SCOPE_PII_READ = "pii:read"
 # A key that names no group scope may use the groups called after its service, alone or followed
 # by one of these and anything (`billing`, `billing-service`, `billing.eu`, `billing_replay`).
 SERVICE_GROUP_SEPARATORS = ("-", ".", "_")

@@ -7,7 +7,9 @@ names. `group:<group>` names the consumer groups a key may join, commit for, res
 remove members of (Kafka's group ACLs); a key that names no group may use the groups named after
 its own service (`billing`, `billing-*`, `billing.*`, `billing_*`), which is what the demo and the
 Python client's examples use. `registry:write` allows registering and deleting schemas and changing
-registry config and modes (reading the registry needs only a key).
+registry config and modes (reading the registry needs only a key). `pii:read` shows the values of
+the event fields the catalog classifies as personal data; without it (or `admin`) every event read
+answers them masked (broker.masking).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.constants import (
     SCOPE_ADMIN,
     SCOPE_DESCRIBE,
     SCOPE_GROUP,
+    SCOPE_PII_READ,
     SCOPE_REGISTRY_WRITE,
     SERVICE_GROUP_SEPARATORS,
 )
@@ -32,7 +35,7 @@ _GRANTED_BY = {SCOPE_DESCRIBE: (SCOPE_DESCRIBE, *SCOPE_ACTIONS)}
 
 
 def scope_is_valid(scope: str) -> bool:
-    if scope in (SCOPE_ADMIN, SCOPE_REGISTRY_WRITE):
+    if scope in (SCOPE_ADMIN, SCOPE_REGISTRY_WRITE, SCOPE_PII_READ):
         return True
     match = _SCOPE_RE.match(scope)
     return bool(match and match.group("pattern"))
