@@ -123,6 +123,7 @@ def impact_page(request: HttpRequest) -> HttpResponse:
             subject=subject,
             exports=_export_links(report, window),
             services=report.services,
+            downstream_services=report.downstream_services,
             graph_url=reverse("lineage:graph") + "?" + urlencode({"focus": f"{NodeKind.EVENT_TYPE.value}:{name}"})
             if name
             else None,

@@ -16,11 +16,11 @@ _NAMED_IN_MESSAGE = 20
 
 
 def affected_consumers(subject: str) -> list[dict[str, Any]]:
-    """Who an incompatible change under `subject` would break: the impact provider named by
-    settings.EVENTLINE["IMPACT_PROVIDER"] (a dotted path resolved at run time, so the registry
-    never imports the apps above it) answers with one dict per affected consumer (service,
-    owner_team, event_type, depth, flow, produces...). Empty when no provider is set; when it
-    fails the registry answers as it would without it."""
+    """Who an incompatible change under `subject` would break, and who is downstream of them: the
+    impact provider named by settings.EVENTLINE["IMPACT_PROVIDER"] (a dotted path resolved at run
+    time, so the registry never imports the apps above it) answers with one dict per affected
+    consumer (breaks, service, owner_team, event_type, depth, flow, produces...). Empty when no
+    provider is set; when it fails the registry answers as it would without it."""
     path = settings.EVENTLINE.get("IMPACT_PROVIDER") or ""
     if not path:
         return []
@@ -31,6 +31,13 @@ def affected_consumers(subject: str) -> list[dict[str, Any]]:
     except Exception:  # noqa: BLE001 - whatever the provider does wrong, the registry still answers
         logger.warning("impact provider %s failed for subject %r", path, subject, exc_info=True)
         return []
+
+
+def split_affected(affected: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(who would break, who is downstream of them). A provider that does not say `breaks`
+    counts only the consumers of the changed type itself (depth 1) as breaking."""
+    breaking = [row for row in affected if row.get("breaks", row.get("depth", 1) == 1)]
+    return breaking, [row for row in affected if row not in breaking]
 
 
 def affected_sentence(affected: list[dict[str, Any]]) -> str:

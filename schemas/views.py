@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from schemas import selectors
 from schemas.errors import RegistryError
-from schemas.impact import affected_consumers
+from schemas.impact import affected_consumers, split_affected
 from schemas.naming import normalize_subject
 
 _MAX_DEPTH = 4
@@ -148,7 +148,7 @@ def subject_check(request: HttpRequest, subject: str) -> HttpResponse:
             context["allowed"] = [d for d in result.differences if not d.breaks]
             context["level"] = selectors.effective_config(selectors.subject_get(subject)).level.value
             if not result.is_compatible:
-                context["affected"] = affected_consumers(subject)
+                context["affected"], context["downstream"] = split_affected(affected_consumers(subject))
     return render(request, "schemas/partials/check.html", context)
 
 

@@ -145,6 +145,7 @@ class DriftSerializer(serializers.Serializer):
 
 
 class ImpactRowSerializer(serializers.Serializer):
+    breaks = serializers.BooleanField(help_text="true: reads the changed type on the subject's topics (depth 1)")
     service = serializers.CharField(help_text="the consumer (a group's name when its service is unknown)")
     consumer_kind = serializers.ChoiceField(choices=["service", "group"])
     owner_team = serializers.CharField(allow_null=True)
@@ -166,9 +167,14 @@ class ImpactSerializer(serializers.Serializer):
     event_types = serializers.ListField(child=serializers.CharField())
     subject = serializers.CharField(allow_null=True)
     window = serializers.CharField()
-    affected_services = serializers.IntegerField()
+    topics = serializers.ListField(
+        child=serializers.CharField(), help_text="the subject's topics; empty when any topic counts"
+    )
+    affected_services = serializers.IntegerField(help_text="services that would break")
+    downstream_services = serializers.IntegerField(help_text="services downstream that would not break themselves")
     max_depth = serializers.IntegerField()
-    consumers = ImpactRowSerializer(many=True)
+    consumers = ImpactRowSerializer(many=True, help_text="who would break: read the changed type")
+    downstream = ImpactRowSerializer(many=True, help_text="who consumes what they produce, transitively")
 
 
 class NodeSearchSerializer(serializers.Serializer):

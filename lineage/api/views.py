@@ -350,7 +350,8 @@ class DriftView(APIView):
 
 
 class ImpactCSVRenderer(BaseRenderer):
-    """`format=csv` (or Accept: text/csv): the affected consumers as a spreadsheet."""
+    """`format=csv` (or Accept: text/csv): who would break, then who is downstream, as a
+    spreadsheet."""
 
     media_type = "text/csv"
     format = "csv"
@@ -358,7 +359,7 @@ class ImpactCSVRenderer(BaseRenderer):
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if isinstance(data, dict) and "consumers" in data:
-            return impact_csv(data["consumers"]).encode()
+            return impact_csv([*data["consumers"], *data.get("downstream", [])]).encode()
         error = data.get("error", {}) if isinstance(data, dict) else {}
         return f'error,message\n{error.get("code", "")},"{error.get("message", "")}"\n'.encode()
 
@@ -384,7 +385,7 @@ class ImpactView(APIView):
             (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="one line per affected consumer"),
             404: OpenApiResponse(description="unknown event type"),
         },
-        summary="Who is affected, transitively, when an event type's schema changes",
+        summary="Who would break when an event type's schema changes, and who is downstream of them",
     )
     def get(self, request: Request) -> Response:
         principal_of(request).require_describe_all()

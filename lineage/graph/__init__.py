@@ -4,7 +4,7 @@ consumers, drift and impact. Checked with `mypy --strict`."""
 
 from lineage.graph.build import ObservedIndex, build_lineage, lineage_on, observed_index
 from lineage.graph.findings import Drift, DriftItem, Ghost, Orphan, drift, ghost_consumers, orphan_events
-from lineage.graph.impact import ImpactRow, affected_services, impact
+from lineage.graph.impact import ImpactRow, affected_services, impact, split_impact
 from lineage.graph.lineage import LineageGraph, Neighbourhood, Path, Reached
 from lineage.graph.model import (
     ConsumedFacts,
@@ -55,5 +55,6 @@ __all__ = [
     "node_id",
     "observed_index",
     "orphan_events",
+    "split_impact",
     "split_node_id",
 ]

@@ -12,7 +12,7 @@ from schemas import constants as c
 from schemas import selectors, services
 from schemas.api.http import Route, caller, endpoint, flag, int_param, json_response, read_body, text_response
 from schemas.errors import IncompatibleSchema, InvalidSchema, RegistryError
-from schemas.impact import affected_consumers, affected_sentence
+from schemas.impact import affected_consumers, affected_sentence, split_affected
 from schemas.models import SubjectVersion
 from schemas.naming import is_global_subject, normalize_subject, parse_version
 
@@ -130,9 +130,9 @@ def version_register(request: HttpRequest, subject: str) -> HttpResponse:
     except IncompatibleSchema as error:
         # Refused as before; the message (Confluent's, unchanged up to its end) also names who
         # would have broken.
-        affected = affected_consumers(normalize_subject(subject))
-        if affected:
-            error.message = f"{error.message}. {affected_sentence(affected)}"
+        breaking, _ = split_affected(affected_consumers(normalize_subject(subject)))
+        if breaking:
+            error.message = f"{error.message}. {affected_sentence(breaking)}"
         raise
     shape: dict[str, Any] = {
         "id": registered.schema_id,
@@ -267,9 +267,13 @@ def _compatibility(request: HttpRequest, subject: str, version: str | None) -> H
             # Eventline's addition: each difference with type, path, values, direction and a sentence.
             shape["differences"] = [difference.to_dict() for difference in result.differences]
         affected = [] if result.is_compatible else affected_consumers(normalize_subject(subject))
-        if affected:
-            # Eventline's addition: who the change would break, transitively (from lineage).
-            shape["affected_consumers"] = affected
+        breaking, downstream = split_affected(affected)
+        if breaking:
+            # Eventline's additions (from lineage): who reads the changed type and would break,
+            # and who consumes what they produce in turn (not counted as broken).
+            shape["affected_consumers"] = breaking
+        if downstream:
+            shape["downstream_consumers"] = downstream
     return json_response(request, shape)
 
 

@@ -209,19 +209,24 @@ EXPECTED_IMPACT = [
 ]
 
 
-def test_impact_lists_the_affected_consumers_transitively(api, order_flow):
+def test_impact_lists_who_would_break_apart_from_who_is_downstream(api, order_flow):
     body = api.get(f"{BASE}/impact", event_type="OrderPlaced").json()
-    assert (body["event_types"], body["subject"], body["window"], body["affected_services"], body["max_depth"]) == (
-        ["OrderPlaced"],
-        "orders-OrderPlaced",
-        "7d",
-        4,
-        2,
-    )
-    assert [
+    assert (
+        body["event_types"],
+        body["subject"],
+        body["topics"],
+        body["window"],
+        body["affected_services"],
+        body["downstream_services"],
+        body["max_depth"],
+    ) == (["OrderPlaced"], "orders-OrderPlaced", ["orders"], "7d", 3, 1, 2)
+    shown = [
         (r["depth"], r["service"], r["owner_team"], r["event_type"], r["flow"], r["via"], r["produces"])
-        for r in body["consumers"]
-    ] == EXPECTED_IMPACT
+        for r in body["consumers"] + body["downstream"]
+    ]
+    assert shown == EXPECTED_IMPACT
+    assert [r["breaks"] for r in body["consumers"]] == [True, True, True]
+    assert [r["breaks"] for r in body["downstream"]] == [False]
 
 
 def test_impact_depth_is_bounded_on_request(api, order_flow):
@@ -237,6 +242,7 @@ def test_impact_exports_csv(api, order_flow):
     assert response["Content-Disposition"] == 'attachment; filename="impact-OrderPlaced.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == [
+        "impact",
         "depth",
         "service",
         "owner_team",
@@ -250,19 +256,20 @@ def test_impact_exports_csv(api, order_flow):
         "events",
         "last_seen_ms",
     ]
-    assert [row[:8] for row in rows[1:]] == [
-        ["1", "analytics", "Data Team", "Analytics", "OrderPlaced", "observed", "", ""],
-        ["1", "inventory", "Warehouse Team", "Inventory", "OrderPlaced", "both", "", "StockReserved"],
-        ["1", "shipping", "Warehouse Team", "Fulfilment", "OrderPlaced", "declared", "", ""],
-        ["2", "payments", "Payments Team", "Payments", "StockReserved", "both", "inventory", ""],
+    assert [row[:9] for row in rows[1:]] == [
+        ["breaks", "1", "analytics", "Data Team", "Analytics", "OrderPlaced", "observed", "", ""],
+        ["breaks", "1", "inventory", "Warehouse Team", "Inventory", "OrderPlaced", "both", "", "StockReserved"],
+        ["breaks", "1", "shipping", "Warehouse Team", "Fulfilment", "OrderPlaced", "declared", "", ""],
+        ["downstream", "2", "payments", "Payments Team", "Payments", "StockReserved", "both", "inventory", ""],
     ]
-    assert rows[2][8:11] == ["inventory-service", "orders", "90"]
+    assert rows[2][9:12] == ["inventory-service", "orders", "90"]
 
 
 def test_impact_json_download_by_subject_and_errors(api, order_flow):
     download = api.get(f"{BASE}/impact", subject="orders-OrderPlaced", download="true")
     assert download["Content-Disposition"] == 'attachment; filename="impact-OrderPlaced.json"'
-    assert [r["service"] for r in download.json()["consumers"]] == ["analytics", "inventory", "shipping", "payments"]
+    assert [r["service"] for r in download.json()["consumers"]] == ["analytics", "inventory", "shipping"]
+    assert [r["service"] for r in download.json()["downstream"]] == ["payments"]
     missing = api.get(f"{BASE}/impact", event_type="Nope")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "event_type_not_found"
     assert api.get(f"{BASE}/impact", event_type="Nope", format="csv").status_code == 404

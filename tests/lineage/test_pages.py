@@ -100,8 +100,8 @@ def test_a_breaking_candidate_is_refused_and_names_who_would_break(browser, regi
     )
     assert [d.path for d in response.context["breaking"]] == ["#/properties/order_id"]
     html = response.content.decode()
-    assert "Incompatible at BACKWARD." in html and "4 consumers would break" in html
-    assert "Who would break" in html and 'data-service="payments" data-depth="2"' in html
+    assert "Incompatible at BACKWARD." in html and "3 consumers would break" in html
+    assert "Who would break" in html and 'data-service="payments" data-depth="2" data-impact="downstream"' in html
 
 
 def test_a_compatible_candidate_is_accepted(browser, registered):
@@ -136,5 +136,5 @@ def test_the_pages_render_on_an_empty_estate(browser):
     assert "Everything seen running is declared." in empty and "No cycles." in empty
     nobody = browser.get("/lineage/impact/?subject=nothing-value")
     assert (
-        nobody.context["report"].rows == [] and "No one declares or was seen consuming it." in nobody.content.decode()
+        nobody.context["report"].rows == [] and "No one declares or was seen reading it." in nobody.content.decode()
     )

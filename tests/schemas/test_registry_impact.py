@@ -60,20 +60,29 @@ def order_flow(db, make_topic, registry):
     return estate
 
 
-def test_verbose_compatibility_of_a_breaking_change_names_the_affected_consumers(registry, order_flow):
+def test_verbose_compatibility_names_who_would_break_apart_from_who_is_downstream(registry, order_flow):
     response = registry.post("/compatibility/subjects/orders-OrderPlaced/versions/latest?verbose=true", body(BREAKING))
     assert response.status_code == 200
     answer = response.json()
     assert answer["is_compatible"] is False and answer["messages"]
-    affected = answer["affected_consumers"]
     assert [
-        (a["depth"], a["service"], a["owner_team"], a["event_type"], a["flow"], a["produces"]) for a in affected
+        (a["breaks"], a["service"], a["owner_team"], a["event_type"], a["flow"], a["produces"])
+        for a in answer["affected_consumers"]
     ] == [
-        (1, "analytics", "Data Team", "OrderPlaced", "observed", []),
-        (1, "inventory", "Warehouse Team", "OrderPlaced", "both", ["StockReserved"]),
-        (2, "payments", "Payments Team", "StockReserved", "declared", []),
+        (True, "analytics", "Data Team", "OrderPlaced", "observed", []),
+        (True, "inventory", "Warehouse Team", "OrderPlaced", "both", ["StockReserved"]),
     ]
-    assert affected[2]["via"] == ["inventory"]
+    downstream = answer["downstream_consumers"]
+    assert [(a["breaks"], a["depth"], a["service"], a["event_type"], a["via"]) for a in downstream] == [
+        (False, 2, "payments", "StockReserved", ["inventory"])
+    ]
+
+
+def test_a_reader_of_the_event_type_on_another_topic_would_not_break(registry, order_flow):
+    order_flow.produced("replayer", "OrderPlaced", "orders-replay").consumed("fraud-service", "orders-replay", "fraud")
+    answer = registry.post("/compatibility/subjects/orders-OrderPlaced/versions?verbose=true", body(BREAKING)).json()
+    named = {a["service"] for a in answer["affected_consumers"] + answer["downstream_consumers"]}
+    assert named == {"analytics", "inventory", "payments"}
 
 
 def test_compatible_and_non_verbose_answers_are_unchanged(registry, order_flow):
@@ -90,9 +99,7 @@ def test_a_refused_registration_names_who_would_break_after_confluents_message(r
     error = response.json()
     assert error["error_code"] == 40901
     assert error["message"].startswith(PREFIX)
-    assert error["message"].endswith(
-        "]. Affected consumers: analytics (Data Team), inventory (Warehouse Team), payments (Payments Team)"
-    )
+    assert error["message"].endswith("]. Affected consumers: analytics (Data Team), inventory (Warehouse Team)")
     assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "still refused"
 
 
@@ -145,9 +152,11 @@ def test_the_subject_page_check_lists_who_would_break(client, django_user_model,
     client.force_login(django_user_model.objects.create_user("reader", password="pw-reader-123"))
     response = client.post("/schemas/orders-OrderPlaced/check/", {"schema": json.dumps(BREAKING)})
     assert response.status_code == 200
-    assert [row["service"] for row in response.context["affected"]] == ["analytics", "inventory", "payments"]
+    assert [row["service"] for row in response.context["affected"]] == ["analytics", "inventory"]
+    assert [row["service"] for row in response.context["downstream"]] == ["payments"]
     html = response.content.decode()
     assert 'id="affected-consumers"' in html and "Who would break" in html
     assert "Warehouse Team" in html and "StockReserved" in html
+    assert 'id="downstream-consumers"' in html and "Downstream, not counted as broken" in html
     compatible = client.post("/schemas/orders-OrderPlaced/check/", {"schema": json.dumps(COMPATIBLE)})
     assert "affected" not in compatible.context and 'id="affected-consumers"' not in compatible.content.decode()

@@ -1,7 +1,7 @@
 """Impact analysis: the transitive consumers of a change, with owners, depth, flow, and what each
 produces in turn."""
 
-from lineage.graph import affected_services, impact
+from lineage.graph import affected_services, impact, split_impact
 from tests.lineage.graph.facts import Shape, chain, diamond, loop
 
 
@@ -72,3 +72,45 @@ def test_impact_depth_is_bounded_and_unknown_types_affect_no_one():
     assert [r.depth for r in impact(chain().build(), ["A"], max_depth=2)] == [1, 2]
     assert impact(chain().build(), ["Nope"]) == []
     assert impact(chain().build(), ["C"])[0].service == "d"
+
+
+def replayed_orders() -> Shape:
+    """OrderPlaced on `orders` (read by inventory, which produces StockReserved, read by
+    payments) and also replayed onto `orders-replay`, where only audit reads it; audit produces
+    AuditLogged, read by archive."""
+    return (
+        Shape()
+        .event_type("OrderPlaced", topic="orders")
+        .produces("orders", "OrderPlaced")
+        .is_seen_producing("replayer", "OrderPlaced", topic="orders-replay")
+        .consumes("inventory", "OrderPlaced")
+        .produces("inventory", "StockReserved")
+        .consumes("payments", "StockReserved")
+        .is_seen_reading("audit-group", "orders-replay", "audit")
+        .produces("audit", "AuditLogged")
+        .consumes("archive", "AuditLogged")
+    )
+
+
+def test_only_readers_of_the_changed_type_would_break_and_what_they_feed_is_downstream():
+    rows = impact(replayed_orders().build(), ["OrderPlaced"], on_topics=["orders"])
+    breaking, downstream = split_impact(rows)
+    assert [(r.service, r.breaks, r.topics) for r in breaking] == [("inventory", True, ["orders"])]
+    assert [(r.service, r.breaks, r.depth, r.via) for r in downstream] == [("payments", False, 2, ["inventory"])]
+    assert [row.as_dict()["breaks"] for row in rows] == [True, False]
+
+
+def test_a_reader_of_the_type_on_another_topic_would_not_break_nor_would_what_it_feeds():
+    rows = impact(replayed_orders().build(), ["OrderPlaced"], on_topics=["orders"])
+    assert {"audit", "archive"}.isdisjoint(r.service for r in rows)
+    unbounded = impact(replayed_orders().build(), ["OrderPlaced"])
+    assert [(r.service, r.depth) for r in unbounded if r.service in ("audit", "archive")] == [
+        ("audit", 1),
+        ("archive", 2),
+    ], "without the subject's topics every reader of the type counts"
+
+
+def test_a_declared_consumer_would_break_even_when_seen_reading_only_on_another_topic():
+    graph = replayed_orders().declares_consuming("audit", "OrderPlaced").build()
+    audit = [r for r in impact(graph, ["OrderPlaced"], on_topics=["orders"]) if r.service == "audit"]
+    assert [(r.depth, r.flow, r.topics, r.events) for r in audit] == [(1, "declared", [], 0)]
