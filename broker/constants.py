@@ -49,6 +49,9 @@ RESERVED_EVENT_FIELDS = frozenset({"topic", "offset", "timestamp", "appendtime"}
 # A process reuses a topic's produce settings (partitions, limits, schema binding) this long; see
 # broker.services.produce.topic_for_produce.
 TOPIC_METADATA_CACHE_S = 1.0
+# A process reuses the catalog's personal-data fields per event type this long (broker.masking):
+# a field classified in another process is masked in this one's reads within it.
+PERSONAL_DATA_CACHE_S = 2.0
 
 # Retries of events a group's consumer nacks (broker.services.retries): Spring Kafka's defaults
 # for non-blocking retries (3 deliveries in all, 1 s doubling), with a 30 s ceiling.

@@ -142,6 +142,12 @@ def mask_personal_data(data: Any, pointers: list[str]) -> Any:
     return masked
 
 
+def personal_data_fields_by_type() -> dict[str, list[str]]:
+    """Per event type name, its personal-data fields (JSON pointers), for the types that classify
+    any: what the broker masks (settings.EVENTLINE["PERSONAL_DATA_PROVIDER"] names this)."""
+    return {name: fields for name, fields in EventType.objects.values_list("name", "personal_data_fields") if fields}
+
+
 def domain_list() -> QuerySet[Domain]:
     return Domain.objects.annotate(
         event_type_count=Count("event_types", distinct=True), service_count=Count("services", distinct=True)

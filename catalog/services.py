@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_date
 
+from broker.masking import personal_data_forget
 from broker.models import Topic
 from catalog.choices import LIFECYCLE_TRANSITIONS, ChangeAction, FlowRole, InboxKind, Lifecycle
 from catalog.history import record_change, record_change_of, snapshot
@@ -418,6 +419,7 @@ def event_type_create(*, principal: Principal, data: dict[str, Any]) -> EventTyp
         action=ChangeAction.CREATED,
         after=_event_type_snapshot(event_type),
     )
+    transaction.on_commit(personal_data_forget)  # this process masks by the new fields at once
     return event_type
 
 
@@ -445,6 +447,7 @@ def event_type_update(*, principal: Principal, event_type: EventType, data: dict
         before=before,
         after=_event_type_snapshot(event_type),
     )
+    transaction.on_commit(personal_data_forget)
     return event_type
 
 
@@ -453,6 +456,7 @@ def event_type_delete(*, principal: Principal, event_type: EventType) -> None:
     _delete_recorded(
         principal=principal, object_type="event_type", instance=event_type, before=_event_type_snapshot(event_type)
     )
+    transaction.on_commit(personal_data_forget)
 
 
 @transaction.atomic

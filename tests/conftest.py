@@ -42,6 +42,17 @@ def _fresh_produce_targets() -> Iterator[None]:
     produce_targets_forget()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_personal_data_fields() -> Iterator[None]:
+    """Nor the catalog's personal-data fields (edits forget them only once their transaction
+    commits, which a test's never does)."""
+    from broker.masking import personal_data_forget
+
+    personal_data_forget()
+    yield
+    personal_data_forget()
+
+
 class Api:
     """A DRF test client that authenticates with one API key and speaks JSON."""
 

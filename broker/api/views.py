@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from broker import selectors
 from broker.api import serializers as s
 from broker.envelope import CE_BATCH, CE_JSON, raw_events_from_request
+from broker.masking import mask_payloads
 from broker.services.dead_letters import (
     DEFAULT_REDRIVE_RATE_PER_S,
     dead_letter_edit_and_redrive,
@@ -189,14 +190,15 @@ class PartitionEventsView(APIView):
         summary="Read a partition by offset, without a group (browse and replay)",
     )
     def get(self, request: Request, topic: str, partition: int) -> HttpResponse:
-        principal_of(request).require("consume", topic)
+        principal = principal_of(request)
+        principal.require("consume", topic)
         offset = _int_param(request, "offset", None, 0, 2**63 - 1)
         limit = _int_param(request, "limit", 100, 1, 10_000)
         assert limit is not None
         row, batch = selectors.partition_read(topic_name=topic, partition=partition, offset=offset, limit=limit)
         next_offset = batch.next_offset if batch.payloads else max(offset or 0, row.log_start_offset)
         return events_response(
-            batch.payloads,
+            mask_payloads(batch.payloads, principal),
             next_offset=next_offset,
             log_start_offset=row.log_start_offset,
             end_offset=row.end_offset,
@@ -294,6 +296,7 @@ class MemberEventsView(APIView):
             # Each stored payload starts with {"topic":"<name>", so the topic is read without parsing.
             for topic_name, count in Counter(p[10 : p.index('"', 10)] for p in payloads).items():
                 EVENTS_OUT.labels(topic_name).inc(count)
+        payloads = mask_payloads(payloads, principal)  # the stored strings themselves unless masked
         if retries:
             return events_response(payloads, retries="[" + ",".join(retries) + "]")
         return events_response(payloads)

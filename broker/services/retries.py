@@ -39,6 +39,7 @@ from broker.constants import (
     TOPIC_NAME_PATTERN,
 )
 from broker.log import get_log
+from broker.masking import mask_payloads
 from broker.models import DeadLetter, GroupMember, PendingRetry, RetryPolicy, Topic
 from broker.services.groups import require_member_owner, validate_group_name
 from core.auth import Principal
@@ -245,6 +246,7 @@ def retries_due(*, group_name: str, member_id: str, principal: Principal) -> lis
                 continue
             row.due_ms, row.leased_to = at_ms + RETRY_LEASE_MS, member_id
             row.save(update_fields=["due_ms", "leased_to"])
+            payload = mask_payloads([payload], principal)[0]
             error = dumps({"class": row.error_class, "message": row.error_message}).decode()
             answers.append(f'{{"attempt":{row.attempts + 1},"error":{error},"event":{payload}}}')
             if len(answers) >= _MAX_RETRIES_PER_FETCH:

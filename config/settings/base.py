@@ -222,6 +222,12 @@ EVENTLINE = {
     # run time so the registry never imports the lineage app above it) for the consumers an
     # incompatible change would affect. Empty: the registry names no one.
     "IMPACT_PROVIDER": os.environ.get("EVENTLINE_IMPACT_PROVIDER", "lineage.impact.affected_consumers_for_subject"),
+    # Which event data is personal: the broker asks this function (dotted path, resolved at run
+    # time so the broker never imports the catalog above it) for {event type: [JSON pointer]} and
+    # masks those values for callers without `pii:read` (broker.masking). Empty: nothing masked.
+    "PERSONAL_DATA_PROVIDER": os.environ.get(
+        "EVENTLINE_PERSONAL_DATA_PROVIDER", "catalog.selectors.personal_data_fields_by_type"
+    ),
     # The address clients use to reach this server (AsyncAPI documents name it).
     "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", "http://127.0.0.1:8000"),
     # Where cross-process wake-ups for long polls live when there is no Redis.
