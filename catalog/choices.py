@@ -23,6 +23,14 @@ class FlowRole(models.TextChoices):
     CONSUMER = "consumer", "Consumes"
 
 
+class FlowEnding(models.TextChoices):
+    """How a terminal event ends a business flow (the trace outcome it gives)."""
+
+    COMPLETED = "completed", "Completed"
+    COMPENSATED = "compensated", "Compensated"
+    FAILED = "failed", "Failed"
+
+
 class ChangeAction(models.TextChoices):
     CREATED = "created"
     UPDATED = "updated"

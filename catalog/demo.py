@@ -15,7 +15,7 @@ from django.db import transaction
 from broker.models import Topic
 from broker.services.topics import topic_create
 from catalog import services
-from catalog.models import DeclaredFlow, Domain, EventType, ServiceProfile, Team
+from catalog.models import BusinessFlow, DeclaredFlow, Domain, EventType, ServiceProfile, Team
 from core.auth import Principal
 
 SEEDER = Principal(scopes=frozenset({"admin"}), username="demo-seed")
@@ -214,6 +214,18 @@ FLOWS = {
 }
 
 
+# The order saga as a business flow, so a trace says how the order ended. A paid order the
+# warehouse has not shipped 30 s later is stuck (the simulator loses a few on purpose); one the
+# shipping service dead-letters has failed.
+ORDER_SAGA = {
+    "name": "Order saga",
+    "description": "From a placed order to a shipped parcel, or to a cancelled order when stock or payment fails.",
+    "start_event_type": "OrderPlaced",
+    "terminals": {"OrderShipped": "completed", "OrderCancelled": "compensated"},
+    "stuck_after_seconds": 30,
+}
+
+
 def subject_of(name: str) -> str:
     return f"{EVENT_TYPES[name]['topic']}-{name}"
 
@@ -286,4 +298,6 @@ def seed_demo() -> dict[str, int]:
                 event_type = EventType.objects.get(name=name)
                 if not DeclaredFlow.objects.filter(service__name=service, event_type=event_type, role=role).exists():
                     services.declared_flow_add(principal=SEEDER, event_type=event_type, service_name=service, role=role)
+    if not BusinessFlow.objects.filter(name=ORDER_SAGA["name"]).exists():
+        services.business_flow_create(principal=SEEDER, data=ORDER_SAGA)
     return created

@@ -1,5 +1,5 @@
 """The event catalog: domains, teams, documented services, event types and their declared
-producers and consumers, plus the history of every change and the governance inbox's dismissals.
+producers and consumers, the business flows that judge a trace's outcome, plus the history of every change and the governance inbox's dismissals.
 
 Versions of an event type are the versions of its registry subject, and its traffic is what the
 broker observed: nothing here copies either."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from catalog.choices import ChangeAction, FlowRole, InboxKind, Lifecycle
+from catalog.choices import ChangeAction, FlowEnding, FlowRole, InboxKind, Lifecycle
 
 
 class Domain(models.Model):
@@ -118,6 +118,43 @@ class DeclaredFlow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.role} {self.event_type_id}"
+
+
+class BusinessFlow(models.Model):
+    """A business transaction (a saga): the event type that starts one, the terminal event types
+    that end it (completed, compensated or failed), and how long without a new event makes one
+    stuck. Traces whose first event has the start type are judged by it; other traces have no
+    outcome defined."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    start_event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="started_flows")
+    stuck_after_seconds = models.PositiveIntegerField(default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        # One flow per start type: a trace is judged by exactly one definition.
+        constraints = [models.UniqueConstraint(fields=["start_event_type"], name="catalog_businessflow_one_per_start")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FlowTerminal(models.Model):
+    """An event type that ends a business flow, and how."""
+
+    flow = models.ForeignKey(BusinessFlow, on_delete=models.CASCADE, related_name="terminals")
+    event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="+")
+    ending = models.CharField(max_length=20, choices=FlowEnding.choices)
+
+    class Meta:
+        ordering = ["ending", "event_type__name"]
+        constraints = [models.UniqueConstraint(fields=["flow", "event_type"], name="catalog_flowterminal_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id}: {self.event_type_id} {self.ending}"
 
 
 class CatalogChange(models.Model):

@@ -12,9 +12,20 @@ from django.utils.dateparse import parse_date
 
 from broker.masking import personal_data_forget
 from broker.models import Topic
-from catalog.choices import LIFECYCLE_TRANSITIONS, ChangeAction, FlowRole, InboxKind, Lifecycle
+from catalog.choices import LIFECYCLE_TRANSITIONS, ChangeAction, FlowEnding, FlowRole, InboxKind, Lifecycle
 from catalog.history import record_change, record_change_of, snapshot
-from catalog.models import CatalogChange, DeclaredFlow, Domain, EventType, InboxDismissal, ServiceProfile, Tag, Team
+from catalog.models import (
+    BusinessFlow,
+    CatalogChange,
+    DeclaredFlow,
+    Domain,
+    EventType,
+    FlowTerminal,
+    InboxDismissal,
+    ServiceProfile,
+    Tag,
+    Team,
+)
 from catalog.schema_view import schema_field_names
 from core.auth import Principal
 from core.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -548,3 +559,121 @@ def recent_changes(
     if object_name:
         changes = changes.filter(object_name=object_name)
     return changes[:limit]
+
+
+# -- business flows ----------------------------------------------------------------------------
+
+BUSINESS_FLOW_FIELDS = ("name", "description", "start_event_type", "stuck_after_seconds")
+MAX_STUCK_AFTER_SECONDS = 30 * 24 * 3600
+
+
+def _business_flow_snapshot(flow: BusinessFlow) -> dict[str, Any]:
+    return {
+        **snapshot(flow, BUSINESS_FLOW_FIELDS),
+        "terminals": {terminal.event_type.name: terminal.ending for terminal in flow.terminals.all()},
+    }
+
+
+def _known_event_type(name: Any, field: str) -> EventType:
+    event_type = EventType.objects.filter(name=name).first() if isinstance(name, str) else None
+    if event_type is None:
+        raise field_error(field, f"unknown event type {name!r}")
+    return event_type
+
+
+def _terminals(value: Any, start: EventType) -> list[tuple[EventType, str]]:
+    """{"OrderShipped": "completed", ...}: every key a catalog event type other than the start,
+    every value an ending."""
+    if not isinstance(value, dict) or not value:
+        raise field_error("terminals", 'must name at least one terminal event type: {"EventType": "completed", ...}')
+    terminals = []
+    for name, ending in value.items():
+        event_type = _known_event_type(name, "terminals")
+        if event_type.pk == start.pk:
+            raise field_error("terminals", f"{name} starts the flow; it cannot also end it")
+        if ending not in FlowEnding.values:
+            raise field_error("terminals", f"{name}: the ending must be one of {', '.join(FlowEnding.values)}")
+        terminals.append((event_type, str(ending)))
+    return terminals
+
+
+def _apply_business_flow(flow: BusinessFlow, data: dict[str, Any]) -> list[tuple[EventType, str]] | None:
+    if "name" in data:
+        name = _check_name(data["name"])
+        if BusinessFlow.objects.filter(name=name).exclude(pk=flow.pk).exists():
+            raise Conflict(f"Business flow '{name}' already exists.", code="duplicate_name")
+        flow.name = name
+    if "description" in data:
+        flow.description = str(data["description"] or "")
+    if "start_event_type" in data:
+        flow.start_event_type = _known_event_type(data["start_event_type"], "start_event_type")
+        taken = BusinessFlow.objects.filter(start_event_type=flow.start_event_type).exclude(pk=flow.pk).first()
+        if taken is not None:
+            raise Conflict(
+                f"Business flow '{taken.name}' already starts with {flow.start_event_type.name}.",
+                code="duplicate_start",
+            )
+    if "stuck_after_seconds" in data:
+        seconds = data["stuck_after_seconds"]
+        if type(seconds) is not int or not 1 <= seconds <= MAX_STUCK_AFTER_SECONDS:
+            raise field_error("stuck_after_seconds", f"must be an integer from 1 to {MAX_STUCK_AFTER_SECONDS}")
+        flow.stuck_after_seconds = seconds
+    if "terminals" in data:
+        return _terminals(data["terminals"], flow.start_event_type)
+    return None
+
+
+def _set_terminals(flow: BusinessFlow, terminals: list[tuple[EventType, str]]) -> None:
+    flow.terminals.all().delete()
+    FlowTerminal.objects.bulk_create(
+        [FlowTerminal(flow=flow, event_type=event_type, ending=ending) for event_type, ending in terminals]
+    )
+
+
+@transaction.atomic
+def business_flow_create(*, principal: Principal, data: dict[str, Any]) -> BusinessFlow:
+    """Define a business flow: name, start event type, terminal event types with their endings
+    (completed, compensated, failed) and the stuck threshold. 409 for a taken name or start."""
+    for required in ("name", "start_event_type", "terminals"):
+        if required not in data:
+            raise field_error(required, "is required")
+    flow = BusinessFlow()
+    terminals = _apply_business_flow(flow, data)
+    flow.full_clean(exclude=["start_event_type"])
+    flow.save()
+    _set_terminals(flow, terminals or [])
+    record_change_of(
+        principal=principal,
+        object_type="business_flow",
+        instance=flow,
+        action=ChangeAction.CREATED,
+        after=_business_flow_snapshot(flow),
+    )
+    return flow
+
+
+@transaction.atomic
+def business_flow_update(*, principal: Principal, flow: BusinessFlow, data: dict[str, Any]) -> BusinessFlow:
+    """Change a business flow; ``terminals``, when given, replaces the terminal event types."""
+    before = _business_flow_snapshot(flow)
+    terminals = _apply_business_flow(flow, data)
+    flow.save()
+    if terminals is not None:
+        _set_terminals(flow, terminals)
+    record_change_of(
+        principal=principal,
+        object_type="business_flow",
+        instance=flow,
+        action=ChangeAction.UPDATED,
+        before=before,
+        after=_business_flow_snapshot(flow),
+    )
+    return flow
+
+
+@transaction.atomic
+def business_flow_delete(*, principal: Principal, flow: BusinessFlow) -> None:
+    """Forget a business flow: its traces then have no outcome defined."""
+    _delete_recorded(
+        principal=principal, object_type="business_flow", instance=flow, before=_business_flow_snapshot(flow)
+    )

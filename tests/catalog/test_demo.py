@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from broker.models import Event, FlowStat
 from catalog.demo import EVENT_TYPES, subject_of
-from catalog.models import DeclaredFlow, EventType, ServiceProfile
+from catalog.models import BusinessFlow, DeclaredFlow, EventType, ServiceProfile
 from catalog.selectors import governance_inbox
 from schemas.selectors import live_versions
 
@@ -23,6 +23,19 @@ def test_seed_demo_is_complete_and_idempotent():
         assert DeclaredFlow.objects.filter(event_type=event_type, role="producer").exists(), name
     assert ServiceProfile.objects.count() == 6
     assert not DeclaredFlow.objects.filter(service__name="analytics").exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_defines_the_order_saga_so_demo_traces_have_an_outcome():
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    saga = BusinessFlow.objects.get(name="Order saga")
+    assert saga.start_event_type.name == "OrderPlaced"
+    assert dict(saga.terminals.values_list("event_type__name", "ending")) == {
+        "OrderShipped": "completed",
+        "OrderCancelled": "compensated",
+    }
+    assert 0 < saga.stuck_after_seconds <= 60, "stuck orders must show within a minute of the demo starting"
 
 
 @pytest.mark.django_db(transaction=True)
