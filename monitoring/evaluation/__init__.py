@@ -5,8 +5,8 @@ no clock reads: every "now" is an argument).
 * ``lag``: offset lag, exact time lag, rates, time to drain, kafka-lag-exporter's lookup table;
 * ``latency``: per-event time in broker and processing time from the fetch and commit logs;
 * ``history``: downsampling, retention, sparklines and trend of a lag series;
-* ``traces``: a correlation id's events as a causal graph, hop states, Jaeger's critical path and
-  OpenTelemetry spans.
+* ``traces``: a correlation id's events as a causal graph, hop states and delivery, the business
+  outcome by a flow definition, Jaeger's critical path and OpenTelemetry spans.
 """
 
 from .burrow import (
@@ -34,17 +34,22 @@ from .latency import CommitRecord, EventLatency, FetchRecord, event_latencies, p
 from .traces import (
     CausalEdge,
     CriticalSegment,
+    Delivery,
+    Ending,
+    FlowDefinition,
     HopStatus,
+    Outcome,
     Span,
     TraceEvent,
-    TraceState,
+    TraceOutcome,
     causal_order,
     critical_path,
     end_to_end_ms,
     hop_status,
     otel_spans,
     otlp_export,
-    trace_state,
+    trace_delivery,
+    trace_outcome,
 )
 
 __all__ = [
@@ -54,18 +59,22 @@ __all__ = [
     "CommitSample",
     "CommitWindow",
     "CriticalSegment",
+    "Delivery",
+    "Ending",
     "EventLatency",
     "FetchRecord",
+    "FlowDefinition",
     "GroupEvaluation",
     "HopStatus",
     "LookupPoint",
     "LookupTable",
+    "Outcome",
     "PartitionEvaluation",
     "PartitionStatus",
     "RetentionPlan",
     "Span",
     "TraceEvent",
-    "TraceState",
+    "TraceOutcome",
     "Trend",
     "WindowConfig",
     "causal_order",
@@ -86,6 +95,7 @@ __all__ = [
     "retention_plan",
     "sparkline",
     "time_lag_ms",
-    "trace_state",
+    "trace_delivery",
+    "trace_outcome",
     "trend",
 ]

@@ -1,7 +1,9 @@
 """One business transaction (the events sharing a correlation id) as a graph and a waterfall.
 
 * ``causal_order``: events with their parents, by causation id, else inferred from time order;
-* ``hop_status`` / ``trace_state``: per-group consumption by Kafka's rule and the trace's badge;
+* ``hop_status`` / ``trace_delivery``: per-group consumption by Kafka's rule (with retries and
+  dead letters), summed up as the trace's delivery;
+* ``trace_outcome``: the business outcome, judged against the catalog's flow definition;
 * ``critical_path``: Jaeger UI's critical-path rule on a span tree;
 * ``otel_spans`` / ``otlp_export``: the trace as OpenTelemetry spans (messaging conventions), for
   Jaeger, Tempo or any OTLP/JSON reader.
@@ -20,23 +22,27 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 __all__ = [
     "CausalEdge",
     "CriticalSegment",
+    "Delivery",
+    "Ending",
+    "FlowDefinition",
     "HopStatus",
+    "Outcome",
     "Span",
     "TraceEvent",
-    "TraceState",
+    "TraceOutcome",
     "causal_order",
     "critical_path",
     "end_to_end_ms",
     "hop_status",
     "otel_spans",
     "otlp_export",
-    "trace_state",
+    "trace_delivery",
+    "trace_outcome",
 ]
 
 
@@ -58,7 +64,12 @@ class TraceEvent:
 
 @dataclass(frozen=True)
 class HopStatus:
-    """One consuming group's progress on one event. Build it with ``hop_status`` to apply Kafka's rule."""
+    """One consuming group's progress on one event. Build it with ``hop_status`` to apply Kafka's rule.
+
+    A member that fails on an event nacks it and still commits past it, so ``consumed`` alone does
+    not say the group is done: ``retrying`` means a retry is still due, ``dead_lettered`` that the
+    group gave up and the event went to its dead-letter topic; ``failed_attempts`` counts the
+    failed deliveries so far."""
 
     group: str
     consumed: bool
@@ -66,6 +77,14 @@ class HopStatus:
     events_ahead: int | None
     first_fetch_ms: int | None
     commit_ms: int | None
+    failed_attempts: int = 0
+    retrying: bool = False
+    dead_lettered: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        """The group read the event and is done with it (no retry due, not dead-lettered)."""
+        return self.consumed and not self.retrying and not self.dead_lettered
 
 
 def hop_status(
@@ -75,13 +94,27 @@ def hop_status(
     committed_offset: int | None,
     first_fetch_ms: int | None = None,
     commit_ms: int | None = None,
+    failed_attempts: int = 0,
+    retrying: bool = False,
+    dead_lettered: bool = False,
 ) -> HopStatus:
     """Kafka's rule: the group consumed the event iff its committed offset (next to read) is past the
     event's offset. Otherwise the hop is pending and ``events_ahead`` is how many records the group
-    must still get through before this one (``None`` when the group never committed)."""
+    must still get through before this one (``None`` when the group never committed). Retries and
+    dead letters are the broker's own records, passed through."""
     consumed = committed_offset is not None and committed_offset > event_offset
     events_ahead = None if consumed or committed_offset is None else event_offset - committed_offset
-    return HopStatus(group, consumed, committed_offset, events_ahead, first_fetch_ms, commit_ms)
+    return HopStatus(
+        group,
+        consumed,
+        committed_offset,
+        events_ahead,
+        first_fetch_ms,
+        commit_ms,
+        failed_attempts,
+        retrying and not dead_lettered,
+        dead_lettered,
+    )
 
 
 def _time_order_key(event: TraceEvent) -> tuple[int, str, int, int, str]:
@@ -191,51 +224,129 @@ def causal_order(events: Sequence[TraceEvent]) -> list[CausalEdge]:
     return result
 
 
-class TraceState(enum.StrEnum):
-    """The badge on the trace screen."""
+class Ending(enum.StrEnum):
+    """How a terminal event of a business flow ends it."""
 
     COMPLETED = "completed"
-    IN_FLIGHT = "in flight"
-    STUCK = "stuck"
+    COMPENSATED = "compensated"
     FAILED = "failed"
 
 
-def _last_activity_ms(events: Sequence[TraceEvent], hops: Mapping[str, Sequence[HopStatus]]) -> int:
-    moments = [event.append_ms for event in events]
-    for statuses in hops.values():
-        for hop in statuses:
-            moments.extend(moment for moment in (hop.first_fetch_ms, hop.commit_ms) if moment is not None)
-    return max(moments)
+class Outcome(enum.StrEnum):
+    """The business outcome of a trace: what happened to the transaction, not to its deliveries."""
+
+    COMPLETED = "completed"
+    COMPENSATED = "compensated"
+    FAILED = "failed"
+    IN_FLIGHT = "in flight"
+    STUCK = "stuck"
+    UNDEFINED = "no outcome defined"
 
 
-def trace_state(
+# A trace holding terminal events of several kinds reports the worst one.
+_ENDING_RANK = {Ending.FAILED: 0, Ending.COMPENSATED: 1, Ending.COMPLETED: 2}
+_OUTCOME_OF_ENDING = {
+    Ending.COMPLETED: Outcome.COMPLETED,
+    Ending.COMPENSATED: Outcome.COMPENSATED,
+    Ending.FAILED: Outcome.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class FlowDefinition:
+    """A business flow as the catalog defines it: the event type that starts one, the event types
+    that end it (each with its ending), and how long without a new event makes it stuck."""
+
+    name: str
+    start_type: str
+    endings: Mapping[str, Ending]
+    stuck_after_ms: int
+
+
+@dataclass(frozen=True)
+class TraceOutcome:
+    """The outcome, the flow it was judged by (``None``: no flow starts with the trace's first
+    event type), the terminal event that decided it, if any, and why, in words."""
+
+    outcome: Outcome
+    flow: str | None
+    ended_by: str | None
+    reason: str
+
+
+def trace_outcome(
     events: Sequence[TraceEvent],
-    hops: Mapping[str, Sequence[HopStatus]],
+    flows: Iterable[FlowDefinition],
     *,
     now_ms: int,
-    stuck_after_ms: int = 60_000,
-    failure_types: Iterable[str] = (),
     dead_lettered: bool = False,
-) -> TraceState:
-    """The trace's state, worst first:
+) -> TraceOutcome:
+    """The business outcome of the transaction, by the flow whose start type is the type of its
+    first event (time order):
 
-    * failed: an event's type matches ``failure_types`` (exact names or globs such as ``"*Failed"``),
-      or ``dead_lettered`` (the caller found a dead-letter record pointing back into the trace);
-    * stuck / in flight: some hop is pending; stuck when nothing happened for over ``stuck_after_ms``;
-    * completed: every hop is consumed (an event no group reads needs no hop).
+    * completed / compensated / failed: a terminal event of that ending is in the trace (the worst
+      wins when there are several);
+    * failed: no terminal event, and ``dead_lettered`` (a group gave up on one of its events, so
+      the flow cannot go on by itself);
+    * stuck: no terminal event and no new event for longer than the flow's threshold;
+    * in flight: otherwise;
+    * no outcome defined: no flow starts with the first event's type (nothing is guessed).
 
-    ``hops`` maps event id to that event's per-group statuses. An empty trace is an error: there is
-    no transaction to describe.
+    Delivery (who has still to read what) is not part of the outcome: see ``trace_delivery``. An
+    empty trace is an error: there is no transaction to judge.
     """
     if not events:
         raise ValueError("a trace needs at least one event")
-    patterns = tuple(failure_types)
-    if dead_lettered or any(fnmatchcase(event.type, pattern) for event in events for pattern in patterns):
-        return TraceState.FAILED
-    if all(hop.consumed for statuses in hops.values() for hop in statuses):
-        return TraceState.COMPLETED
-    idle_ms = now_ms - _last_activity_ms(events, hops)
-    return TraceState.STUCK if idle_ms > stuck_after_ms else TraceState.IN_FLIGHT
+    ordered = sorted(events, key=_time_order_key)
+    first = ordered[0]
+    flow = next((flow for flow in flows if flow.start_type == first.type), None)
+    if flow is None:
+        return TraceOutcome(Outcome.UNDEFINED, None, None, f"no business flow starts with {first.type}")
+    terminal = [(flow.endings[event.type], event) for event in ordered if event.type in flow.endings]
+    if terminal:
+        ending, event = min(terminal, key=lambda pair: _ENDING_RANK[pair[0]])
+        return TraceOutcome(_OUTCOME_OF_ENDING[ending], flow.name, event.event_id, f"{event.type} ends it {ending}")
+    if dead_lettered:
+        return TraceOutcome(Outcome.FAILED, flow.name, None, "an event was dead-lettered before the flow ended")
+    idle_ms = now_ms - ordered[-1].append_ms
+    if idle_ms > flow.stuck_after_ms:
+        return TraceOutcome(
+            Outcome.STUCK,
+            flow.name,
+            None,
+            f"no new event for {idle_ms // 1000} s (threshold {flow.stuck_after_ms // 1000} s)",
+        )
+    return TraceOutcome(Outcome.IN_FLIGHT, flow.name, None, "no terminal event yet")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How far the trace's events got to the groups that read them: every hop, those still to be
+    read (or waiting for a retry), those being retried, and those dead-lettered."""
+
+    hops: int
+    pending: int
+    retrying: int
+    dead_lettered: int
+    pending_groups: tuple[str, ...]
+
+    @property
+    def settled(self) -> bool:
+        return self.pending == 0
+
+
+def trace_delivery(hops: Mapping[str, Sequence[HopStatus]]) -> Delivery:
+    """Sum up the hops (event id -> per-group statuses): a hop is pending until the group
+    committed past it with no retry due; a dead-lettered hop is not pending but failed."""
+    statuses = [hop for per_event in hops.values() for hop in per_event]
+    pending = [hop for hop in statuses if not hop.dead_lettered and not hop.delivered]
+    return Delivery(
+        hops=len(statuses),
+        pending=len(pending),
+        retrying=sum(1 for hop in statuses if hop.retrying),
+        dead_lettered=sum(1 for hop in statuses if hop.dead_lettered),
+        pending_groups=tuple(sorted({hop.group for hop in pending})),
+    )
 
 
 def end_to_end_ms(events: Sequence[TraceEvent], last_commit_ms: int | None) -> int | None:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from core.auth import principal_of
 from core.errors import field_error
 from core.jsonutil import dumps
+from monitoring.evaluation import Outcome
 from monitoring.traces import constants as c
 from monitoring.traces.documents import summary_document, trace_document
 from monitoring.traces.selectors import trace_get, trace_list, trace_otlp
@@ -29,7 +30,15 @@ _KEY = OpenApiParameter(
 
 class TraceListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("limit", OpenApiTypes.INT, description="How many recent traces (1-100).")],
+        parameters=[
+            OpenApiParameter("limit", OpenApiTypes.INT, description="How many recent traces (1-100)."),
+            OpenApiParameter(
+                "outcome",
+                OpenApiTypes.STR,
+                enum=[outcome.value for outcome in Outcome],
+                description="Only traces with this business outcome.",
+            ),
+        ],
         responses=OpenApiTypes.OBJECT,
         summary="Recent traces and, among them, the slowest",
     )
@@ -41,7 +50,11 @@ class TraceListView(APIView):
             if not raw.isdigit() or not 1 <= int(raw) <= 100:
                 raise field_error("limit", "must be an integer from 1 to 100")
             limit = int(raw)
-        recent, slowest = trace_list(principal=principal, limit=limit)
+        raw_outcome = request.query_params.get("outcome", "")
+        if raw_outcome and raw_outcome not in Outcome._value2member_map_:
+            raise field_error("outcome", f"must be one of: {', '.join(outcome.value for outcome in Outcome)}")
+        outcome = Outcome(raw_outcome) if raw_outcome else None
+        recent, slowest = trace_list(principal=principal, limit=limit, outcome=outcome)
         return Response(
             {"recent": [summary_document(s) for s in recent], "slowest": [summary_document(s) for s in slowest]}
         )

@@ -6,10 +6,8 @@ import re
 MAX_TRACE_EVENTS = 2_000
 MAX_EXPANSION_ROUNDS = 10
 
-# A trace with a pending hop and no activity for this long is stuck rather than in flight.
-STUCK_AFTER_MS = 60_000
-
-# Event types that mean the transaction failed (globs, as trace_state takes them).
+# Event types drawn as failures in the waterfall and flow graph (globs). The outcome does not use
+# them: it comes from the catalog's business flow definitions.
 FAILURE_TYPES = ("*Failed", "*Failure")
 
 # Dead-letter topics as Spring Kafka, Kafka Connect setups and most teams name them.
@@ -23,6 +21,9 @@ CLOCK_SKEW_MS = 1_000
 RECENT_SCAN_EVENTS = 5_000
 RECENT_TRACES = 25
 SLOWEST_TRACES = 10
+# Filtering the recent traces by outcome assembles this many times the limit as candidates.
+FILTERED_CANDIDATES_FACTOR = 4
+MAX_FILTERED_CANDIDATES = 200
 
 # One box, four kinds of key.
 POSITION = re.compile(r"^(?P<topic>[A-Za-z0-9._-]+)/(?P<partition>\d{1,9})[/@](?P<offset>\d{1,18})$")

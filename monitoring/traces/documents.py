@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.timeutil import ms_to_iso
+from monitoring.evaluation import Delivery, TraceOutcome
 from monitoring.traces.selectors import Trace, TraceHop, TraceItem, TraceSummary
 
 # Attributes shown apart from the rest of the stored event.
@@ -22,6 +23,9 @@ def hop_document(item: TraceItem, hop: TraceHop, critical: set[str]) -> dict[str
         "service": hop.service,
         "state": hop.state,
         "consumed": status.consumed,
+        "failed_attempts": status.failed_attempts,
+        "retrying": status.retrying,
+        "dead_lettered": status.dead_lettered,
         "committed_offset": status.committed_offset,
         "events_ahead": status.events_ahead,
         "first_fetch_ms": status.first_fetch_ms,
@@ -72,6 +76,25 @@ def event_document(item: TraceItem, critical: set[str]) -> dict[str, Any]:
     return document
 
 
+def outcome_document(outcome: TraceOutcome) -> dict[str, Any]:
+    return {
+        "outcome": outcome.outcome.value,
+        "flow": outcome.flow,
+        "ended_by": outcome.ended_by,
+        "reason": outcome.reason,
+    }
+
+
+def delivery_document(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "hops": delivery.hops,
+        "pending": delivery.pending,
+        "retrying": delivery.retrying,
+        "dead_lettered": delivery.dead_lettered,
+        "pending_groups": list(delivery.pending_groups),
+    }
+
+
 def trace_document(trace: Trace) -> dict[str, Any]:
     critical = trace.critical_spans
     return {
@@ -79,7 +102,9 @@ def trace_document(trace: Trace) -> dict[str, Any]:
         "matched_by": trace.matched_by,
         "correlation_ids": trace.correlation_ids,
         "trace_ids": trace.trace_ids,
-        "state": trace.state.value,
+        "outcome": trace.outcome.outcome.value,
+        "flow": outcome_document(trace.outcome),
+        "delivery": delivery_document(trace.delivery),
         "incomplete": trace.incomplete,
         "incomplete_reasons": trace.incomplete_reasons,
         "hidden_events": trace.hidden_events,
@@ -105,7 +130,9 @@ def trace_document(trace: Trace) -> dict[str, Any]:
 def summary_document(summary: TraceSummary) -> dict[str, Any]:
     return {
         "correlation_id": summary.correlation_id,
-        "state": summary.state.value,
+        "outcome": summary.outcome.outcome.value,
+        "flow": outcome_document(summary.outcome),
+        "delivery": delivery_document(summary.delivery),
         "first_seen": ms_to_iso(summary.first_seen_ms),
         "last_activity": ms_to_iso(summary.last_activity_ms),
         "end_to_end_ms": summary.end_to_end_ms,

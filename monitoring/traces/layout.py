@@ -7,17 +7,25 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from monitoring.evaluation import TraceState
+from monitoring.evaluation import Delivery, Outcome
 from monitoring.traces import constants as c
 from monitoring.traces.selectors import Trace, TraceHop, TraceItem
 
-STATE_BADGES = {
-    TraceState.COMPLETED: ("success", "bi-check-circle-fill"),
-    TraceState.IN_FLIGHT: ("primary", "bi-arrow-repeat"),
-    TraceState.STUCK: ("warning", "bi-hourglass-split"),
-    TraceState.FAILED: ("danger", "bi-x-octagon-fill"),
+OUTCOME_BADGES = {
+    Outcome.COMPLETED: ("success", "bi-check-circle-fill"),
+    Outcome.COMPENSATED: ("info", "bi-arrow-counterclockwise"),
+    Outcome.FAILED: ("danger", "bi-x-octagon-fill"),
+    Outcome.IN_FLIGHT: ("primary", "bi-arrow-repeat"),
+    Outcome.STUCK: ("warning", "bi-hourglass-split"),
+    Outcome.UNDEFINED: ("light", "bi-question-circle"),
 }
-HOP_CHIPS = {"consumed": "success", "processing": "info", "pending": "warning"}
+HOP_CHIPS = {
+    "consumed": "success",
+    "processing": "info",
+    "pending": "warning",
+    "retrying": "warning",
+    "dead-lettered": "danger",
+}
 _MIN_BAR_PCT = 0.35
 
 
@@ -37,9 +45,19 @@ def duration(ms: int | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def state_badge(state: TraceState) -> dict[str, str]:
-    colour, icon = STATE_BADGES[state]
-    return {"label": state.value, "colour": colour, "icon": icon}
+def outcome_badge(outcome: Outcome) -> dict[str, str]:
+    colour, icon = OUTCOME_BADGES[outcome]
+    return {"label": outcome.value, "colour": colour, "icon": icon, "value": outcome.value}
+
+
+def delivery_label(delivery: Delivery) -> str:
+    """ "delivered", or "N pending" (plus retrying and dead-lettered counts when there are any)."""
+    parts = [] if delivery.settled else [f"{delivery.pending:,} pending"]
+    if delivery.retrying:
+        parts.append(f"{delivery.retrying:,} retrying")
+    if delivery.dead_lettered:
+        parts.append(f"{delivery.dead_lettered:,} dead-lettered")
+    return " · ".join(parts) or "delivered"
 
 
 def hop_chip(hop: TraceHop) -> dict[str, str]:
@@ -51,6 +69,9 @@ def hop_chip(hop: TraceHop) -> dict[str, str]:
             label = "pending · next to read"
         else:
             label = f"pending · {ahead:,} ahead"
+    elif hop.state in ("retrying", "dead-lettered"):
+        attempts = hop.status.failed_attempts
+        label = f"{hop.state} · {attempts} failed attempt{'s' if attempts != 1 else ''}" if attempts else hop.state
     else:
         label = hop.state
     return {"label": label, "colour": HOP_CHIPS[hop.state]}

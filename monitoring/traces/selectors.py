@@ -6,8 +6,10 @@ parents are named as one) and every other correlation id reached is pulled in, u
 turns up or a bound is hit (then the trace says it is incomplete). Each consuming group's progress
 on each event comes from Kafka's rule on its committed offset; when it first fetched the event and
 when it committed past it come from the broker's fetch and commit log, one indexed lookup per hop
-(batched into one statement). The maths (causal order, state, critical path, OTel spans) is the
-pure package ``monitoring.evaluation``.
+(batched into one statement); retries still due and dead letters come from the broker's retry
+tables. The business outcome is judged by the catalog's business flow whose start type is the
+trace's first event type. The maths (causal order, delivery, outcome, critical path, OTel spans)
+is the pure package ``monitoring.evaluation``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from broker.choices import ActivityKind
 from broker.constants import SUBJECT_STRATEGY_TOPIC_RECORD
 from broker.envelope import parse_traceparent
 from broker.flows import minute_of
-from broker.models import Event, FlowStat, GroupMember, GroupPartition, Topic
-from catalog.models import EventType
+from broker.models import DeadLetter, Event, FlowStat, GroupMember, GroupPartition, PendingRetry, Topic
+from catalog.models import BusinessFlow, EventType
 from catalog.selectors import mask_personal_data
 from core.auth import Principal
 from core.errors import NotFound
@@ -33,17 +35,22 @@ from core.models import Service
 from core.timeutil import now_ms as clock_now_ms
 from monitoring.evaluation import (
     CriticalSegment,
+    Delivery,
+    Ending,
+    FlowDefinition,
     HopStatus,
+    Outcome,
     Span,
     TraceEvent,
-    TraceState,
+    TraceOutcome,
     causal_order,
     critical_path,
     end_to_end_ms,
     hop_status,
     otel_spans,
     otlp_export,
-    trace_state,
+    trace_delivery,
+    trace_outcome,
 )
 from monitoring.traces import constants as c
 
@@ -91,7 +98,12 @@ class TraceHop:
 
     @property
     def state(self) -> str:
-        """consumed (committed past it), processing (fetched, not committed yet) or pending."""
+        """dead-lettered (the group gave up on it), retrying (nacked, a retry is due), consumed
+        (committed past it), processing (fetched, not committed yet) or pending."""
+        if self.status.dead_lettered:
+            return "dead-lettered"
+        if self.status.retrying:
+            return "retrying"
         if self.status.consumed:
             return "consumed"
         return "processing" if self.status.first_fetch_ms is not None else "pending"
@@ -138,7 +150,8 @@ class Trace:
     query: str
     matched_by: str
     items: list[TraceItem]  # depth first along causation, siblings in append order
-    state: TraceState
+    outcome: TraceOutcome
+    delivery: Delivery
     now_ms: int
     first_seen_ms: int
     last_activity_ms: int
@@ -176,7 +189,7 @@ class Trace:
 
     @property
     def pending_hops(self) -> int:
-        return sum(1 for item in self.items for hop in item.hops if not hop.consumed)
+        return self.delivery.pending
 
     @property
     def otel_trace_id(self) -> str:
@@ -195,7 +208,8 @@ class TraceSummary:
     """A line of the recent and slowest lists."""
 
     correlation_id: str
-    state: TraceState
+    outcome: TraceOutcome
+    delivery: Delivery
     first_seen_ms: int
     last_activity_ms: int
     end_to_end_ms: int | None
@@ -361,6 +375,32 @@ class _Consumer:
     position: int | None
 
 
+def _failures(
+    rows: list[dict[str, Any]],
+) -> tuple[dict[tuple[str, int, int, int], int], dict[tuple[str, int, int, int], int]]:
+    """Failed deliveries per (group, topic id, partition, offset): retries still due and open
+    (unresolved) dead letters, each with its count of failed attempts. Two queries: nacks are rare,
+    so the rows of the trace's topics at its offsets are few."""
+    topic_ids = {row["topic_id"] for row in rows}
+    offsets = {row["offset"] for row in rows}
+    wanted = {(row["topic_id"], row["partition"], row["offset"]) for row in rows}
+    retries: dict[tuple[str, int, int, int], int] = {}
+    for group, topic_id, partition, offset, attempts in PendingRetry.objects.filter(
+        topic_id__in=topic_ids, offset__in=offsets
+    ).values_list("group", "topic_id", "partition", "offset", "attempts"):
+        if (topic_id, partition, offset) in wanted:
+            retries[(group, topic_id, partition, offset)] = attempts
+    dead_letters: dict[tuple[str, int, int, int], int] = {}
+    topic_of = dict(Topic.objects.filter(id__in=topic_ids).values_list("name", "id"))
+    for group, topic, partition, offset, attempts in DeadLetter.objects.filter(
+        event_id__in={row["event_id"] for row in rows}, resolved_ms__isnull=True
+    ).values_list("group", "topic", "partition", "offset", "attempts"):
+        topic_id = topic_of.get(topic)
+        if topic_id is not None and (topic_id, partition, offset) in wanted:
+            dead_letters[(group, topic_id, partition, offset)] = attempts
+    return retries, dead_letters
+
+
 def _hop_statuses(
     rows: list[dict[str, Any]], principal: Principal
 ) -> tuple[dict[int, list[tuple[_Consumer, HopStatus]]], set[int]]:
@@ -405,17 +445,23 @@ def _hop_statuses(
                     )
                 )
     committed = _first_times(_COMMIT_LOOKUP, commit_lookups)
+    retries, dead_letters = _failures(rows)
     statuses: dict[int, list[tuple[_Consumer, HopStatus]]] = defaultdict(list)
     group_ids: set[int] = set()
     for row in rows:
         for consumer in sorted(consumers[(row["topic_id"], row["partition"])], key=lambda item: item.group):
             key = (row["id"], consumer.group_id)
+            where = (consumer.group, row["topic_id"], row["partition"], row["offset"])
+            failed_attempts = dead_letters.get(where, retries.get(where, 0))
             status = hop_status(
                 group=consumer.group,
                 event_offset=row["offset"],
                 committed_offset=consumer.committed_offset,
                 first_fetch_ms=fetched.get(key),
                 commit_ms=committed.get(key),
+                failed_attempts=failed_attempts,
+                retrying=where in retries,
+                dead_lettered=where in dead_letters,
             )
             statuses[row["id"]].append((consumer, status))
             group_ids.add(consumer.group_id)
@@ -647,8 +693,27 @@ def _components(rows: Iterable[dict[str, Any]]) -> list[list[int]]:
     return list(groups.values())
 
 
+def flow_definitions() -> list[FlowDefinition]:
+    """The catalog's business flows as the pure evaluation takes them (two queries)."""
+    return [
+        FlowDefinition(
+            name=flow.name,
+            start_type=flow.start_event_type.name,
+            endings={terminal.event_type.name: Ending(terminal.ending) for terminal in flow.terminals.all()},
+            stuck_after_ms=flow.stuck_after_seconds * 1000,
+        )
+        for flow in BusinessFlow.objects.select_related("start_event_type").prefetch_related("terminals__event_type")
+    ]
+
+
 def _assemble(
-    query: str, matched_by: str, items: list[TraceItem], now_ms: int, reasons: list[str], hidden_events: int
+    query: str,
+    matched_by: str,
+    items: list[TraceItem],
+    now_ms: int,
+    reasons: list[str],
+    hidden_events: int,
+    flows: list[FlowDefinition],
 ) -> Trace:
     """One transaction's events, hops already known: causal tree, state, critical path, summary."""
     items_by_event = {item.event: item for item in items}
@@ -672,14 +737,11 @@ def _assemble(
     ]
     commits = [hop.status.commit_ms for item in items for hop in item.hops if hop.status.commit_ms is not None]
     events = [item.event for item in items]
-    state = trace_state(
-        events,
-        hops_by_event,
-        now_ms=now_ms,
-        stuck_after_ms=c.STUCK_AFTER_MS,
-        failure_types=c.FAILURE_TYPES,
-        dead_lettered=any(c.DEAD_LETTER_TOPIC.search(event.topic) for event in events),
-    )
+    delivery = trace_delivery(hops_by_event)
+    # A dead letter the broker recorded for a hop, or a dead-letter copy (named as most teams name
+    # dead-letter topics) among the trace's events, when it came from elsewhere.
+    dead_lettered = delivery.dead_lettered > 0 or any(c.DEAD_LETTER_TOPIC.search(event.topic) for event in events)
+    outcome = trace_outcome(events, flows, now_ms=now_ms, dead_lettered=dead_lettered)
     spans = _finished_spans(items)
 
     def unique(values: Iterable[str | None]) -> list[str]:
@@ -689,7 +751,8 @@ def _assemble(
         query=query,
         matched_by=matched_by,
         items=items,
-        state=state,
+        outcome=outcome,
+        delivery=delivery,
         now_ms=now_ms,
         first_seen_ms=min(item.publish_ms for item in items),
         last_activity_ms=max(moments),
@@ -730,7 +793,9 @@ def trace_get(*, query: str, principal: Principal, now_ms: int | None = None, de
     if not visible:
         raise _not_found(query)
     items = _items(visible, topics, principal)
-    trace = _assemble(query, matched_by, list(items.values()), now_ms, reasons, len(found) - len(visible))
+    trace = _assemble(
+        query, matched_by, list(items.values()), now_ms, reasons, len(found) - len(visible), flow_definitions()
+    )
     if details:
         _add_details(trace.items, topics, {row["id"]: row["topic_id"] for row in visible}, _payloads(list(items)))
     return trace
@@ -745,20 +810,28 @@ def trace_otlp(trace: Trace) -> dict[str, Any]:
 
 
 def trace_list(
-    *, principal: Principal, limit: int = c.RECENT_TRACES, now_ms: int | None = None
+    *,
+    principal: Principal,
+    limit: int = c.RECENT_TRACES,
+    now_ms: int | None = None,
+    outcome: Outcome | None = None,
 ) -> tuple[list[TraceSummary], list[TraceSummary]]:
     """Recent traces (the distinct correlation ids of the newest events the principal may read,
     walking the log newest first by primary key, at most ``RECENT_SCAN_EVENTS`` events) and, among
-    them, the slowest by end-to-end duration."""
+    them, the slowest by end-to-end duration. With ``outcome``, only the recent traces with that
+    business outcome, found among the newest ``limit * FILTERED_CANDIDATES_FACTOR`` traces (at most
+    ``MAX_FILTERED_CANDIDATES``): an outcome is known only once a trace is assembled, so the filter
+    looks at a bounded number of candidates rather than walking the whole log."""
     now_ms = clock_now_ms() if now_ms is None else now_ms
     allowed = {
         topic_id for topic_id, name in Topic.objects.values_list("id", "name") if principal.allows("consume", name)
     }
+    wanted = limit if outcome is None else min(limit * c.FILTERED_CANDIDATES_FACTOR, c.MAX_FILTERED_CANDIDATES)
     correlations: list[str] = []
     seen: set[str] = set()
     scanned = 0
     below: int | None = None
-    while scanned < c.RECENT_SCAN_EVENTS and len(correlations) < limit:
+    while scanned < c.RECENT_SCAN_EVENTS and len(correlations) < wanted:
         newest = Event.objects.order_by("-id")
         if below is not None:
             newest = newest.filter(id__lt=below)
@@ -771,7 +844,7 @@ def trace_list(
             if correlation_id and correlation_id not in seen and topic_id in allowed:
                 seen.add(correlation_id)
                 correlations.append(correlation_id)
-                if len(correlations) == limit:
+                if len(correlations) == wanted:
                     break
     if not correlations:
         return [], []
@@ -779,6 +852,7 @@ def trace_list(
     found, reasons = _expand(_rows_in("correlation_id", correlations), matched_by=c.MATCHED_BY_CORRELATION)
     topics, visible = _visible(found, principal)
     items = _items(visible, topics, principal) if visible else {}
+    flows = flow_definitions()
     summaries: list[TraceSummary] = []
     listed: set[str] = set()
     traces: dict[str, Trace] = {}
@@ -786,7 +860,7 @@ def trace_list(
         shown = [items[pk] for pk in component if pk in items]
         if not shown:
             continue
-        trace = _assemble("", c.MATCHED_BY_CORRELATION, shown, now_ms, reasons, len(component) - len(shown))
+        trace = _assemble("", c.MATCHED_BY_CORRELATION, shown, now_ms, reasons, len(component) - len(shown), flows)
         for correlation_id in trace.correlation_ids:
             traces.setdefault(correlation_id, trace)
     for correlation_id in correlations:
@@ -795,10 +869,13 @@ def trace_list(
             continue
         trace = found_trace
         listed.add(trace.correlation_ids[0])
+        if outcome is not None and trace.outcome.outcome is not outcome:
+            continue
         summaries.append(
             TraceSummary(
                 correlation_id=correlation_id,
-                state=trace.state,
+                outcome=trace.outcome,
+                delivery=trace.delivery,
                 first_seen_ms=trace.first_seen_ms,
                 last_activity_ms=trace.last_activity_ms,
                 end_to_end_ms=trace.end_to_end_ms,
@@ -809,6 +886,8 @@ def trace_list(
                 incomplete=trace.incomplete,
             )
         )
+        if len(summaries) == limit:
+            break
     slowest = sorted(
         (summary for summary in summaries if summary.end_to_end_ms is not None),
         key=lambda summary: -(summary.end_to_end_ms or 0),

@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 
 from core.auth import principal_for_user
 from core.errors import NotFound
+from monitoring.evaluation import Outcome
 from monitoring.traces import constants as c
 from monitoring.traces.documents import trace_document
-from monitoring.traces.layout import duration, flow_graph, state_badge, waterfall
+from monitoring.traces.layout import delivery_label, duration, flow_graph, outcome_badge, waterfall
 from monitoring.traces.selectors import TraceSummary, trace_get, trace_list, trace_resolve
 
 # Shown in their own rows of the inspector; the other stored attributes are listed after them.
@@ -41,16 +42,30 @@ MATCHED_BY_LABELS = {
 
 def _summary_rows(summaries: list[TraceSummary]) -> list[dict[str, Any]]:
     return [
-        {"summary": summary, "badge": state_badge(summary.state), "duration": duration(summary.end_to_end_ms)}
+        {
+            "summary": summary,
+            "badge": outcome_badge(summary.outcome.outcome),
+            "delivery": delivery_label(summary.delivery),
+            "duration": duration(summary.end_to_end_ms),
+        }
         for summary in summaries
     ]
 
 
+def _outcome_filter(request: HttpRequest) -> Outcome | None:
+    """``?outcome=`` as the list understands it; anything else shows every outcome."""
+    raw = request.GET.get("outcome", "")
+    return Outcome(raw) if raw in Outcome._value2member_map_ else None
+
+
 def _search_page(request: HttpRequest, *, query: str = "", error: str = "", status: int = 200) -> HttpResponse:
-    recent, slowest = trace_list(principal=principal_for_user(request.user))
+    outcome = _outcome_filter(request)
+    recent, slowest = trace_list(principal=principal_for_user(request.user), outcome=outcome)
     context = {
         "query": query,
         "error": error,
+        "outcome": outcome.value if outcome else "",
+        "outcomes": [(choice.value, choice.value.capitalize()) for choice in Outcome],
         "recent": _summary_rows(recent),
         "slowest": _summary_rows(slowest),
     }
@@ -89,7 +104,8 @@ def trace_detail(request: HttpRequest, key: str) -> HttpResponse:
         "key": key,
         "document": document,
         "events": document["events"],
-        "badge": state_badge(trace.state),
+        "badge": outcome_badge(trace.outcome.outcome),
+        "delivery": delivery_label(trace.delivery),
         "matched_by": MATCHED_BY_LABELS[trace.matched_by],
         "end_to_end": duration(trace.end_to_end_ms),
         "critical_total": duration(sum(s.end_ms - s.start_ms for s in trace.critical_path)),

@@ -109,6 +109,10 @@
           "background-color": "#ecfeff", "border-color": "#06b6d4", "color": "#155e75" } },
         { selector: "node[kind = 'group'][state = 'pending']", style: {
           "background-color": "#fffbeb", "border-color": "#f59e0b", "border-style": "dashed", "color": "#92400e" } },
+        { selector: "node[kind = 'group'][state = 'retrying']", style: {
+          "background-color": "#fffbeb", "border-color": "#f59e0b", "color": "#92400e" } },
+        { selector: "node[kind = 'group'][state = 'dead-lettered']", style: {
+          "background-color": "#fef2f2", "border-color": "#dc2626", "color": "#991b1b" } },
         { selector: "node[?critical]", style: {
           "underlay-color": "#e11d48", "underlay-opacity": 0.14, "underlay-padding": 5, "underlay-shape": "round-rectangle" } },
         { selector: "edge", style: {
@@ -120,6 +124,9 @@
         { selector: "edge[kind = 'processing']", style: { "line-color": "#06b6d4", "target-arrow-color": "#06b6d4" } },
         { selector: "edge[kind = 'pending']", style: {
           "line-style": "dashed", "line-color": "#f59e0b", "target-arrow-color": "#f59e0b" } },
+        { selector: "edge[kind = 'retrying']", style: {
+          "line-style": "dashed", "line-color": "#f59e0b", "target-arrow-color": "#f59e0b" } },
+        { selector: "edge[kind = 'dead-lettered']", style: { "line-color": "#dc2626", "target-arrow-color": "#dc2626" } },
         { selector: "edge[kind = 'inferred']", style: { "line-style": "dotted" } },
         { selector: "edge.critical", style: { "line-color": "#e11d48", "target-arrow-color": "#e11d48", "width": 2.5 } },
         { selector: "node.is-selected", style: { "border-color": "#4f46e5", "border-width": 4 } }

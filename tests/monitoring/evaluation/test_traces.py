@@ -1,4 +1,5 @@
-"""A business transaction as a causal graph, its state, Jaeger's critical path and OTel spans."""
+"""A business transaction as a causal graph, its delivery and business outcome, Jaeger's critical
+path and OTel spans."""
 
 from __future__ import annotations
 
@@ -12,17 +13,20 @@ from hypothesis import strategies as st
 
 from monitoring.evaluation import (
     CriticalSegment,
+    Ending,
+    FlowDefinition,
     HopStatus,
+    Outcome,
     Span,
     TraceEvent,
-    TraceState,
     causal_order,
     critical_path,
     end_to_end_ms,
     hop_status,
     otel_spans,
     otlp_export,
-    trace_state,
+    trace_delivery,
+    trace_outcome,
 )
 
 SECOND = 1_000
@@ -151,44 +155,90 @@ def test_a_group_that_never_committed_has_no_count_of_events_ahead() -> None:
     assert hop_status(group="billing", event_offset=7, committed_offset=None).events_ahead is None
 
 
-def test_trace_is_completed_when_every_hop_is_consumed() -> None:
+ORDER_SAGA = FlowDefinition(
+    name="Order saga",
+    start_type="OrderPlaced",
+    endings={"OrderShipped": Ending.COMPLETED, "OrderCancelled": Ending.COMPENSATED, "OrderRejected": Ending.FAILED},
+    stuck_after_ms=60 * SECOND,
+)
+CANCELLED = event("e4", at=5, topic="orders", offset=11, type="OrderCancelled", causation_id="e1", producer="shop")
+REJECTED = event("e6", at=5, topic="orders", offset=12, type="OrderRejected", causation_id="e1", producer="shop")
+
+
+def test_a_shipped_order_is_completed_though_a_slow_group_has_not_read_the_last_event() -> None:
+    result = trace_outcome([PLACED, PAID, SHIPPED], [ORDER_SAGA], now_ms=SHIPPED.append_ms + 600 * SECOND)
+    assert (result.outcome, result.flow, result.ended_by) == (Outcome.COMPLETED, "Order saga", "e3")
+
+
+def test_a_cancelled_order_is_compensated() -> None:
+    assert trace_outcome([PLACED, CANCELLED], [ORDER_SAGA], now_ms=NOW).outcome is Outcome.COMPENSATED
+
+
+def test_a_terminal_failure_event_fails_the_flow() -> None:
+    assert trace_outcome([PLACED, REJECTED], [ORDER_SAGA], now_ms=NOW).outcome is Outcome.FAILED
+
+
+def test_the_worst_terminal_event_wins() -> None:
+    assert trace_outcome([PLACED, SHIPPED, CANCELLED], [ORDER_SAGA], now_ms=NOW).outcome is Outcome.COMPENSATED
+    assert trace_outcome([PLACED, CANCELLED, REJECTED], [ORDER_SAGA], now_ms=NOW).outcome is Outcome.FAILED
+
+
+def test_an_unfinished_flow_is_in_flight_then_stuck_after_the_flows_threshold() -> None:
+    last = PAID.append_ms
+    assert trace_outcome([PLACED, PAID], [ORDER_SAGA], now_ms=last + 30 * SECOND).outcome is Outcome.IN_FLIGHT
+    stuck = trace_outcome([PLACED, PAID], [ORDER_SAGA], now_ms=last + 61 * SECOND)
+    assert stuck.outcome is Outcome.STUCK and "61 s" in stuck.reason
+    patient = FlowDefinition("Patient", "OrderPlaced", ORDER_SAGA.endings, stuck_after_ms=120 * SECOND)
+    assert trace_outcome([PLACED, PAID], [patient], now_ms=last + 61 * SECOND).outcome is Outcome.IN_FLIGHT
+
+
+def test_a_dead_lettered_event_fails_an_unfinished_flow_but_not_a_finished_one() -> None:
+    assert trace_outcome([PLACED, PAID], [ORDER_SAGA], now_ms=NOW, dead_lettered=True).outcome is Outcome.FAILED
+    finished = trace_outcome([PLACED, PAID, SHIPPED], [ORDER_SAGA], now_ms=NOW, dead_lettered=True)
+    assert finished.outcome is Outcome.COMPLETED
+
+
+def test_a_trace_no_flow_starts_has_no_outcome_defined() -> None:
+    result = trace_outcome([PAID, SHIPPED], [ORDER_SAGA], now_ms=NOW)
+    assert (result.outcome, result.flow) == (Outcome.UNDEFINED, None)
+    assert "PaymentTaken" in result.reason
+    assert trace_outcome([PLACED, SHIPPED], [], now_ms=NOW).outcome is Outcome.UNDEFINED
+
+
+def test_the_flow_is_chosen_by_the_first_event_in_time_order_not_list_order() -> None:
+    assert trace_outcome([SHIPPED, PAID, PLACED], [ORDER_SAGA], now_ms=NOW).outcome is Outcome.COMPLETED
+
+
+def test_an_empty_trace_has_no_outcome() -> None:
+    with pytest.raises(ValueError, match="at least one event"):
+        trace_outcome([], [ORDER_SAGA], now_ms=NOW)
+
+
+def test_delivery_counts_the_hops_still_to_be_read_apart_from_the_outcome() -> None:
     hops = {
         "e1": [consumed("payments", fetched_at=NOW - 500_000, committed_at=NOW - 499_000)],
-        "e2": [consumed("shipping", fetched_at=NOW - 300_000, committed_at=NOW - 299_000)],
+        "e3": [
+            consumed("notifications", fetched_at=NOW - 300_000, committed_at=NOW - 299_000),
+            hop_status(group="analytics", event_offset=30, committed_offset=25),
+        ],
     }
-    assert trace_state([PLACED, PAID, SHIPPED], hops, now_ms=NOW) is TraceState.COMPLETED
+    delivery = trace_delivery(hops)
+    assert (delivery.hops, delivery.pending, delivery.pending_groups, delivery.settled) == (3, 1, ("analytics",), False)
+    assert trace_delivery({"e1": hops["e1"]}).settled
 
 
-def test_a_pending_hop_with_recent_activity_is_in_flight_and_later_stuck() -> None:
-    hops = {"e1": [hop_status(group="payments", event_offset=10, committed_offset=6)]}
-    last_append = PLACED.append_ms
-    assert trace_state([PLACED], hops, now_ms=last_append + 30 * SECOND) is TraceState.IN_FLIGHT
-    assert trace_state([PLACED], hops, now_ms=last_append + 61 * SECOND) is TraceState.STUCK
-    assert trace_state([PLACED], hops, now_ms=last_append + 61 * SECOND, stuck_after_ms=120_000) is TraceState.IN_FLIGHT
+def test_a_nacked_hop_is_pending_while_retrying_and_failed_once_dead_lettered() -> None:
+    retrying = hop_status(group="shipping", event_offset=20, committed_offset=21, failed_attempts=1, retrying=True)
+    dead = hop_status(group="billing", event_offset=20, committed_offset=21, failed_attempts=3, dead_lettered=True)
+    assert retrying.consumed and not retrying.delivered
+    delivery = trace_delivery({"e2": [retrying, dead]})
+    assert (delivery.pending, delivery.retrying, delivery.dead_lettered) == (1, 1, 1)
+    assert delivery.pending_groups == ("shipping",)
 
 
-def test_a_fetch_counts_as_activity_for_a_pending_hop() -> None:
-    fetched = NOW - 10 * SECOND
-    hops = {"e1": [hop_status(group="payments", event_offset=10, committed_offset=10, first_fetch_ms=fetched)]}
-    assert trace_state([PLACED], hops, now_ms=NOW) is TraceState.IN_FLIGHT
-
-
-def test_a_failure_event_fails_the_saga() -> None:
-    failed = event("e5", at=3, topic="payments", type="PaymentFailed", causation_id="e1")
-    hops = {"e1": [consumed("payments", fetched_at=NOW - 1, committed_at=NOW)]}
-    assert trace_state([PLACED, failed], hops, now_ms=NOW, failure_types=["*Failed"]) is TraceState.FAILED
-    assert trace_state([PLACED, failed], hops, now_ms=NOW, failure_types=["PaymentFailed"]) is TraceState.FAILED
-    assert trace_state([PLACED, failed], hops, now_ms=NOW) is TraceState.COMPLETED
-
-
-def test_a_dead_letter_copy_fails_the_saga_even_when_every_hop_committed() -> None:
-    hops = {"e1": [consumed("payments", fetched_at=NOW - 1, committed_at=NOW)]}
-    assert trace_state([PLACED], hops, now_ms=NOW, dead_lettered=True) is TraceState.FAILED
-
-
-def test_an_empty_trace_has_no_state() -> None:
-    with pytest.raises(ValueError, match="at least one event"):
-        trace_state([], {}, now_ms=NOW)
+def test_a_dead_lettered_hop_is_not_also_retrying() -> None:
+    hop = hop_status(group="billing", event_offset=1, committed_offset=2, retrying=True, dead_lettered=True)
+    assert (hop.retrying, hop.dead_lettered) == (False, True)
 
 
 def test_end_to_end_runs_from_the_first_event_time_to_the_last_commit() -> None:

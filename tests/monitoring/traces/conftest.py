@@ -81,7 +81,47 @@ class Shop:
             assert response.status_code == 200, response.content
         return events
 
+    def nack(self, service: str, group: str, event: dict[str, Any], *, max_attempts: int = 3) -> dict[str, Any]:
+        """The member of `group` fails on `event` (after `consume`), with a retry policy of
+        `max_attempts` deliveries: 1 dead-letters it at once."""
+        api = self.api(service)
+        policy = api.client.put(f"/api/v1/groups/{group}/retry-policy", {"max_attempts": max_attempts}, format="json")
+        assert policy.status_code == 200, policy.content
+        member = self._members[group]
+        response = api.post(
+            f"/api/v1/groups/{group}/members/{member['member_id']}/nack",
+            {"topic": event["topic"], "partition": event["partition"], "offset": event["offset"]},
+        )
+        assert response.status_code == 200, response.content
+        return response.json()
+
 
 @pytest.fixture
 def shop(make_api, make_topic) -> Shop:
     return Shop(make_api, make_topic)
+
+
+@pytest.fixture
+def order_saga(db):
+    """The catalog's order saga: OrderPlaced starts it, OrderShipped completes it, OrderCancelled
+    compensates it, OrderRejected fails it; stuck after 60 s."""
+    from catalog import services
+    from core.auth import Principal
+
+    editor = Principal(scopes=frozenset({"admin"}), username="seed")
+    services.domain_create(principal=editor, name="Ordering")
+    services.team_create(principal=editor, name="Checkout Team")
+    for name in ("OrderPlaced", "OrderShipped", "OrderCancelled", "OrderRejected"):
+        services.event_type_create(
+            principal=editor,
+            data={"name": name, "domain": "Ordering", "owner_team": "Checkout Team", "summary": f"{name} happened"},
+        )
+    return services.business_flow_create(
+        principal=editor,
+        data={
+            "name": "Order saga",
+            "start_event_type": "OrderPlaced",
+            "terminals": {"OrderShipped": "completed", "OrderCancelled": "compensated", "OrderRejected": "failed"},
+            "stuck_after_seconds": 60,
+        },
+    )

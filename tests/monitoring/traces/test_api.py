@@ -35,7 +35,8 @@ def test_get_a_trace_by_correlation_id_returns_summary_events_and_hops(shop, api
     assert response.status_code == 200
     body = response.json()
     assert body["matched_by"] == "correlation_id" and body["correlation_ids"] == ["order-1"]
-    assert body["state"] == "completed" and body["incomplete"] is False
+    assert body["outcome"] == "no outcome defined" and body["flow"]["flow"] is None, "no business flow is defined"
+    assert body["delivery"]["pending"] == 0 and body["delivery"]["hops"] == 3 and body["incomplete"] is False
     assert body["event_count"] == 2 and body["hop_count"] == 3 and body["pending_hops"] == 0
     assert body["topics"] == ["orders", "payments"]
     assert body["services"] == ["analytics", "orders", "payments", "shipping"]
@@ -104,12 +105,39 @@ def test_recent_traces_are_the_newest_correlation_ids_and_slowest_are_ordered_by
 
     assert [trace["correlation_id"] for trace in body["recent"]] == ["order-unread", "order-2", "order-1", "order-0"]
     unread = body["recent"][0]
-    assert unread["end_to_end_ms"] is None and unread["state"] == "in flight" and unread["event_count"] == 1
+    assert unread["end_to_end_ms"] is None and unread["event_count"] == 1
+    assert unread["delivery"]["pending_groups"] == ["analytics-service", "payments-service"]
     assert unread["root_type"] == "OrderPlaced"
     slowest = [trace["end_to_end_ms"] for trace in body["slowest"]]
     assert len(slowest) == 3 and slowest == sorted(slowest, reverse=True)
     assert len(api.get("/api/v1/traces", limit=2).json()["recent"]) == 2
     assert api.get("/api/v1/traces", limit=0).status_code == 422
+
+
+def test_the_recent_list_filters_by_outcome(shop, api, order_saga):
+    shipped = saga(shop, "order-shipped")
+    shop.produce("shipping", "shipping", "OrderShipped", correlation="order-shipped", cause=shipped["paid"])
+    shop.produce("orders", "orders", "OrderPlaced", correlation="order-cancelled")
+    shop.produce("orders", "orders", "OrderCancelled", correlation="order-cancelled")
+    shop.produce("orders", "orders", "OrderPlaced", correlation="order-open")
+    shop.produce("payments", "payments", "PaymentCompleted", correlation="order-orphan")
+
+    def listed(outcome: str) -> list[str]:
+        response = api.get("/api/v1/traces", outcome=outcome)
+        assert response.status_code == 200, response.content
+        recent = response.json()["recent"]
+        assert all(trace["outcome"] == outcome for trace in recent)
+        return [trace["correlation_id"] for trace in recent]
+
+    assert listed("completed") == ["order-shipped"]
+    assert listed("compensated") == ["order-cancelled"]
+    assert listed("in flight") == ["order-open"]
+    assert listed("no outcome defined") == ["order-orphan"]
+    assert listed("failed") == [] and listed("stuck") == []
+    everything = api.get("/api/v1/traces").json()["recent"]
+    assert len(everything) == 4
+    bad = api.get("/api/v1/traces", outcome="done")
+    assert bad.status_code == 422 and "outcome" in bad.content.decode()
 
 
 def test_the_recent_list_takes_the_same_number_of_queries_however_many_traces(shop, api):

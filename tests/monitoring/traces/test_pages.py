@@ -52,7 +52,8 @@ def test_the_trace_page_shows_summary_waterfall_hop_status_and_inspector(viewer,
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="trace-state"' in html and "in flight" in html, "analytics has not read the order yet"
+    assert 'id="trace-outcome"' in html and "no outcome defined" in html, "no business flow is defined"
+    assert "delivery: 1 pending" in html, "analytics has not read the order yet"
     rows = re.findall(r'class="tw-row tw-row-(event|hop)[^"]*"[^>]*data-position="([^"]+)"', html)
     assert rows == [
         ("event", "orders/0/1"),

@@ -1,5 +1,6 @@
 """Finding a transaction and describing it: the search kinds, causation expansion, branches, fan
-out to several groups, Kafka's rule for pending hops, state, end-to-end time, critical path,
+out to several groups, Kafka's rule for pending hops, retries and dead letters, the outcome by the
+catalog's business flow and delivery apart from it, end-to-end time, critical path,
 access, bounds, and that the log is only ever read through its indexes."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.auth import Principal
 from core.errors import NotFound
-from monitoring.evaluation import TraceState
+from monitoring.evaluation import Outcome
 from monitoring.traces import constants as c
 from monitoring.traces.selectors import trace_get
 
@@ -161,19 +162,55 @@ def test_a_fetched_but_uncommitted_hop_is_processing(shop):
     assert hop.status.first_fetch_ms is not None and hop.status.commit_ms is None
 
 
-def test_state_is_completed_in_flight_stuck_or_failed(shop):
+def test_outcome_follows_the_flow_while_delivery_counts_unread_hops(shop, order_saga):
     placed = shop.produce("orders", "orders", "OrderPlaced", correlation="ok")
     shop.consume("payments", "payments-service", ("orders",))
-    assert trace_get(query="ok", principal=ADMIN).state == TraceState.COMPLETED
+    in_flight = trace_get(query="ok", principal=ADMIN, now_ms=placed["timestamp"] + 1_000)
+    assert (in_flight.outcome.outcome, in_flight.outcome.flow) == (Outcome.IN_FLIGHT, "Order saga")
+    stuck = trace_get(query="ok", principal=ADMIN, now_ms=placed["timestamp"] + 61_000)
+    assert stuck.outcome.outcome == Outcome.STUCK
 
-    late = shop.produce("orders", "orders", "OrderPlaced", correlation="waiting")
-    in_flight = trace_get(query="waiting", principal=ADMIN, now_ms=late["timestamp"] + 1_000)
-    assert in_flight.state == TraceState.IN_FLIGHT
-    stuck = trace_get(query="waiting", principal=ADMIN, now_ms=late["timestamp"] + c.STUCK_AFTER_MS + 1)
-    assert stuck.state == TraceState.STUCK
+    shipped = shop.produce("shipping", "shipping", "OrderShipped", correlation="ok", cause=placed)
+    shop.consume("analytics", "analytics-service", ("orders",))  # has not read the shipping topic yet
+    shop.consume("notifications", "notifications-service", ("shipping",), commit=False)
+    done = trace_get(query="ok", principal=ADMIN, now_ms=shipped["timestamp"] + 600_000)
+    assert done.outcome.outcome == Outcome.COMPLETED, "a slow reader does not keep a shipped order open"
+    assert (done.delivery.pending, done.delivery.pending_groups) == (1, ("notifications-service",))
 
-    shop.produce("payments", "payments", "PaymentFailed", correlation="ok", cause=placed)
-    assert trace_get(query="ok", principal=ADMIN).state == TraceState.FAILED
+    shop.produce("orders", "orders", "OrderPlaced", correlation="undone")
+    shop.produce("orders", "orders", "OrderCancelled", correlation="undone")
+    assert trace_get(query="undone", principal=ADMIN).outcome.outcome == Outcome.COMPENSATED
+    shop.produce("orders", "orders", "OrderPlaced", correlation="refused")
+    shop.produce("orders", "orders", "OrderRejected", correlation="refused")
+    assert trace_get(query="refused", principal=ADMIN).outcome.outcome == Outcome.FAILED
+
+
+def test_a_trace_no_flow_starts_has_no_outcome_defined(shop, order_saga):
+    shop.produce("payments", "payments", "PaymentFailed", correlation="orphan")
+    trace = trace_get(query="orphan", principal=ADMIN)
+    assert (trace.outcome.outcome, trace.outcome.flow) == (Outcome.UNDEFINED, None)
+
+
+def test_without_any_flow_no_trace_has_an_outcome(shop):
+    shop.produce("orders", "orders", "OrderPlaced", correlation="unjudged")
+    assert trace_get(query="unjudged", principal=ADMIN).outcome.outcome == Outcome.UNDEFINED
+
+
+def test_a_nacked_hop_is_retrying_and_a_dead_lettered_one_fails_the_flow(shop, order_saga):
+    placed = shop.produce("orders", "orders", "OrderPlaced", correlation="poison")
+    shop.consume("payments", "payments-service", ("orders",))
+    assert shop.nack("payments", "payments-service", placed)["outcome"] == "retry"
+    retrying = hops(trace_get(query="poison", principal=ADMIN), "OrderPlaced")["payments-service"]
+    assert (retrying.state, retrying.status.failed_attempts) == ("retrying", 1)
+    assert trace_get(query="poison", principal=ADMIN).delivery.pending == 1, "committed past it, but a retry is due"
+
+    other = shop.produce("orders", "orders", "OrderPlaced", correlation="poison-2")
+    shop.consume("payments", "payments-service", ("orders",))
+    shop.nack("payments", "payments-service", other, max_attempts=1)
+    trace = trace_get(query="poison-2", principal=ADMIN)
+    dead = hops(trace, "OrderPlaced")["payments-service"]
+    assert dead.state == "dead-lettered" and dead.status.failed_attempts == 1
+    assert (trace.delivery.dead_lettered, trace.outcome.outcome) == (1, Outcome.FAILED)
 
 
 def test_end_to_end_runs_from_the_first_event_to_the_last_commit(shop):
