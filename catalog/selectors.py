@@ -113,35 +113,6 @@ def latest_event_of_type(event_type: EventType) -> dict[str, Any] | None:
     return loads(payload) if payload else None
 
 
-def mask_personal_data(data: Any, pointers: list[str]) -> Any:
-    """A copy of `data` with every field named by `pointers` (`*` matches any array element)
-    replaced by a mask."""
-    import copy
-
-    masked = copy.deepcopy(data)
-
-    def walk(node: Any, parts: list[str]) -> None:
-        if not parts or node is None:
-            return
-        head, rest = parts[0].replace("~1", "/").replace("~0", "~"), parts[1:]
-        targets: list[tuple[Any, Any]] = []
-        if head == "*" and isinstance(node, list):
-            targets = list(enumerate(node))
-        elif isinstance(node, dict) and head in node:
-            targets = [(head, node[head])]
-        elif isinstance(node, list) and head.isdigit() and int(head) < len(node):
-            targets = [(int(head), node[int(head)])]
-        for key, child in targets:
-            if rest:
-                walk(child, rest)
-            else:
-                node[key] = "••••••"
-
-    for pointer in pointers:
-        walk(masked, pointer.split("/")[1:])
-    return masked
-
-
 def personal_data_fields_by_type() -> dict[str, list[str]]:
     """Per event type name, its personal-data fields (JSON pointers), for the types that classify
     any: what the broker masks (settings.EVENTLINE["PERSONAL_DATA_PROVIDER"] names this)."""

@@ -10,9 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from broker import selectors
+from broker.masking import mask_events
 from broker.models import Event, FlowStat, Partition
 from broker.partitioner import partition_for_key
 from catalog.models import EventType
+from core.auth import principal_for_user
 from core.jsonutil import loads
 from core.timeutil import now_ms
 
@@ -82,6 +84,7 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         _, batch = selectors.partition_read(topic_name=topic.name, partition=partition, offset=start, limit=PAGE_SIZE)
         events = [loads(p) for p in batch.payloads]
         offset_param = str(start)
+    events = mask_events(events, principal_for_user(request.user))
     context = {
         "topic": topic,
         "partitions": partitions,

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from broker.masking import mask_data
 from broker.models import Topic
 from catalog import schema_view, selectors, services
 from catalog.choices import FlowRole, Lifecycle
@@ -86,11 +87,12 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
     }
     observed = selectors.observed_flows_for_topics(topic_ids, event_type=event_type.name)
     example_event = selectors.latest_event_of_type(event_type)
-    example = None
-    if example_event is not None:
-        example = selectors.mask_personal_data(example_event.get("data"), event_type.personal_data_fields)
-    elif event_type.example is not None:
-        example = selectors.mask_personal_data(event_type.example, event_type.personal_data_fields)
+    example = example_event.get("data") if example_event is not None else event_type.example
+    example_masked = (
+        bool(event_type.personal_data_fields) and not principal_for_user(request.user).may_see_personal_data
+    )
+    if example is not None and example_masked:
+        example = mask_data(example, event_type.personal_data_fields)
     schema = schema_view.subject_schema(event_type.subject, personal_data=event_type.personal_data_fields)
     context = {
         "event_type": event_type,
@@ -104,6 +106,7 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
         "observed_consumers": [flow for flow in observed if flow.role == FlowRole.CONSUMER],
         "example": example,
         "example_is_real": example_event is not None,
+        "example_masked": example_masked,
         "schema": schema,
         "changes": services.recent_changes(object_type="event_type", object_id=event_type.pk, limit=20),
         "can_edit": has_role(request, "editor"),

@@ -224,6 +224,7 @@ def dead_letters_action(request: HttpRequest) -> HttpResponse:
 def dead_letter_detail(request: HttpRequest, id: int) -> HttpResponse:
     """One dead letter: where it came from, its error and stack, the event as dead-lettered, and
     (editors) an edit-and-redrive form."""
+    from broker.masking import hidden_fields, mask_document
     from broker.selectors import dead_letter_get
     from broker.services.dead_letters import dead_letter_edit_and_redrive, dead_letter_event
 
@@ -235,6 +236,8 @@ def dead_letter_detail(request: HttpRequest, id: int) -> HttpResponse:
     if request.method == "POST":
         if not can_act:
             raise PermissionDenied("This needs the editor role.")
+        if hidden_fields(principal, row.event_type):
+            raise PermissionDenied("This event holds personal data: redriving it edited needs the right to see it.")
         try:
             data = json.loads(edited)
         except ValueError as exc:
@@ -253,11 +256,17 @@ def dead_letter_detail(request: HttpRequest, id: int) -> HttpResponse:
         event, missing = dead_letter_event(row=row), None
     except EventlineError as exc:
         event, missing = None, exc.message
+    # Masked data must not be edited and sent back as the event: a person who cannot see it cannot redrive it.
+    pointers = hidden_fields(principal, event.get("type") or "") if event else ()
+    if event and pointers:
+        mask_document(event, pointers)
+    masked = bool(pointers)
     context = {
         "row": row,
         "event": event,
         "missing": missing,
-        "can_act": can_act,
+        "masked": masked,
+        "can_act": can_act and not masked,
         "error": error,
         "edited": edited or (json.dumps(event.get("data"), indent=2) if event else ""),
     }

@@ -25,9 +25,9 @@ from broker.choices import ActivityKind
 from broker.constants import SUBJECT_STRATEGY_TOPIC_RECORD
 from broker.envelope import parse_traceparent
 from broker.flows import minute_of
+from broker.masking import hidden_fields, mask_document
 from broker.models import DeadLetter, Event, FlowStat, GroupMember, GroupPartition, PendingRetry, Topic
-from catalog.models import BusinessFlow, EventType
-from catalog.selectors import mask_personal_data
+from catalog.models import BusinessFlow
 from core.auth import Principal
 from core.errors import NotFound
 from core.jsonutil import loads
@@ -493,21 +493,21 @@ def _expected_subject(topic: Topic, event_type: str) -> str:
 
 
 def _add_details(
-    items: list[TraceItem], topics: dict[int, Topic], topic_of: dict[int, int], payloads: dict[int, str]
+    items: list[TraceItem],
+    topics: dict[int, Topic],
+    topic_of: dict[int, int],
+    payloads: dict[int, str],
+    principal: Principal,
 ) -> None:
-    """The stored event for the inspector, personal-data fields masked by its catalog type, and
-    the subject/version its schema id has in the registry (the subject the topic binds first)."""
-    pointers = dict(
-        EventType.objects.filter(name__in={item.event.type for item in items}).values_list(
-            "name", "personal_data_fields"
-        )
-    )
+    """The stored event for the inspector, personal-data fields masked by its catalog type unless
+    the principal may see them, and the subject/version its schema id has in the registry (the
+    subject the topic binds first)."""
     versions = _schema_versions({item.schema_id for item in items if item.schema_id is not None})
     for item in items:
         document = loads(payloads[item.pk])
-        fields = pointers.get(item.event.type) or []
-        if fields and "data" in document:
-            document["data"] = mask_personal_data(document["data"], fields)
+        pointers = hidden_fields(principal, item.event.type)
+        if pointers:
+            mask_document(document, pointers)
         item.document = document
         if item.schema_id is not None:
             expected = _expected_subject(topics[topic_of[item.pk]], item.event.type)
@@ -797,7 +797,8 @@ def trace_get(*, query: str, principal: Principal, now_ms: int | None = None, de
         query, matched_by, list(items.values()), now_ms, reasons, len(found) - len(visible), flow_definitions()
     )
     if details:
-        _add_details(trace.items, topics, {row["id"]: row["topic_id"] for row in visible}, _payloads(list(items)))
+        topic_of = {row["id"]: row["topic_id"] for row in visible}
+        _add_details(trace.items, topics, topic_of, _payloads(list(items)), principal)
     return trace
 
 

@@ -158,3 +158,44 @@ def test_list_pages_take_the_same_number_of_queries_for_few_or_many_rows(viewer,
         services.service_document(principal=EDITOR, name=f"svc{n}", create=True, owner_team=f"T{n}", domain=f"D{n}")
         make_event_type(f"Type{n}", tags=["a", "b"], topics=["orders", f"topic{n}"])
     assert count() == few
+
+
+@pytest.fixture
+def classified_event(api, make_event_type):
+    make_event_type("CustomerRegistered", topics=["orders"], personal_data_fields=["/email", "/phones/*/number"])
+    data = {"email": "someone@example.com", "phones": [{"number": "+33 1 23"}], "plan": "gold"}
+    response = api.post(
+        "/api/v1/topics/orders/events",
+        {"type": "CustomerRegistered", "partitionkey": "cus-1", "correlationid": "corr-pii", "data": data},
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["events"][0]
+
+
+def test_a_viewer_sees_personal_data_masked_on_the_topic_browser_in_every_mode(viewer, classified_event):
+    partition = classified_event["partition"]
+    for params in ({"partition": partition, "offset": 0}, {"key": "cus-1"}, {"correlation": "corr-pii"}):
+        page = viewer.get("/topics/orders/", params).content.decode()
+        assert "gold" in page, params
+        assert "someone@example.com" not in page and "+33 1 23" not in page, params
+        assert "&quot;***&quot;" in page, params
+
+
+@pytest.mark.parametrize("groups", [("admin",), ("viewer", "pii")])
+def test_an_admin_or_a_pii_member_sees_personal_data_on_the_topic_browser(
+    client, django_user_model, classified_event, groups
+):
+    user = django_user_model.objects.create_user(username="reader", password="x")
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    client.force_login(user)
+    page = client.get("/topics/orders/", {"correlation": "corr-pii"}).content.decode()
+    assert "someone@example.com" in page and "+33 1 23" in page
+
+
+def test_the_event_type_page_masks_the_real_example_for_a_viewer_only(viewer, classified_event, admin_user, client):
+    page = viewer.get("/catalog/event-types/CustomerRegistered/").content.decode()
+    assert "someone@example.com" not in page and "personal data masked" in page
+    client.force_login(admin_user)
+    page = client.get("/catalog/event-types/CustomerRegistered/").content.decode()
+    assert "someone@example.com" in page and "personal data masked" not in page

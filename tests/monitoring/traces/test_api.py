@@ -199,7 +199,7 @@ def test_personal_data_is_masked_and_the_schema_version_is_named(make_api):
 
     event = make_api("consume:*", service="reader").get("/api/v1/traces/order-6").json()["events"][0]
 
-    assert event["data"]["customer"]["email"] == "••••••"
+    assert event["data"]["customer"]["email"] == "***"  # the key has no pii:read
     assert event["data"]["customer"]["id"] == "cus-1" and event["data"]["order_id"] == "ord-0123456789"
     assert event["schema"]["subject"] == "orders-OrderPlaced" and event["schema"]["version"] in (1, 2)
     assert event["headers"] == [{"key": "h", "value": "1"}]
