@@ -4,15 +4,20 @@ Services and what they do (a choreographed saga with compensation):
   Orders         places orders (OrderPlaced); cancels them when stock or payment fails (OrderCancelled)
   Inventory      reserves stock (StockReserved / StockReservationFailed); releases it when payment fails
   Payments       charges reserved orders (PaymentCompleted / PaymentFailed)
-  Shipping       ships paid orders (OrderShipped)
+  Shipping       ships paid orders (OrderShipped); the carrier refuses a few addresses (the handler
+                 fails, the event is retried, then dead-lettered: the order's trace has failed) and
+                 a few paid orders are lost in the warehouse (nothing follows: the trace gets stuck)
   Notifications  tells customers about shipped and cancelled orders (consumes only)
   Analytics      reads everything, slowly, so its lag is visible (and it is not declared in the catalog)
 
 Every order carries a correlation id; every event carries the id of the event that caused it.
+So the trace list shows every outcome within a minute or two: completed, compensated, failed,
+stuck (after the order saga's 30 s) and in flight.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -30,6 +35,16 @@ from eventline.client import Consumer, Event, Producer
 logger = logging.getLogger("eventline.simulator")
 
 
+class AddressRefused(Exception):
+    """The carrier will not take the parcel: Shipping fails on the event every time it is retried."""
+
+
+def _fate(order_id: str, salt: str) -> float:
+    """A number in [0, 1) fixed by the order, so a retried event meets the same fate."""
+    digest = hashlib.sha256(f"{salt}:{order_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def _keys() -> dict[str, str]:
     scopes = {
         "orders": ["produce:orders", "consume:inventory", "consume:payments"],
@@ -43,11 +58,21 @@ def _keys() -> dict[str, str]:
 
 
 class Simulator:
-    def __init__(self, url: str, rate: float, failure_rate: float, slow_ms: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        rate: float,
+        failure_rate: float,
+        slow_ms: int,
+        refused_rate: float = 0.05,
+        lost_rate: float = 0.04,
+    ) -> None:
         self.url = url
         self.rate = rate
         self.failure_rate = failure_rate
         self.slow_ms = slow_ms
+        self.refused_rate = refused_rate
+        self.lost_rate = lost_rate
         self.keys = _keys()
         self.stop = threading.Event()
         self.producers = {
@@ -110,7 +135,14 @@ class Simulator:
         while not self.stop.is_set():
             try:
                 for event in consumer.poll(timeout=1.0, max_events=50):
-                    handler(event)
+                    try:
+                        handler(event)
+                    except AddressRefused as error:
+                        # Retried for this group with backoff, then dead-lettered.
+                        consumer.nack(event, error)
+                        continue
+                    if event.attempt > 1:
+                        consumer.ack(event)
                     if delay_ms:
                         time.sleep(delay_ms / 1000)
             except Exception:  # noqa: BLE001 - keep the demo alive; log and carry on
@@ -176,6 +208,11 @@ class Simulator:
 
     def shipping(self, event: Event) -> None:
         if event.type == "PaymentCompleted":
+            order_id = event.data["order_id"]
+            if _fate(order_id, "refused") < self.refused_rate:
+                raise AddressRefused(f"carrier refused the address of {order_id}")
+            if _fate(order_id, "lost") < self.lost_rate:
+                return
             self.emit(
                 "shipping",
                 "shipping",
@@ -257,6 +294,8 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=3.0, help="orders per second")
         parser.add_argument("--failure-rate", type=float, default=0.12)
         parser.add_argument("--slow-ms", type=int, default=400, help="per-event delay of the slow Analytics consumer")
+        parser.add_argument("--refused-rate", type=float, default=0.05, help="paid orders Shipping dead-letters")
+        parser.add_argument("--lost-rate", type=float, default=0.04, help="paid orders Shipping never ships")
         parser.add_argument("--wait-for-server", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -269,7 +308,14 @@ class Command(BaseCommand):
                     break
                 except OSError:
                     time.sleep(0.5)
-        Simulator(options["url"], options["rate"], options["failure_rate"], options["slow_ms"]).run()
+        Simulator(
+            options["url"],
+            options["rate"],
+            options["failure_rate"],
+            options["slow_ms"],
+            refused_rate=options["refused_rate"],
+            lost_rate=options["lost_rate"],
+        ).run()
 
 
 def call_command_seed() -> None:
