@@ -323,12 +323,13 @@ class Stack:
 def stack_env(run_dir: Path) -> dict[str, str]:
     """The stack's processes use this test's database (EVENTLINE_TEST_DB_NAME, as other tests'
     helper processes do) and share one run directory, so long polls in one worker wake on appends
-    in another."""
+    in another; their metrics go to a directory of their own, not into the test run's /metrics."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "EVENTLINE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         "EVENTLINE_TEST_DIR": str(run_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "prometheus"),
         "EVENTLINE_WARM_CACHES": "false",
         "EVENTLINE_DB_POOL_SIZE": "8",
         "PGAPPNAME": APP_NAME,
