@@ -28,7 +28,18 @@ TOPIC_CONFIG_FIELDS = {
     "value.subject.name.strategy": "subject_strategy",
     "value.subject": "value_subject",
     "validation.mode": "validation_mode",
+    "access.policy": "access_policy",
+    "access.producers": "access_producers",
+    "access.consumers": "access_consumers",
 }
+
+# Who may produce to and consume from a topic, beyond the key's own produce:/consume: scopes
+# (broker.access). open: the scopes alone; declared: the services the catalog declares as
+# producers/consumers of an event type the topic carries; explicit: the topic's own lists.
+ACCESS_OPEN = "open"
+ACCESS_DECLARED = "declared"
+ACCESS_EXPLICIT = "explicit"
+ACCESS_POLICIES = (ACCESS_OPEN, ACCESS_DECLARED, ACCESS_EXPLICIT)
 
 DEFAULT_SESSION_TIMEOUT_MS = 45000
 MIN_SESSION_TIMEOUT_MS = 1000
@@ -46,8 +57,8 @@ EXTENSION_NAME_PATTERN = re.compile(r"^[a-z0-9]{1,20}$")
 # Names an event may not set because the broker sets them on every event it returns.
 RESERVED_EVENT_FIELDS = frozenset({"topic", "offset", "timestamp", "appendtime"})
 
-# A process reuses a topic's produce settings (partitions, limits, schema binding) this long; see
-# broker.services.produce.topic_for_produce.
+# A process reuses a topic's produce settings (partitions, limits, schema binding, access policy
+# and the services it allows) this long; see broker.services.produce.topic_for_produce.
 TOPIC_METADATA_CACHE_S = 1.0
 # A process reuses the catalog's personal-data fields per event type this long (broker.masking):
 # a field classified in another process is masked in this one's reads within it.

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from broker.choices import ActivityKind, Assignor, GroupState
 from broker.constants import (
+    ACCESS_OPEN,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_RETENTION_BYTES,
     DEFAULT_RETENTION_MS,
@@ -32,6 +33,11 @@ class Topic(models.Model):
     # enforce: refuse invalid events (422); warn: append them flagged and count them; off: no check.
     validation_mode = models.CharField(max_length=10, default=VALIDATION_ENFORCE)
     validation_failures = models.BigIntegerField(default=0)
+    # Who may produce and consume besides the key's scopes (broker.access): open (scopes only),
+    # declared (the catalog's declared producers/consumers) or explicit (the service names below).
+    access_policy = models.CharField(max_length=10, default=ACCESS_OPEN)
+    access_producers = models.JSONField(default=list, blank=True)
+    access_consumers = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,7 +47,7 @@ class Topic(models.Model):
         return self.name
 
     @property
-    def config(self) -> dict[str, int | str]:
+    def config(self) -> dict[str, int | str | list[str]]:
         return {
             "retention.ms": self.retention_ms,
             "retention.bytes": self.retention_bytes,
@@ -49,6 +55,9 @@ class Topic(models.Model):
             "value.subject.name.strategy": self.subject_strategy,
             "value.subject": self.value_subject or f"{self.name}-value",
             "validation.mode": self.validation_mode,
+            "access.policy": self.access_policy,
+            "access.producers": list(self.access_producers),
+            "access.consumers": list(self.access_consumers),
         }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from broker.constants import (
+    ACCESS_POLICIES,
     DEFAULT_PARTITIONS,
     MAX_PARTITIONS,
     SUBJECT_STRATEGIES,
@@ -20,6 +21,7 @@ from broker.models import GroupMember, Partition, Topic
 from broker.services.produce import produce_targets_forget
 from core.auth import Principal
 from core.choices import AuditAction
+from core.constants import SERVICE_NAME_MAX_LENGTH
 from core.errors import Conflict, NotFound, ValidationFailed, field_error
 from core.services import SYSTEM_ACTOR, audit_record
 
@@ -47,16 +49,27 @@ def validate_topic_name(name: Any) -> str:
 _CONFIG_CHOICES = {
     "value.subject.name.strategy": SUBJECT_STRATEGIES,
     "validation.mode": VALIDATION_MODES,
+    "access.policy": ACCESS_POLICIES,
 }
+_SERVICE_LISTS = ("access.producers", "access.consumers")
 
 
-def validate_config(config: Any) -> dict[str, int | str]:
+def _service_names(value: Any) -> list[str] | None:
+    """A list of service names, sorted and each once; None when it is not one."""
+    if not isinstance(value, list) or not all(
+        isinstance(name, str) and 0 < len(name) <= SERVICE_NAME_MAX_LENGTH for name in value
+    ):
+        return None
+    return sorted(set(value))
+
+
+def validate_config(config: Any) -> dict[str, Any]:
     if config is None:
         return {}
     if not isinstance(config, Mapping):
         raise field_error("config", "must be an object of topic settings")
     errors = []
-    clean: dict[str, int | str] = {}
+    clean: dict[str, Any] = {}
     for key, value in config.items():
         if key not in TOPIC_CONFIG_FIELDS:
             errors.append(
@@ -68,6 +81,18 @@ def validate_config(config: Any) -> dict[str, int | str]:
                 errors.append({"field": f"config.{key}", "reason": f"must be one of {', '.join(_CONFIG_CHOICES[key])}"})
             else:
                 clean[key] = value
+            continue
+        if key in _SERVICE_LISTS:
+            names = _service_names(value)
+            if names is None:
+                errors.append(
+                    {
+                        "field": f"config.{key}",
+                        "reason": f"must be a list of service names (1 to {SERVICE_NAME_MAX_LENGTH} characters)",
+                    }
+                )
+            else:
+                clean[key] = names
             continue
         if key == "value.subject":
             if not isinstance(value, str) or len(value) > 255:

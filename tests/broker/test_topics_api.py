@@ -19,6 +19,9 @@ def test_create_topic_returns_its_partitions_and_default_config(api):
         "value.subject.name.strategy": "TopicNameStrategy",
         "value.subject": "orders.v1-value",
         "validation.mode": "enforce",
+        "access.policy": "open",
+        "access.producers": [],
+        "access.consumers": [],
     }
 
 
