@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
+from broker.services.produce import produce_targets_forget
 from catalog.choices import ChangeAction
 from catalog.models import CatalogChange
 from core.auth import Principal
@@ -55,6 +56,9 @@ def record_change(
     }
     if action == ChangeAction.UPDATED and not changes:
         return None
+    # A topic whose access policy is `declared` admits what the catalog declares: once this edit
+    # commits, this process reads it again (other processes within TOPIC_METADATA_CACHE_S).
+    transaction.on_commit(produce_targets_forget)
     audit_record(
         principal=principal,
         action=_AUDIT_ACTIONS[ChangeAction(action)],

@@ -88,6 +88,17 @@ def observed_flows_for_topics(
     return sorted(flows, key=lambda f: (f.role, f.service, f.group))
 
 
+def declared_services_of_topic(topic_name: str) -> dict[str, list[str]]:
+    """The services declared as producers and consumers of any event type that travels on the
+    topic: {"produce": [names], "consume": [names]}. The broker's `declared` access policy asks
+    this through settings.EVENTLINE["DECLARED_FLOWS_PROVIDER"]; one query."""
+    declared: dict[str, set[str]] = {"produce": set(), "consume": set()}
+    rows = DeclaredFlow.objects.filter(event_type__topics__name=topic_name).values_list("role", "service__name")
+    for role, service in rows:
+        declared["produce" if role == FlowRole.PRODUCER else "consume"].add(service)
+    return {action: sorted(names) for action, names in declared.items()}
+
+
 def topic_rates(topic_ids: list[int], *, window_ms: int = 60_000) -> dict[int, float]:
     """Events per second produced to each topic over the last `window_ms`."""
     since = now_ms() - window_ms

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from broker.access import CONSUME, require_consume, topic_access_allows
 from broker.choices import ActivityKind
 from broker.constants import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_EVENTS, DEFAULT_FETCH_MAX_WAIT_MS
 from broker.flows import FlowKey, consume_key, consumed, flows_upsert, flows_upsert_selected, minute_of
@@ -265,6 +266,7 @@ def _one_round_trip(memory: _Memory, principal: Principal) -> bool:
         and len(memory.next_offsets) == 1
         and isinstance(get_log(), SQLLog)
         and all(principal.allows("consume", topic) for topic in memory.topics)
+        and all(topic_access_allows(principal, topic, CONSUME) for topic in memory.topics)
     )
 
 
@@ -391,7 +393,7 @@ def group_fetch(*, group_name: str, member_id: str, principal: Principal, limits
     if member.generation != group.generation:
         raise stale_generation(group)
     for topic_name in {topic for topic, _ in member.assignment}:
-        principal.require("consume", topic_name)
+        require_consume(principal, topic_name)
     if member.synced_generation != group.generation:
         group_member_sync(group_id=group.id, member_pk=member.pk)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from broker.access import CONSUME, require_consume, topic_access_require
 from broker.assignors import ASSIGNORS
 from broker.choices import ActivityKind, Assignor, GroupState
 from broker.constants import (
@@ -294,7 +295,7 @@ def group_join(
     if missing:
         raise NotFound(f"Topic '{missing[0]}' does not exist.", code="topic_not_found", details={"topics": missing})
     for topic in topics:
-        principal.require("consume", topic)
+        require_consume(principal, topic)
 
     at_ms = now_ms()
     with transaction.atomic():
@@ -456,6 +457,7 @@ def _check_offsets(raw: Any, principal: Principal) -> tuple[list[dict[str, Any]]
             continue
         if not principal.allows("consume", topic.name):
             principal.require("consume", topic.name)
+        topic_access_require(principal, topic.name, CONSUME)
         if isinstance(partition, bool) or not isinstance(partition, int) or (topic.id, partition) not in partitions:
             errors.append(
                 {
@@ -601,7 +603,7 @@ def group_seek(
             raise stale_generation(group)
         if [topic, partition] not in member.assignment:
             raise field_error("partition", f"{topic}/{partition} is not assigned to this member")
-        principal.require("consume", topic)
+        require_consume(principal, topic)
         row = Partition.objects.select_related("topic").get(topic__name=topic, number=partition)
         state = GroupPartition.objects.get(group=group, topic=row.topic, partition=partition)
         current = state.position if state.position_generation == group.generation else state.committed_offset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Sequence
@@ -12,7 +13,9 @@ from urllib.parse import unquote
 from django.db import connection, transaction
 from django.db.models import F
 
+from broker.access import PRODUCE, TopicAccess, topic_access_load
 from broker.constants import (
+    ACCESS_OPEN,
     SUBJECT_STRATEGY_TOPIC_RECORD,
     TOPIC_METADATA_CACHE_S,
     VALIDATION_OFF,
@@ -44,6 +47,7 @@ class ProduceTarget:
     subject_strategy: str
     value_subject: str
     validation_mode: str
+    access: TopicAccess
 
     def subject_for(self, event_type: str) -> str:
         if self.subject_strategy == SUBJECT_STRATEGY_TOPIC_RECORD:
@@ -52,8 +56,9 @@ class ProduceTarget:
 
 
 # Per process, a topic's produce settings are reused for TOPIC_METADATA_CACHE_S: this runs on
-# every produce. Changes made in this process (broker.services.topics) clear them at once; other
-# processes see them within that time, as a Kafka producer sees new topic metadata only after its
+# every produce (and its access policy on every consume). Changes made in this process
+# (broker.services.topics, and catalog edits, which may change who a `declared` topic admits)
+# clear them at once; other processes see them within that time, as a Kafka producer sees new topic metadata only after its
 # next metadata refresh. An append to a topic deleted meanwhile finds its partitions gone (404).
 _targets: dict[str, tuple[float, ProduceTarget]] = {}
 
@@ -80,14 +85,29 @@ def topic_for_produce(name: str) -> ProduceTarget:
 def _topic_for_produce_read(name: str) -> ProduceTarget:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, partition_count, max_message_bytes, subject_strategy, value_subject, validation_mode "
-            "FROM broker_topic WHERE name = %s",
+            "SELECT id, partition_count, max_message_bytes, subject_strategy, value_subject, validation_mode, "
+            "access_policy, access_producers, access_consumers FROM broker_topic WHERE name = %s",
             [name],
         )
         row = cursor.fetchone()
     if row is None:
         raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
-    return ProduceTarget(row[0], name, *row[1:])
+    policy, producers, consumers = row[6:9]
+    access = (
+        TopicAccess()
+        if policy == ACCESS_OPEN
+        else topic_access_load(
+            topic_name=name, policy=policy, producers=_json_list(producers), consumers=_json_list(consumers)
+        )
+    )
+    return ProduceTarget(row[0], name, *row[1:6], access)
+
+
+def _json_list(value: Any) -> list[str]:
+    """A JSON column read by a raw cursor: text on SQLite, text or already parsed on PostgreSQL."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return list(value or [])
 
 
 def refused(errors: Sequence[EventError], total: int) -> ValidationFailed:
@@ -108,7 +128,9 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
     marked as a duplicate.
     """
     topic = topic_for_produce(topic_name)
-    principal.require("produce", topic.name)
+    principal.require(PRODUCE, topic.name)
+    if not topic.access.allows(principal, PRODUCE):
+        raise topic.access.refusal(topic.name, principal, PRODUCE)
     if not raw_events:
         raise ValidationFailed("The request holds no events.", code="no_events")
 

@@ -228,6 +228,12 @@ EVENTLINE = {
     "PERSONAL_DATA_PROVIDER": os.environ.get(
         "EVENTLINE_PERSONAL_DATA_PROVIDER", "catalog.selectors.personal_data_fields_by_type"
     ),
+    # Who a topic with access.policy "declared" admits: the broker asks this function (dotted
+    # path, resolved at run time so the broker never imports the catalog above it) for the
+    # services declared as producers and consumers of the event types the topic carries.
+    "DECLARED_FLOWS_PROVIDER": os.environ.get(
+        "EVENTLINE_DECLARED_FLOWS_PROVIDER", "catalog.selectors.declared_services_of_topic"
+    ),
     # The address clients use to reach this server (AsyncAPI documents name it).
     "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", "http://127.0.0.1:8000"),
     # Where cross-process wake-ups for long polls live when there is no Redis.
