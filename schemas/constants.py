@@ -89,6 +89,11 @@ MSG_SUBJECT_MODE_NOT_CONFIGURED = "Subject '{subject}' does not have subject-lev
 MSG_INCOMPATIBLE = (
     'Schema being registered is incompatible with an earlier schema for subject "{subject}", details: [{details}]'
 )
+# Eventline's 409: Confluent's opening, then plain sentences and who would break, then the details.
+MSG_INCOMPATIBLE_LED = (
+    'Schema being registered is incompatible with an earlier schema for subject "{subject}": {lead} '
+    "Details: [{details}]"
+)
 MSG_INVALID_VERSION = (
     "The specified version '{version}' is not a valid version id. "
     'Allowed values are between [1, 2^31-1] and the string "latest"'

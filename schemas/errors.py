@@ -3,6 +3,8 @@ renders them as `{"error_code": N, "message": "..."}` with the HTTP status Confl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from schemas import constants as c
 
 
@@ -36,12 +38,29 @@ class InvalidSchema(RegistryError, ValueError):
         super().__init__(c.INVALID_SCHEMA, message)
 
 
+_OLD_SCHEMA_DETAIL = "{oldSchema: "  # as schemas.compatibility.messages.old_schema_message writes it
+
+
 class IncompatibleSchema(RegistryError):
-    def __init__(self, subject: str, messages: list[str]) -> None:
-        super().__init__(
-            c.incompatible_error_code(), c.MSG_INCOMPATIBLE.format(subject=subject, details=", ".join(messages))
-        )
+    """40901. The message leads with one plain sentence per breaking change, then (`name_consumers`) who
+    would break, then Confluent's details. Confluent's details also carry the whole old schema
+    (up to 10 KiB) before the settings; the 409 drops it, since it buries the rest of the message
+    and `{oldSchemaVersion: N}` says where to read it. `messages` keeps Confluent's list whole."""
+
+    def __init__(self, subject: str, messages: list[str], *, sentences: Sequence[str] = ()) -> None:
+        self.subject = subject
         self.messages = messages
+        self.sentences = [sentence.rstrip(".") + "." for sentence in sentences]
+        super().__init__(c.incompatible_error_code(), "")
+        self.name_consumers("")
+
+    def name_consumers(self, consumers: str) -> None:
+        """Compose the message with `consumers` ("Would break: ...") right after the sentences.
+        With neither, it is Confluent's message without the old schema."""
+        details = ", ".join(m for m in self.messages if not m.startswith(_OLD_SCHEMA_DETAIL))
+        lead = " ".join([*self.sentences, *([consumers] if consumers else [])])
+        template = c.MSG_INCOMPATIBLE_LED if lead else c.MSG_INCOMPATIBLE
+        self.message = template.format(subject=self.subject, lead=lead, details=details)
 
 
 def subject_not_found(subject: str) -> RegistryError:

@@ -4,6 +4,7 @@ lineage, so it asks a provider named in settings (resolved at run time) instead 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -40,13 +41,23 @@ def split_affected(affected: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     return breaking, [row for row in affected if row not in breaking]
 
 
-def affected_sentence(affected: list[dict[str, Any]]) -> str:
-    """What a refusal adds to its message, each service once, nearest first:
-    'Affected consumers: inventory (Warehouse Team), analytics (Data Team)'."""
-    names = list(
-        dict.fromkeys(f"{row.get('service')} ({row.get('owner_team') or 'no owner team'})" for row in affected)
-    )
+def affected_sentence(breaking: Sequence[dict[str, Any]], downstream: Sequence[dict[str, Any]] = ()) -> str:
+    """What a refusal says after its sentences, each service once, in the provider's order:
+    'Would break: inventory (Warehouse Team), analytics (Data Team). Downstream, not counted as
+    broken: payments (Payments Team).' Empty when no one reads the subject."""
+    if not breaking:
+        return ""
+    shown = f"Would break: {_services(breaking)}."
+    names = {row.get("service") for row in breaking}
+    further = [row for row in downstream if row.get("service") not in names]
+    if further:
+        shown += f" Downstream, not counted as broken: {_services(further)}."
+    return shown
+
+
+def _services(rows: Sequence[dict[str, Any]]) -> str:
+    names = list(dict.fromkeys(f"{row.get('service')} ({row.get('owner_team') or 'no owner team'})" for row in rows))
     shown = ", ".join(names[:_NAMED_IN_MESSAGE])
     if len(names) > _NAMED_IN_MESSAGE:
         shown += f" and {len(names) - _NAMED_IN_MESSAGE} more"
-    return f"Affected consumers: {shown}"
+    return shown

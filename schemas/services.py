@@ -143,7 +143,8 @@ def schema_version_register(
     if not mode.takes_explicit_ids:
         result = s.check_against(candidate, live, config)
         if not result.is_compatible:
-            raise IncompatibleSchema(subject, result.messages)
+            sentences = [difference.explanation for difference in result.differences if difference.breaks]
+            raise IncompatibleSchema(subject, result.messages, sentences=sentences)
 
     schema_row = _schema_for(candidate, state, schema_id)
     if subject_row is None:

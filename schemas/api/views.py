@@ -18,8 +18,6 @@ from schemas.naming import is_global_subject, normalize_subject, parse_version
 
 logger = logging.getLogger(__name__)
 
-# How many affected consumers a refusal message names before "and N more".
-
 
 def _schema_shape(row: SubjectVersion) -> dict[str, Any]:
     """Confluent's Schema entity for one subject version."""
@@ -128,11 +126,8 @@ def version_register(request: HttpRequest, subject: str) -> HttpResponse:
             actor=caller(request),
         )
     except IncompatibleSchema as error:
-        # Refused as before; the message (Confluent's, unchanged up to its end) also names who
-        # would have broken.
-        breaking, _ = split_affected(affected_consumers(normalize_subject(subject)))
-        if breaking:
-            error.message = f"{error.message}. {affected_sentence(breaking)}"
+        # Refused as before; the message names who would break right after what breaks them.
+        error.name_consumers(affected_sentence(*split_affected(affected_consumers(normalize_subject(subject)))))
         raise
     shape: dict[str, Any] = {
         "id": registered.schema_id,

@@ -93,14 +93,15 @@ def test_40409_subject_without_its_own_mode(registry):
     assert message == "Subject 's' does not have subject-level mode configured"
 
 
-def test_409_incompatible_schema_with_confluents_message(registry):
+def test_409_incompatible_schema_opens_as_confluent_then_says_what_breaks_before_the_details(registry):
     registry.register("s", V1)
     message = _error(registry.register("s", object_schema(name="integer")), 409, 40901)
     assert message.startswith(
-        'Schema being registered is incompatible with an earlier schema for subject "s", details: ['
+        'Schema being registered is incompatible with an earlier schema for subject "s": Field \'name\' is '
     )
-    assert '{errorType:"TYPE_CHANGED", description:"A type at path \'#/properties/name\'' in message
+    assert ' Details: [{errorType:"TYPE_CHANGED", description:"A type at path \'#/properties/name\'' in message
     assert message.endswith("{validateFields: 'false', compatibility: 'BACKWARD'}]")
+    assert "{oldSchema: " not in message, "the old schema is read at {oldSchemaVersion: 1}, not pasted in"
 
 
 def test_incompatible_code_is_409_when_the_legacy_setting_asks_for_it(registry, settings):

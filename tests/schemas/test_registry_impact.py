@@ -22,7 +22,15 @@ pytestmark = pytest.mark.django_db
 V1 = object_schema(order_id="string", required=("order_id",))
 BREAKING = object_schema(order_id="integer", required=("order_id",))
 COMPATIBLE = object_schema(order_id="string", channel="string", required=("order_id",))
-PREFIX = 'Schema being registered is incompatible with an earlier schema for subject "orders-OrderPlaced", details: ['
+OPENING = 'Schema being registered is incompatible with an earlier schema for subject "orders-OrderPlaced"'
+SENTENCE = (
+    'Field \'order_id\' is "integer" in the new schema but "string" in version 1, so events written with '
+    "version 1 may be refused by the new schema."
+)
+DETAILS = (
+    '{errorType:"TYPE_CHANGED", description:"A type at path \'#/properties/order_id\' is different between the '
+    "new schema and the old schema'}, {oldSchemaVersion: 1}, {validateFields: 'false', compatibility: 'BACKWARD'}"
+)
 
 
 def body(schema):
@@ -92,22 +100,38 @@ def test_compatible_and_non_verbose_answers_are_unchanged(registry, order_flow):
     assert plain.json() == {"is_compatible": False}
 
 
-def test_a_refused_registration_names_who_would_break_after_confluents_message(registry, order_flow):
+def test_a_refused_registration_leads_with_what_breaks_then_who_would_break_then_the_details(registry, order_flow):
     response = registry.register("orders-OrderPlaced", BREAKING)
     assert response.status_code == 409
     assert response["Content-Type"] == SR_JSON
     error = response.json()
     assert error["error_code"] == 40901
-    assert error["message"].startswith(PREFIX)
-    assert error["message"].endswith("]. Affected consumers: analytics (Data Team), inventory (Warehouse Team)")
+    assert error["message"] == (
+        f"{OPENING}: {SENTENCE} Would break: analytics (Data Team), inventory (Warehouse Team). "
+        f"Downstream, not counted as broken: payments (Payments Team). Details: [{DETAILS}]"
+    )
     assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "still refused"
+
+
+def test_the_409_leaves_out_the_old_schema_that_verbose_messages_keep(registry, order_flow):
+    message = registry.register("orders-OrderPlaced", BREAKING).json()["message"]
+    assert "{oldSchema: " not in message and "{oldSchemaVersion: 1}" in message
+    verbose = registry.post("/compatibility/subjects/orders-OrderPlaced/versions?verbose=true", body(BREAKING)).json()
+    assert [m.split(":")[0] for m in verbose["messages"]] == [
+        "{errorType",
+        "{oldSchemaVersion",
+        "{oldSchema",
+        "{validateFields",
+    ], "Confluent's verbose list, whole and in its order"
 
 
 def test_a_subject_no_one_consumes_is_refused_exactly_as_before(registry, order_flow):
     assert registry.register("lonely-value", V1).status_code == 200
     error = registry.register("lonely-value", BREAKING).json()
-    assert error["message"].endswith("]")
-    assert "Affected consumers" not in error["message"]
+    assert error["message"] == (
+        f'Schema being registered is incompatible with an earlier schema for subject "lonely-value": {SENTENCE} '
+        f"Details: [{DETAILS}]"
+    )
 
 
 def test_a_subject_is_found_by_its_topics_naming_strategy_when_no_event_type_names_it(registry, order_flow):
@@ -127,7 +151,7 @@ def test_without_a_provider_the_registry_answers_as_before(registry, order_flow)
         ).json()
         refused = registry.register("orders-OrderPlaced", BREAKING).json()
     assert answer["is_compatible"] is False and "affected_consumers" not in answer
-    assert refused["message"].startswith(PREFIX) and refused["message"].endswith("]")
+    assert refused["message"] == f"{OPENING}: {SENTENCE} Details: [{DETAILS}]"
 
 
 def failing_provider(subject: str) -> list[dict]:
@@ -143,7 +167,7 @@ def test_a_failing_provider_is_logged_and_the_registry_answers_as_before(registr
             ).json()
             refused = registry.register("orders-OrderPlaced", BREAKING)
     assert answer["is_compatible"] is False and "affected_consumers" not in answer
-    assert refused.status_code == 409 and refused.json()["message"].endswith("]")
+    assert refused.status_code == 409 and refused.json()["message"] == f"{OPENING}: {SENTENCE} Details: [{DETAILS}]"
     assert any("impact provider" in record.getMessage() for record in caplog.records)
     assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "the database is still usable"
 
