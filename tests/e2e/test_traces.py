@@ -47,7 +47,9 @@ def test_paste_a_correlation_id_and_see_the_waterfall(login, demo, traffic):
     assert {title.strip() for title in titles} == types
     assert page.locator("#waterfall .tw-row-hop").count() >= event_count, "every demo topic has consuming groups"
     assert page.locator("#trace-event-count").inner_text() == str(event_count)
-    assert page.locator("#trace-state").inner_text().strip().lower() in ("completed", "in flight", "stuck", "failed")
+    outcomes = ("completed", "compensated", "failed", "in flight", "stuck")
+    assert page.locator("#trace-outcome").inner_text().strip().lower() in outcomes, "the demo defines the order saga"
+    assert page.locator("#trace-delivery").inner_text().strip().startswith("delivery:")
     page.wait_for_selector("#trace-graph[data-ready=true]", state="attached")
     nodes = page.evaluate("window.traceGraph.nodes('[kind = \"event\"]').length")
     assert nodes == event_count
