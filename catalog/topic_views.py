@@ -10,10 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from broker import selectors
+from broker.constants import ACCESS_DECLARED, ACCESS_EXPLICIT
 from broker.masking import mask_events
-from broker.models import Event, FlowStat, Partition
+from broker.models import Event, FlowStat, Partition, Topic
 from broker.partitioner import partition_for_key
 from catalog.models import EventType
+from catalog.selectors import declared_services_of_topic
 from core.auth import principal_for_user
 from core.jsonutil import loads
 from core.timeutil import now_ms
@@ -101,5 +103,16 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         else None,
         "event_types": EventType.objects.filter(topics=topic).only("name", "summary"),
         "last_append_ms": Partition.objects.filter(topic=topic).aggregate(last=Max("last_append_ms"))["last"],
+        "access": _access(topic),
     }
     return render(request, "topics/topic_detail.html", context)
+
+
+def _access(topic: Topic) -> dict[str, object]:
+    """Who the topic's access policy admits, as the page shows it (broker.access decides)."""
+    if topic.access_policy == ACCESS_DECLARED:
+        declared = declared_services_of_topic(topic.name)
+        return {"policy": topic.access_policy, "producers": declared["produce"], "consumers": declared["consume"]}
+    if topic.access_policy == ACCESS_EXPLICIT:
+        return {"policy": topic.access_policy, "producers": topic.access_producers, "consumers": topic.access_consumers}
+    return {"policy": topic.access_policy}

@@ -215,3 +215,12 @@ def test_sessions_of_people_are_not_restricted(make_topic):
     )
     assert topic_access_allows(person, "orders.v1", "produce")
     assert topic_access_allows(person, "orders.v1", "consume")
+
+
+def test_the_topic_page_shows_the_policy_and_whom_it_admits(api, orders, client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("ada", password="x"))
+    assert 'Access policy: <span class="el-mono">open</span>' in client.get("/topics/orders.v1/").content.decode()
+    set_policy(api, **{"access.policy": "declared"})
+    page = client.get("/topics/orders.v1/").content.decode()
+    assert 'Access policy: <span class="el-mono">declared</span>' in page
+    assert ">checkout</a>" in page and ">billing</a>" in page
