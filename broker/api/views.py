@@ -69,6 +69,8 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
 
 
 class TopicListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(responses=s.TopicSummarySerializer(many=True), summary="List the topics the key may describe")
     def get(self, request: Request) -> Response:
         topics = selectors.topic_list(visible_to=principal_of(request))
@@ -206,6 +208,8 @@ class PartitionEventsView(APIView):
 
 
 class GroupListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         responses=s.GroupSummarySerializer(many=True), summary="List the consumer groups the key may describe"
     )
@@ -430,6 +434,8 @@ class GroupOffsetsResetView(APIView):
 
 
 class DeadLetterListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("group", str),

@@ -11,11 +11,15 @@ from rest_framework import serializers
 from catalog.choices import FlowRole, Lifecycle
 
 
+# Counts come from the list selectors' annotations; a single object (created, changed, fetched by
+# name) has none and leaves them out. Output-only serializers, so `required=False` without
+# `read_only` is what tells the OpenAPI document they may be absent (spectacular makes every
+# read-only field required).
 class DomainSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
-    event_type_count = serializers.IntegerField(read_only=True, required=False)
-    service_count = serializers.IntegerField(read_only=True, required=False)
+    event_type_count = serializers.IntegerField(required=False)
+    service_count = serializers.IntegerField(required=False)
     updated_at = serializers.DateTimeField(read_only=True)
 
 
@@ -24,8 +28,8 @@ class TeamSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     contact = serializers.CharField(allow_blank=True)
     members = serializers.SerializerMethodField()
-    event_type_count = serializers.IntegerField(read_only=True, required=False)
-    service_count = serializers.IntegerField(read_only=True, required=False)
+    event_type_count = serializers.IntegerField(required=False)
+    service_count = serializers.IntegerField(required=False)
 
     def get_members(self, team: Any) -> list[str]:
         return sorted(user.username for user in team.members.all())
@@ -51,8 +55,8 @@ class ServiceSerializer(serializers.Serializer):
     domain = serializers.SerializerMethodField()
     repository_url = serializers.SerializerMethodField()
     documented = serializers.SerializerMethodField()
-    produces = serializers.IntegerField(read_only=True, required=False, help_text="declared event types it produces")
-    consumes = serializers.IntegerField(read_only=True, required=False, help_text="declared event types it consumes")
+    produces = serializers.IntegerField(required=False, help_text="declared event types it produces")
+    consumes = serializers.IntegerField(required=False, help_text="declared event types it consumes")
 
     @staticmethod
     def _profile(service: Any) -> Any:

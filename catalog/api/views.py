@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +40,8 @@ def _get(model: type, name: str, label: str) -> Any:
 
 
 class DomainListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(responses=s.DomainSerializer(many=True), summary="List domains")
     def get(self, request: Request) -> Response:
         principal_of(request)
@@ -77,6 +79,8 @@ class DomainDetailView(APIView):
 
 
 class TeamListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(responses=s.TeamSerializer(many=True), summary="List teams")
     def get(self, request: Request) -> Response:
         principal_of(request)
@@ -116,6 +120,8 @@ class TeamDetailView(APIView):
 
 
 class ServiceListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         parameters=[OpenApiParameter("documented", bool, description="only services with a catalog entry")],
         responses=s.ServiceSerializer(many=True),
@@ -155,6 +161,8 @@ class ServiceDetailView(APIView):
 
 
 class EventTypeListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -226,6 +234,8 @@ class EventTypeDetailView(APIView):
 
 
 class ChangeListView(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         parameters=[OpenApiParameter("object_type", str), OpenApiParameter("object", str, description="object name")],
         responses=s.ChangeSerializer(many=True),
@@ -243,7 +253,8 @@ class ChangeListView(APIView):
 
 class InboxView(APIView):
     @extend_schema(
-        responses=s.InboxItemSerializer(many=True), summary="Undocumented topics, subjects, services and flows"
+        responses=inline_serializer("Inbox", {"items": s.InboxItemSerializer(many=True)}),
+        summary="Undocumented topics, subjects, services and flows",
     )
     def get(self, request: Request) -> Response:
         principal_of(request)

@@ -187,6 +187,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation needs an API key (core.openapi declares both ways of sending one).
+    "SECURITY": [{"ApiKeyBearer": []}, {"ApiKeyBasic": []}],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.add_error_responses"],
 }
 
 # Background work. Without REDIS_URL the app runs its periodic work in its own scheduler process

@@ -1,0 +1,125 @@
+"""What drf-spectacular cannot see for itself, so that /api/schema/ describes the app as it runs:
+API keys (Bearer and HTTP Basic), and the error envelope every /api/v1/ operation may answer with.
+
+Loaded by CoreConfig.ready(): spectacular finds extensions by their import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+ERROR_COMPONENT = "Error"
+
+# Every operation may answer these: the request limits (core.request_limits) run before any view,
+# every key can lack a scope, every name can be unknown, and the edge validates input (422).
+_COMMON_ERRORS = {
+    "400": "Malformed request: unparsable JSON, or a NUL character in the URL",
+    "401": "No API key, or an unknown, revoked or expired one",
+    "403": "The key lacks the scope this needs",
+    "404": "No such object",
+    "405": "Method not allowed",
+    "406": "Not acceptable: only JSON is served",
+    "422": "Input that parses but breaks a rule; `details.errors` lists each field and reason",
+}
+# Only operations that read a body.
+_BODY_ERRORS = {
+    "411": "A chunked body the server could not read",
+    "413": "The body is larger than EVENTLINE_MAX_REQUEST_BYTES",
+    "415": "Unsupported content type",
+}
+# Operations whose service can conflict or be briefly unavailable, by (path prefix, method).
+_CONFLICT_ERRORS = {"409": "Conflicts with the current state (a name that exists, a stale generation)"}
+_UNAVAILABLE_ERRORS = {"503": "Busy: nothing was done, send the same request again"}
+
+_BODY_METHODS = frozenset({"post", "put", "patch"})
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """core.auth.ApiKeyAuthentication reads one API key from `Authorization`, two ways."""
+
+    target_class = "core.auth.ApiKeyAuthentication"
+    name = ["ApiKeyBearer", "ApiKeyBasic"]
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "<key id>.<secret>",
+                "description": "An API key as `Authorization: Bearer <key id>.<secret>`.",
+            },
+            {
+                "type": "http",
+                "scheme": "basic",
+                "description": "An API key as HTTP Basic credentials: the key id as user name, the secret as password.",
+            },
+        ]
+
+
+def error_schema() -> dict[str, Any]:
+    """`{"error": {"code", "message", "details"}}`, core.errors.EventlineError.as_envelope()."""
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string", "description": "stable, machine-readable: `not_found`, `invalid`..."},
+                    "message": {"type": "string"},
+                    "details": {"type": "object", "additionalProperties": True},
+                },
+            }
+        },
+    }
+
+
+def _error_response(description: str, other_media_types: list[str]) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}}
+    for media_type in other_media_types:
+        # An operation that also answers in another format (lineage impact's CSV) renders its
+        # errors in the format it negotiated.
+        content[media_type] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
+
+
+def _other_success_media_types(responses: dict[str, Any]) -> list[str]:
+    found = {
+        media_type
+        for code, response in responses.items()
+        if code.startswith("2") and isinstance(response, dict)
+        for media_type in response.get("content", {})
+        if media_type != "application/json"
+    }
+    return sorted(found)
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS: the error envelope on every /api/ operation, for each status it can
+    really answer; an operation that declares a status itself keeps its own description."""
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = error_schema()
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            errors = dict(_COMMON_ERRORS)
+            if method in _BODY_METHODS or "requestBody" in operation:
+                errors.update(_BODY_ERRORS)
+            if method != "get" or "/members/" in path:
+                errors.update(_CONFLICT_ERRORS)
+            if method in _BODY_METHODS:
+                errors.update(_UNAVAILABLE_ERRORS)
+            responses = operation.setdefault("responses", {})
+            others = _other_success_media_types(responses)
+            for code, description in errors.items():
+                declared = responses.get(code)
+                if declared is None:
+                    responses[code] = _error_response(description, others)
+                elif "content" not in declared:  # a view that named the status only: the body is the envelope
+                    declared["content"] = _error_response(description, others)["content"]
+    return result
