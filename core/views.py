@@ -75,12 +75,22 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys (`config.retention.ms`), so a change deep inside shows as itself."""
+    if not isinstance(value, dict):
+        return {prefix: value} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(_flat(inner, name) if isinstance(inner, dict) and inner else {name: inner})
+    return flat
+
+
 def audit_changes(before: Any, after: Any) -> list[tuple[str, str, str]]:
-    """What an entry changed, for the page: the top-level keys whose values differ (every key of a
-    created or deleted object), each as (key, before, after) text."""
+    """What an entry changed, for the page: the keys (nested ones dotted) whose values differ, every
+    key of a created or deleted object, each as (key, before, after) text."""
     if isinstance(before, dict) or isinstance(after, dict):
-        old = before if isinstance(before, dict) else {}
-        new = after if isinstance(after, dict) else {}
+        old, new = _flat(before), _flat(after)
         return [
             (key, _shown(old.get(key)), _shown(new.get(key)))
             for key in sorted(set(old) | set(new))

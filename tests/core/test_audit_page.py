@@ -58,6 +58,15 @@ def test_an_editor_sees_who_changed_what_with_before_and_after(editor):
     assert 'href="/audit/"' in html  # in the navigation
 
 
+def test_a_change_inside_a_nested_object_shows_as_its_dotted_key(editor, make_topic):
+    from broker.services.topics import topic_update
+
+    make_topic("orders")
+    topic_update(name="orders", config={"retention.ms": 5000})
+    html = editor.get(PAGE, {"action": "topic.updated"}).content.decode()
+    assert "<code>config.retention.ms</code>" in html and "config.validation.mode" not in html
+
+
 def test_a_viewer_is_refused_and_has_no_audit_link(client, django_user_model):
     viewer = _login(client, django_user_model, "viewer")
     assert viewer.get(PAGE).status_code == 403
@@ -71,6 +80,8 @@ def test_filters_in_the_query_string_narrow_the_entries(editor):
     assert html.count('class="audit-entry"') == 1 and 'value="pay*"' in html
     html = editor.get(PAGE, {"action": "topic.updated"}).content.decode()
     assert html.count('class="audit-entry"') == 2
+    html = editor.get(PAGE, {"since": "2000-01-01T00:00", "until": "2999-01-01T00:00"}).content.decode()
+    assert html.count('class="audit-entry"') == 3  # what a datetime-local input sends
     html = editor.get(PAGE, {"since": "not a date"}).content.decode()
     assert html.count('class="audit-entry"') == 0 and "Enter a valid date/time" in html
 
