@@ -176,9 +176,9 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def service_asyncapi(request: HttpRequest, name: str) -> HttpResponse:
     """The service's AsyncAPI 3.0 document, as a download."""
-    from catalog.asyncapi.export import service_asyncapi_document
+    from catalog.asyncapi.export import public_url, service_asyncapi_document
 
-    document = service_asyncapi_document(service=selectors.service_get(name=name))
+    document = service_asyncapi_document(service=selectors.service_get(name=name), public_url=public_url(request))
     response = HttpResponse(dumps(document, indent=True), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{name}.asyncapi.json"'
     return response

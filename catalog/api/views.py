@@ -276,10 +276,12 @@ class InboxView(APIView):
 class ServiceAsyncAPIView(APIView):
     @extend_schema(responses={200: dict}, summary="The service's AsyncAPI 3.0 document")
     def get(self, request: Request, name: str) -> Response:
-        from catalog.asyncapi.export import service_asyncapi_document
+        from catalog.asyncapi.export import public_url, service_asyncapi_document
 
         principal_of(request)
-        return Response(service_asyncapi_document(service=selectors.service_get(name=name)))
+        return Response(
+            service_asyncapi_document(service=selectors.service_get(name=name), public_url=public_url(request))
+        )
 
 
 class AsyncAPIImportView(APIView):

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 
 from catalog.choices import FlowRole
 from catalog.models import EventType
@@ -48,7 +49,14 @@ def _payload(event_type: EventType) -> dict[str, Any]:
     return {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
 
 
-def service_asyncapi_document(*, service: Service) -> dict[str, Any]:
+def public_url(request: HttpRequest) -> str:
+    """The address clients reach this server at: EVENTLINE_PUBLIC_URL when it is set, else the
+    scheme and host the request came in on, so a server bound anywhere names itself truly
+    (Django has checked the host against ALLOWED_HOSTS)."""
+    return settings.EVENTLINE.get("PUBLIC_URL") or f"{request.scheme}://{request.get_host()}"
+
+
+def service_asyncapi_document(*, service: Service, public_url: str) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of one service, from the catalog and the registry."""
     flows = list(
         service.declared_flows.select_related("event_type", "event_type__owner_team").prefetch_related(
@@ -99,7 +107,7 @@ def service_asyncapi_document(*, service: Service) -> dict[str, Any]:
         info["description"] = description
     if profile and profile.owner_team:
         info["contact"] = {"name": profile.owner_team.name}
-    public = settings.EVENTLINE.get("PUBLIC_URL", "http://127.0.0.1:8000")
+    public = public_url
     host = public.split("://", 1)[-1].rstrip("/")
     document: dict[str, Any] = {
         "asyncapi": ASYNCAPI_VERSION,

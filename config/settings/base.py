@@ -237,8 +237,9 @@ EVENTLINE = {
     "DECLARED_FLOWS_PROVIDER": os.environ.get(
         "EVENTLINE_DECLARED_FLOWS_PROVIDER", "catalog.selectors.declared_services_of_topic"
     ),
-    # The address clients use to reach this server (AsyncAPI documents name it).
-    "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", "http://127.0.0.1:8000"),
+    # The address clients use to reach this server (AsyncAPI documents name it). Unset: the scheme
+    # and host each request came in on, so it follows whatever address the server was bound to.
+    "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", ""),
     # Where cross-process wake-ups for long polls live when there is no Redis.
     "RUN_DIR": str(VAR_DIR / "run"),
     # true: every append is fsynced before it is acknowledged (PostgreSQL synchronous_commit=on,

@@ -80,3 +80,25 @@ def test_the_page_downloads_the_same_document(client, admin_user, orders_service
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="orders.asyncapi.json"'
     assert json.loads(response.content)["info"]["title"] == "orders"
+
+
+def test_exported_server_is_the_address_the_request_came_to_when_no_public_url_is_set(api, orders_service, settings):
+    settings.EVENTLINE = {**settings.EVENTLINE, "PUBLIC_URL": ""}
+    settings.ALLOWED_HOSTS = ["eventline.internal"]
+    api.client.defaults["HTTP_HOST"] = "eventline.internal:9100"
+    server = api.get("/api/v1/catalog/services/orders/asyncapi").json()["servers"]["eventline"]
+    assert (server["protocol"], server["host"], server["pathname"]) == ("http", "eventline.internal:9100", "/api/v1")
+
+
+def test_exported_server_is_the_public_url_when_it_is_set(api, orders_service, settings):
+    settings.EVENTLINE = {**settings.EVENTLINE, "PUBLIC_URL": "https://events.example.com"}
+    api.client.defaults["HTTP_HOST"] = "localhost:9100"
+    server = api.get("/api/v1/catalog/services/orders/asyncapi").json()["servers"]["eventline"]
+    assert (server["protocol"], server["host"]) == ("https", "events.example.com")
+
+
+def test_the_page_download_names_the_same_server_as_the_api(client, django_user_model, orders_service, settings):
+    settings.EVENTLINE = {**settings.EVENTLINE, "PUBLIC_URL": ""}
+    client.force_login(django_user_model.objects.create_user("reader", password="pw-reader-123"))
+    document = json.loads(client.get("/catalog/services/orders/asyncapi.json", HTTP_HOST="localhost:9100").content)
+    assert document["servers"]["eventline"]["host"] == "localhost:9100"
