@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
 
@@ -11,14 +14,29 @@ from core.scopes import NameRule
 from core.selectors import name_rule_q
 
 
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 allows offsets up to ±23:59, PostgreSQL only ±15:59 (it refused `...-16:44` with a
+    500): the same instant is sent in UTC. One past the range of datetime in UTC is before or
+    after every stored time, so the edge of that range says the same."""
+
+    def filter(self, qs: QuerySet[Any], value: datetime | None) -> QuerySet[Any]:
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                edge = datetime.min if value.year == datetime.min.year else datetime.max
+                value = edge.replace(tzinfo=UTC)
+        return super().filter(qs, value)
+
+
 class AuditEntryFilterSet(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     target_type = django_filters.CharFilter(help_text="topic, subject, registry_config, api_key, event_type, ...")
     target = django_filters.CharFilter(method="by_target", help_text="an exact name, or a prefix ending in *")
     actor = django_filters.CharFilter(method="by_actor", help_text="a service, user or system name, or a key id")
     actor_kind = django_filters.ChoiceFilter(choices=ActorKind.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", help_text="ISO 8601, inclusive")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", help_text="ISO 8601, exclusive")
+    since = UtcIsoDateTimeFilter(field_name="at", lookup_expr="gte", help_text="ISO 8601, inclusive")
+    until = UtcIsoDateTimeFilter(field_name="at", lookup_expr="lt", help_text="ISO 8601, exclusive")
 
     class Meta:
         model = AuditEntry
