@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 
 from broker.models import Topic
-from catalog.choices import Lifecycle
-from catalog.models import Domain, Team
+from catalog.choices import FlowEnding, Lifecycle
+from catalog.models import Domain, EventType, Team
 from core.errors import EventlineError
 
 
@@ -71,6 +71,59 @@ class EventTypeForm(forms.Form):
         }
 
 
+class BusinessFlowForm(forms.Form):
+    """A business flow: one multiple choice of terminal event types per ending, which the service
+    receives as {"EventType": "completed", ...}."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    start_event_type = forms.ChoiceField(label="Start event type", help_text="The first event of every such trace.")
+    stuck_after_seconds = forms.IntegerField(
+        label="Stuck after (seconds)",
+        initial=60,
+        help_text="A trace with no terminal event and nothing new for this long is stuck.",
+    )
+    completed = forms.MultipleChoiceField(
+        required=False, label="Ends it completed", widget=forms.SelectMultiple(attrs={"size": 6})
+    )
+    compensated = forms.MultipleChoiceField(
+        required=False, label="Ends it compensated", widget=forms.SelectMultiple(attrs={"size": 6})
+    )
+    failed = forms.MultipleChoiceField(
+        required=False, label="Ends it failed", widget=forms.SelectMultiple(attrs={"size": 6})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        event_types = _choices(EventType)
+        self.fields["start_event_type"].choices = [("", "—"), *event_types]
+        for ending in FlowEnding.values:
+            self.fields[ending].choices = event_types
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, (forms.Select, forms.SelectMultiple)) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def service_data(self) -> dict[str, Any]:
+        data = {name: self.cleaned_data[name] for name in ("name", "description", "start_event_type")}
+        data["stuck_after_seconds"] = self.cleaned_data["stuck_after_seconds"]
+        data["terminals"] = {
+            event_type: ending for ending in FlowEnding.values for event_type in self.cleaned_data.get(ending, [])
+        }
+        return data
+
+    @classmethod
+    def initial_for(cls, flow: Any) -> dict[str, Any]:
+        initial = {
+            "name": flow.name,
+            "description": flow.description,
+            "start_event_type": flow.start_event_type.name,
+            "stuck_after_seconds": flow.stuck_after_seconds,
+        }
+        for ending in FlowEnding.values:
+            initial[ending] = [t.event_type.name for t in flow.terminals.all() if t.ending == ending]
+        return initial
+
+
 class ServiceForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     summary = forms.CharField(max_length=300, required=False)
@@ -95,9 +148,11 @@ class NamedForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
 
 
-def apply_service_errors(form: forms.Form, error: EventlineError) -> None:
-    """Put a service's field errors on the form (or on the form as a whole)."""
+def apply_service_errors(form: forms.Form, error: EventlineError, form_field_of: dict[str, str] | None = None) -> None:
+    """Put a service's field errors on the form (or on the form as a whole); `form_field_of` maps
+    a service field to the form field that shows it."""
     entries = error.details.get("errors") or [{"field": "", "reason": error.message}]
     for entry in entries:
         field = entry.get("field", "")
+        field = form_field_of.get(field, field) if form_field_of else field
         form.add_error(field if field in form.fields else None, entry.get("reason", error.message))

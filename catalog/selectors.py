@@ -10,7 +10,16 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
 from broker.models import ConsumerGroup, Event, FlowStat, Partition, Topic
 from catalog.choices import FlowRole, InboxKind
-from catalog.models import DeclaredFlow, Domain, EventType, InboxDismissal, ServiceProfile, Team
+from catalog.models import (
+    BusinessFlow,
+    DeclaredFlow,
+    Domain,
+    EventType,
+    FlowTerminal,
+    InboxDismissal,
+    ServiceProfile,
+    Team,
+)
 from core.errors import NotFound
 from core.jsonutil import loads
 from core.models import Service
@@ -272,3 +281,32 @@ def observed_flows_for_service(service_id: int, *, window_ms: int = OBSERVED_WIN
         ),
         key=lambda flow: (flow["role"], flow["topic"], flow["event_type"]),
     )
+
+
+# -- business flows ----------------------------------------------------------------------------
+
+
+def business_flow_list() -> QuerySet[BusinessFlow]:
+    """Business flows with their start type and terminals (and their types) loaded: three queries
+    however many flows."""
+    return BusinessFlow.objects.select_related("start_event_type").prefetch_related(
+        Prefetch("terminals", queryset=FlowTerminal.objects.select_related("event_type"))
+    )
+
+
+def business_flow_get(*, name: str) -> BusinessFlow:
+    flow = business_flow_list().filter(name=name).first()
+    if flow is None:
+        raise NotFound(f"Business flow '{name}' does not exist.", code="business_flow_not_found")
+    return flow
+
+
+def business_flows_of_event_type(event_type: EventType) -> dict[str, list[Any]]:
+    """The flows an event type starts, and those it ends with how (for its page):
+    {"starts": [flow], "ends": [(flow, ending)]}."""
+    starts = list(BusinessFlow.objects.filter(start_event_type=event_type).only("name"))
+    ends = [
+        (terminal.flow, terminal.ending)
+        for terminal in FlowTerminal.objects.filter(event_type=event_type).select_related("flow").order_by("flow__name")
+    ]
+    return {"starts": starts, "ends": ends}

@@ -601,7 +601,11 @@ def _apply_business_flow(flow: BusinessFlow, data: dict[str, Any]) -> list[tuple
     if "name" in data:
         name = _check_name(data["name"])
         if BusinessFlow.objects.filter(name=name).exclude(pk=flow.pk).exists():
-            raise Conflict(f"Business flow '{name}' already exists.", code="duplicate_name")
+            raise Conflict(
+                f"Business flow '{name}' already exists.",
+                code="duplicate_name",
+                details={"errors": [{"field": "name", "reason": "another business flow has this name"}]},
+            )
         flow.name = name
     if "description" in data:
         flow.description = str(data["description"] or "")
@@ -612,6 +616,14 @@ def _apply_business_flow(flow: BusinessFlow, data: dict[str, Any]) -> list[tuple
             raise Conflict(
                 f"Business flow '{taken.name}' already starts with {flow.start_event_type.name}.",
                 code="duplicate_start",
+                details={
+                    "errors": [
+                        {
+                            "field": "start_event_type",
+                            "reason": f"{taken.name} already starts with it; a trace is judged by one flow",
+                        }
+                    ]
+                },
             )
     if "stuck_after_seconds" in data:
         seconds = data["stuck_after_seconds"]

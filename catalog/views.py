@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from broker.masking import mask_data
@@ -17,7 +18,7 @@ from broker.models import Topic
 from catalog import schema_view, selectors, services
 from catalog.choices import FlowRole, Lifecycle
 from catalog.filtersets import EventTypeFilterSet
-from catalog.forms import EventTypeForm, NamedForm, ServiceForm, apply_service_errors
+from catalog.forms import BusinessFlowForm, EventTypeForm, NamedForm, ServiceForm, apply_service_errors
 from catalog.models import Domain, Tag, Team
 from core.auth import principal_for_user
 from core.errors import EventlineError
@@ -108,6 +109,7 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
         "example_is_real": example_event is not None,
         "example_masked": example_masked,
         "schema": schema,
+        "business_flows": selectors.business_flows_of_event_type(event_type),
         "changes": services.recent_changes(object_type="event_type", object_id=event_type.pk, limit=20),
         "can_edit": has_role(request, "editor"),
     }
@@ -326,3 +328,56 @@ def asyncapi_import_page(request: HttpRequest) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     changes = services.recent_changes(limit=10_000)
     return render(request, "catalog/history.html", {"page": paginate(request, changes, 50)})
+
+
+# -- business flows ----------------------------------------------------------------------------
+
+# The service names the terminals as one field; the form shows them by ending.
+_FLOW_FORM_FIELDS = {"terminals": "completed"}
+
+
+@login_required
+def business_flow_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "catalog/business_flow_list.html",
+        {"flows": selectors.business_flow_list(), "can_edit": has_role(request, "editor")},
+    )
+
+
+def _business_flow_form_page(request: HttpRequest, flow: Any | None) -> HttpResponse:
+    initial = BusinessFlowForm.initial_for(flow) if flow else {"start_event_type": request.GET.get("start", "")}
+    form = BusinessFlowForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if flow is None:
+                flow = services.business_flow_create(principal=_principal(request), data=form.service_data())
+                messages.success(
+                    request, f"{flow.name} now judges the traces that start with a {flow.start_event_type}."
+                )
+            else:
+                flow = services.business_flow_update(principal=_principal(request), flow=flow, data=form.service_data())
+                messages.success(request, "Saved.")
+            return redirect(f"{reverse('catalog:business-flow-list')}#flow-{slugify(flow.name)}")
+        except EventlineError as error:
+            apply_service_errors(form, error, _FLOW_FORM_FIELDS)
+    return render(request, "catalog/business_flow_form.html", {"form": form, "flow": flow})
+
+
+@role_required("editor")
+def business_flow_create(request: HttpRequest) -> HttpResponse:
+    return _business_flow_form_page(request, None)
+
+
+@role_required("editor")
+def business_flow_edit(request: HttpRequest, name: str) -> HttpResponse:
+    return _business_flow_form_page(request, selectors.business_flow_get(name=name))
+
+
+@role_required("editor")
+@require_POST
+def business_flow_delete(request: HttpRequest, name: str) -> HttpResponse:
+    flow = selectors.business_flow_get(name=name)
+    services.business_flow_delete(principal=_principal(request), flow=flow)
+    messages.success(request, f"{name} deleted: the traces it judged have no outcome defined now.")
+    return redirect("catalog:business-flow-list")

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from catalog.choices import FlowRole, Lifecycle
+from catalog.choices import FlowEnding, FlowRole, Lifecycle
 
 
 # Counts come from the list selectors' annotations; a single object (created, changed, fetched by
@@ -170,3 +170,25 @@ class DismissSerializer(serializers.Serializer):
     kind = serializers.CharField()
     name = serializers.CharField()
     reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class BusinessFlowSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    start_event_type = serializers.CharField(source="start_event_type.name")
+    terminals = serializers.SerializerMethodField(help_text='{"OrderShipped": "completed", ...}')
+    stuck_after_seconds = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+    def get_terminals(self, flow: Any) -> dict[str, str]:
+        return {terminal.event_type.name: terminal.ending for terminal in flow.terminals.all()}
+
+
+class BusinessFlowWriteSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    start_event_type = serializers.CharField()
+    terminals = serializers.DictField(
+        child=serializers.ChoiceField(choices=FlowEnding.choices), help_text='{"OrderShipped": "completed", ...}'
+    )
+    stuck_after_seconds = serializers.IntegerField(required=False, min_value=1)

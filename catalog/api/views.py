@@ -310,3 +310,47 @@ class AsyncAPIImportView(APIView):
                 status=422,
             )
         return Response(plan.as_dict())
+
+
+class BusinessFlowListView(APIView):
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(responses=s.BusinessFlowSerializer(many=True), summary="List business flows")
+    def get(self, request: Request) -> Response:
+        principal_of(request)
+        return _page(request, self, selectors.business_flow_list(), s.BusinessFlowSerializer)
+
+    @extend_schema(
+        request=s.BusinessFlowWriteSerializer,
+        responses={201: s.BusinessFlowSerializer},
+        summary="Define a business flow (editor)",
+    )
+    def post(self, request: Request) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        flow = services.business_flow_create(principal=principal, data=_body(request))
+        return Response(s.BusinessFlowSerializer(selectors.business_flow_get(name=flow.name)).data, status=201)
+
+
+class BusinessFlowDetailView(APIView):
+    @extend_schema(responses=s.BusinessFlowSerializer, summary="A business flow")
+    def get(self, request: Request, name: str) -> Response:
+        principal_of(request)
+        return Response(s.BusinessFlowSerializer(selectors.business_flow_get(name=name)).data)
+
+    @extend_schema(
+        request=s.BusinessFlowWriteSerializer,
+        responses=s.BusinessFlowSerializer,
+        summary="Change a business flow; terminals, when given, replace the old ones (editor)",
+    )
+    def patch(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        flow = services.business_flow_update(
+            principal=principal, flow=selectors.business_flow_get(name=name), data=_body(request)
+        )
+        return Response(s.BusinessFlowSerializer(selectors.business_flow_get(name=flow.name)).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a business flow: its traces then have no outcome (editor)")
+    def delete(self, request: Request, name: str) -> Response:
+        principal = require_role(request, ROLE_EDITOR)
+        services.business_flow_delete(principal=principal, flow=selectors.business_flow_get(name=name))
+        return Response(status=204)
