@@ -80,18 +80,22 @@ def personal_data_fields() -> dict[str, tuple[str, ...]]:
 
 def mask_data(data: Any, pointers: Iterable[str]) -> Any:
     """A copy of `data` with the value at every pointer masked; `data` itself is not changed."""
-    masked = _copy(data)
+    return _mask_in_place(_copy(data), pointers)
+
+
+def _mask_in_place(data: Any, pointers: Iterable[str]) -> Any:
     for pointer in pointers:
         parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
         if parts:
-            _mask_at(masked, parts)
-    return masked
+            _mask_at(data, parts)
+    return data
 
 
 def mask_document(document: dict[str, Any], pointers: Sequence[str]) -> dict[str, Any]:
-    """An event document (as stored, parsed) with its classified data masked, in place."""
+    """An event document (as stored, parsed: nobody else holds it) with its classified data
+    masked, in place."""
     if "data" in document:
-        document["data"] = mask_data(document["data"], pointers)
+        document["data"] = _mask_in_place(document["data"], pointers)
     elif "data_base64" in document:
         document["data_base64"] = MASK
     return document
