@@ -189,7 +189,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Every operation needs an API key (core.openapi declares both ways of sending one).
     "SECURITY": [{"ApiKeyBearer": []}, {"ApiKeyBasic": []}],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.add_error_responses"],
+    # The registry's Confluent paths are written out as data (schemas.api.openapi): plain Django views.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.add_error_responses",
+        "schemas.api.openapi.add_registry_paths",
+    ],
 }
 
 # Background work. Without REDIS_URL the app runs its periodic work in its own scheduler process
