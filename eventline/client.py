@@ -419,6 +419,7 @@ class Consumer:
         self._last_commit = time.monotonic()
         self._lock = threading.RLock()
         self._needs_refresh = False
+        self._needs_rewind = False
         self._stop = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
         self.on_assign: Callable[[list[tuple[str, int]]], None] | None = None
@@ -498,16 +499,25 @@ class Consumer:
             raise RuntimeError("subscribe() first")
         if self._auto_commit and time.monotonic() - self._last_commit >= self._auto_commit_s:
             self.commit()
-        for _ in range(5):
+        for attempt in range(5):
             if self._needs_refresh:
                 self._join()
+            if self._needs_rewind:
+                self._rewind()
             try:
+                # Never retried as it is: the broker moves the member's position when it answers, so
+                # an answer lost on the way would skip its events. A failed fetch rewinds instead.
                 answer = self._http.request(
                     "GET",
                     self._member_path("/events"),
                     query={"max_wait_ms": int(timeout * 1000), "max_events": max_events or self._max_poll_events},
                     timeout=timeout + self._http._timeout,
+                    retry=False,
                 )
+            except (OSError, http.client.HTTPException):
+                self._needs_rewind = True
+                self._http._sleep(attempt)
+                continue
             except EventlineError as exc:
                 if exc.code == "stale_generation":
                     view = self._http.request("POST", self._member_path("/heartbeat"), {})
@@ -515,6 +525,10 @@ class Consumer:
                     continue
                 if exc.code == "unknown_member":
                     self._needs_refresh = True
+                    continue
+                if exc.status in RETRYABLE_STATUS:
+                    self._needs_rewind = True
+                    self._http._sleep(attempt)
                     continue
                 raise
             events = [Event.from_json(raw) for raw in answer["events"]]
@@ -524,6 +538,36 @@ class Consumer:
             # Retried events are older than the positions: they do not move them.
             return events + [Event.from_json(r["event"], attempt=r["attempt"]) for r in answer.get("retries", ())]
         return []
+
+    def _rewind(self) -> None:
+        """After a fetch whose answer may have been lost: put every assigned partition back where
+        this consumer last was (what poll() returned, else the committed offset), so nothing the
+        broker handed out unseen is skipped."""
+        with self._lock:
+            assignment = list(self.assignment)
+            known = {tp: self._positions.get(tp, self._committed.get(tp)) for tp in assignment}
+        if any(offset is None for offset in known.values()):
+            committed = self._http.request("GET", self._path("/offsets"))["offsets"]
+            for row in committed:
+                tp = (row["topic"], row["partition"])
+                if known.get(tp, 0) is None:
+                    known[tp] = row["offset"]
+        for (topic, partition), offset in known.items():
+            if offset is None:
+                if self._auto_offset_reset != "earliest":
+                    continue  # "latest" with nothing consumed or committed: nothing to go back to
+                to: str | dict[str, int] = "beginning"
+            else:
+                to = {"offset": offset}
+            try:
+                self._http.request(
+                    "POST", self._member_path("/seek"), {"topic": topic, "partition": partition, "to": to}
+                )
+            except EventlineError as exc:
+                if exc.code in ("stale_generation", "unknown_member", "not_assigned"):
+                    continue  # the partition moved on: its new owner starts from the last commit
+                raise
+        self._needs_rewind = False
 
     def nack(self, event: Event, error: BaseException | None = None) -> dict[str, Any]:
         """Tell the broker this consumer failed on `event`: it is delivered to this group again

@@ -191,3 +191,63 @@ def test_processed_ids_skip_an_event_handled_within_the_window():
     expired = ProcessedIds(window_s=0)
     expired.remember(event("a", "1"))
     assert not expired.seen(event("a", "1"))
+
+
+def test_a_fetch_answer_lost_on_the_way_does_not_skip_its_events(live_server, key, make_topic):
+    make_topic("orders")
+    with Producer(live_server.url, key) as producer:
+        for i in range(10):
+            producer.produce("orders", {"n": i}, key="k", id=f"lost-{i}")
+    consumer = Consumer(live_server.url, key, group="billing", auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer.subscribe(["orders"])
+    assert [e.data["n"] for e in consumer.poll(timeout=1, max_events=5)] == [0, 1, 2, 3, 4]
+    real = consumer._http.request
+    dropped = {"n": 0}
+
+    def lose_one_answer(method, path, *args, **kwargs):
+        answer = real(method, path, *args, **kwargs)
+        if path.endswith("/events") and dropped["n"] == 0:
+            dropped["n"] += 1  # the broker answered and moved the position; the answer never arrives
+            raise ConnectionResetError("connection reset by peer")
+        return answer
+
+    consumer._http.request = lose_one_answer
+    seen = []
+    deadline = time.monotonic() + 10
+    while len(seen) < 5 and time.monotonic() < deadline:
+        seen += [e.data["n"] for e in consumer.poll(timeout=0.5, max_events=5)]
+    consumer.close()
+
+    assert dropped["n"] == 1
+    assert seen == [5, 6, 7, 8, 9]
+
+
+def test_a_lost_first_answer_rewinds_to_the_committed_offset(live_server, key, make_topic):
+    make_topic("orders")
+    with Producer(live_server.url, key) as producer:
+        for i in range(6):
+            producer.produce("orders", {"n": i}, key="k", id=f"first-{i}")
+    first = Consumer(live_server.url, key, group="billing", auto_offset_reset="earliest")
+    first.subscribe(["orders"])
+    first.commit(first.poll(timeout=1, max_events=3))  # the group's committed offset is 3
+    first.close()
+    consumer = Consumer(live_server.url, key, group="billing", auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer.subscribe(["orders"])
+    real = consumer._http.request
+    dropped = {"n": 0}
+
+    def lose_one_answer(method, path, *args, **kwargs):
+        answer = real(method, path, *args, **kwargs)
+        if path.endswith("/events") and dropped["n"] == 0:
+            dropped["n"] += 1
+            raise ConnectionResetError("connection reset by peer")
+        return answer
+
+    consumer._http.request = lose_one_answer
+    seen = []
+    deadline = time.monotonic() + 10
+    while len(seen) < 3 and time.monotonic() < deadline:
+        seen += [e.data["n"] for e in consumer.poll(timeout=0.5)]
+    consumer.close()
+
+    assert seen == [3, 4, 5]
