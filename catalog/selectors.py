@@ -6,7 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from broker.models import ConsumerGroup, Event, FlowStat, Partition, Topic
 from catalog.choices import FlowRole, InboxKind
@@ -29,15 +45,42 @@ from schemas.selectors import subject_names
 OBSERVED_WINDOW_MS = 7 * 24 * 3600 * 1000
 
 
+def _observed_consumers(*, window_ms: int = OBSERVED_WINDOW_MS) -> Coalesce:
+    """How many consumers (a service, or a group whose service is unknown) the broker saw reading
+    a topic the event type travels on in the window."""
+    since = now_ms() - window_ms
+    listed = EventType.topics.through.objects.filter(eventtype_id=OuterRef(OuterRef("pk"))).values("topic_id")
+    produced = FlowStat.objects.filter(
+        role=FlowStat.ROLE_PRODUCE, minute_ms__gte=since, event_type=OuterRef(OuterRef("name"))
+    ).values("topic_id")
+    consumers = (
+        FlowStat.objects.filter(role=FlowStat.ROLE_CONSUME, minute_ms__gte=since)
+        .filter(Q(topic_id__in=listed) | Q(topic_id__in=produced))
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(
+            count=Count(
+                Case(When(service_id=0, then=-F("group_id")), default=F("service_id"), output_field=BigIntegerField()),
+                distinct=True,
+            )
+        )
+        .values("count")
+    )
+    return Coalesce(Subquery(consumers), 0)
+
+
 def event_type_list() -> QuerySet[EventType]:
     """Event types with what a list row shows loaded up front (domain, owner, tags, topic names,
-    declared producer and consumer counts). Filter with catalog.filtersets.EventTypeFilterSet."""
+    declared producer and consumer counts, and how many consumers the broker saw reading them
+    over the last week). Filter with catalog.filtersets.EventTypeFilterSet."""
     return (
         EventType.objects.select_related("domain", "owner_team")
         .prefetch_related("tags", Prefetch("topics", queryset=Topic.objects.only("id", "name")))
         .annotate(
             producer_count=Count("declared_flows", filter=Q(declared_flows__role=FlowRole.PRODUCER), distinct=True),
             consumer_count=Count("declared_flows", filter=Q(declared_flows__role=FlowRole.CONSUMER), distinct=True),
+            observed_consumer_count=_observed_consumers(),
         )
         .order_by("name")
     )
@@ -186,9 +229,14 @@ def governance_inbox() -> list[InboxItem]:
     flows no one declared. Dismissed items stay out."""
     dismissed = set(InboxDismissal.objects.values_list("kind", "name"))
     items: list[InboxItem] = []
-    documented_topics = set(EventType.topics.through.objects.values_list("topic_id", flat=True))
-    for topic in Topic.objects.exclude(id__in=documented_topics).order_by("name"):
-        items.append(InboxItem(InboxKind.TOPIC, topic.name, "no event type travels on it"))
+    travelling = topic_event_types()
+    for topic in Topic.objects.order_by("name"):
+        listed, seen = travelling.get(topic.id, (set(), set()))
+        if not listed and seen:
+            names = ", ".join(sorted(seen))
+            items.append(InboxItem(InboxKind.TOPIC, topic.name, f"{names} seen on it; the catalog lists no event type"))
+        elif not listed:
+            items.append(InboxItem(InboxKind.TOPIC, topic.name, "no event type travels on it"))
     used_subjects = set(EventType.objects.exclude(subject="").values_list("subject", flat=True))
     for subject in _registry_subjects():
         if subject not in used_subjects:
@@ -200,6 +248,26 @@ def governance_inbox() -> list[InboxItem]:
     for flow in undeclared_flows():
         items.append(InboxItem(InboxKind.FLOW, flow, "observed but not declared"))
     return [item for item in items if (item.kind, item.name) not in dismissed]
+
+
+def topic_event_types(*, window_ms: int = OBSERVED_WINDOW_MS) -> dict[int, tuple[set[str], set[str]]]:
+    """Which event types travel on each topic (by id): (those the catalog lists there, those the
+    broker saw produced there in the window and the catalog does not list). The same two facts
+    lineage's graph and drift are built from, so the inbox and drift agree."""
+    found: dict[int, tuple[set[str], set[str]]] = {}
+    for topic_id, name in EventType.topics.through.objects.values_list("topic_id", "eventtype__name"):
+        found.setdefault(topic_id, (set(), set()))[0].add(name)
+    produced = (
+        FlowStat.objects.filter(role=FlowStat.ROLE_PRODUCE, minute_ms__gte=now_ms() - window_ms)
+        .exclude(event_type="")
+        .values_list("topic_id", "event_type")
+        .distinct()
+    )
+    for topic_id, name in produced:
+        listed, seen = found.setdefault(topic_id, (set(), set()))
+        if name not in listed:
+            seen.add(name)
+    return found
 
 
 def undeclared_flows(*, window_ms: int = OBSERVED_WINDOW_MS) -> list[str]:
