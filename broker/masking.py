@@ -98,7 +98,23 @@ def mask_document(document: dict[str, Any], pointers: Sequence[str]) -> dict[str
         document["data"] = _mask_in_place(document["data"], pointers)
     elif "data_base64" in document:
         document["data_base64"] = MASK
+    for error in document.get("schema_errors") or ():
+        # A validator's reason may quote the value ("'x@y' is not a 'email'").
+        if isinstance(error, dict) and _under_any(str(error.get("pointer", "")), pointers):
+            error["reason"] = MASK
     return document
+
+
+def _under_any(error_pointer: str, pointers: Sequence[str]) -> bool:
+    """Whether a schema error's pointer (`/data/...`) is at or inside a classified field."""
+    if not error_pointer.startswith("/data/"):
+        return False
+    parts = error_pointer.split("/")[2:]
+    for pointer in pointers:
+        classified = pointer.split("/")[1:]
+        if len(parts) >= len(classified) and all(c in ("*", p) for c, p in zip(classified, parts, strict=False)):
+            return True
+    return False
 
 
 def _copy(value: Any) -> Any:

@@ -156,3 +156,19 @@ def test_a_field_classified_in_the_catalog_is_masked_as_soon_as_the_edit_commits
     with django_capture_on_commit_callbacks(execute=True):
         services.event_type_update(principal=editor, event_type=event_type, data={"personal_data_fields": ["/email"]})
     assert browse(reader).json()["events"][0]["data"]["email"] == MASK
+
+
+def test_schema_error_reasons_about_a_classified_field_are_masked_too():
+    from broker.masking import mask_document
+
+    document = {
+        "type": "CustomerRegistered",
+        "data": {"email": "not-an-email", "phones": [{"number": 7}], "age": "x"},
+        "schema_errors": [
+            {"pointer": "/data/email", "reason": "'not-an-email' is not a 'email'"},
+            {"pointer": "/data/phones/0/number", "reason": "7 is not of type 'string'"},
+            {"pointer": "/data/plan", "reason": "'plan' is a required property"},
+        ],
+    }
+    mask_document(document, FIELDS["CustomerRegistered"])
+    assert [error["reason"] for error in document["schema_errors"]] == [MASK, MASK, "'plan' is a required property"]
