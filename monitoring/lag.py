@@ -57,6 +57,7 @@ class PartitionLag:
     client_id: str = ""
     status: str = ""
     status_reason: str = ""
+    status_summary: str = ""
 
     @property
     def key(self) -> str:
@@ -233,6 +234,7 @@ def evaluate_groups(
             evaluations[(lag.topic, lag.partition)] = evaluation
             lag.status = evaluation.status.label
             lag.status_reason = evaluation.reason
+            lag.status_summary = evaluation.summary
         reports[group_id] = GroupLagReport(group_id, partitions, evaluate_group(evaluations), group_windows)
     return reports
 
@@ -343,7 +345,13 @@ def lag_sample_round(*, now_ms: int) -> SampleRound:
         state.partition_count = len(report.partitions)
         state.windows = {key: window.dump() for key, window in report.windows.items()}
         state.partitions = [
-            {**p.as_dict(), "status": p.status, "reason": p.status_reason, "topic_id": p.topic_id}
+            {
+                **p.as_dict(),
+                "status": p.status,
+                "summary": p.status_summary,
+                "reason": p.status_reason,
+                "topic_id": p.topic_id,
+            }
             for p in report.partitions
         ]
         state.recent = [*state.recent, [now_ms, report.total_lag, report.max_time_lag_ms]][-RECENT_SAMPLES:]
@@ -401,7 +409,32 @@ def _group_reason(report: GroupLagReport) -> str:
     if not worst:
         return "every partition is keeping up" if report.partitions else "no committed offsets yet"
     first = max(worst, key=lambda p: PartitionStatus[p.status].value)
-    return f"{first.topic}/{first.partition}: {first.status_reason}"
+    return f"{first.topic}/{first.partition} {first.status}: {first.status_summary}"
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """One line of a group page's status notice: a partition status, the partitions in it (worst
+    lag first) and the summary of the first, with every partition's full reason kept for details."""
+
+    status: str
+    partitions: list[PartitionLag]
+
+    @property
+    def summary(self) -> str:
+        return self.partitions[0].status_summary
+
+
+def status_lines(partitions: Sequence[PartitionLag]) -> list[StatusLine]:
+    """The partitions above OK, one line per status, worst status first."""
+    by_status: dict[str, list[PartitionLag]] = {}
+    for partition in partitions:
+        if partition.status and partition.status != "OK":
+            by_status.setdefault(partition.status, []).append(partition)
+    return [
+        StatusLine(status, sorted(found, key=lambda p: -(p.lag or 0)))
+        for status, found in sorted(by_status.items(), key=lambda item: -PartitionStatus[item[0]].value)
+    ]
 
 
 def lag_history(group_id: int, *, since_ms: int) -> list[tuple[int, int, int | None]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -34,15 +37,36 @@ def dashboard_groups(
     return groups.order_by("name")
 
 
-def sparkline_points(recent: list[list[Any]], width: int = 30) -> str:
-    """SVG polyline points (0-100 wide, 0-24 high) for a group's recent total lag."""
-    series = [(int(at), float(lag)) for at, lag, _ in recent]
-    values = sparkline(series, width=width) if series else []
-    if not values:
-        return ""
-    top = max(values) or 1.0
-    step = 100 / max(1, len(values) - 1)
-    return " ".join(f"{i * step:.1f},{24 - 22 * v / top:.1f}" for i, v in enumerate(values))
+@dataclass(frozen=True)
+class Sparkline:
+    """A group's recent total lag drawn for the dashboard: SVG polyline points (0-100 wide, 0-24
+    high), the highest lag it shows and the lag at its top edge, shared by every row drawn together."""
+
+    points: str
+    peak: float
+    scale_top: float
+
+
+def sparklines(recents: Sequence[list[list[Any]]], width: int = 30) -> list[Sparkline | None]:
+    """One sparkline per group (None without samples), on one logarithmic scale whose top is the
+    highest lag among them: a lag of 3 rising stays near the floor beside one of 2,600 rising,
+    yet still shows its shape (a linear shared scale would flatten it to nothing)."""
+    series = [
+        sparkline([(int(at), float(lag)) for at, lag, _ in recent], width=width) if recent else [] for recent in recents
+    ]
+    top = max((max(values) for values in series if values), default=0.0)
+    scale = math.log1p(top) or 1.0
+    drawn: list[Sparkline | None] = []
+    for values in series:
+        if not values:
+            drawn.append(None)
+            continue
+        step = 100 / max(1, len(values) - 1)
+        points = " ".join(
+            f"{i * step:.1f},{23 - 22 * math.log1p(max(0.0, v)) / scale:.1f}" for i, v in enumerate(values)
+        )
+        drawn.append(Sparkline(points=points, peak=max(values), scale_top=top))
+    return drawn
 
 
 def lag_trend(recent: list[list[Any]]) -> str:

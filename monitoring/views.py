@@ -22,9 +22,9 @@ from core.errors import EventlineError
 from core.models import Service
 from core.timeutil import now_ms
 from core.ui import has_role, paginate, role_required
-from monitoring.lag import group_report, lag_summary
+from monitoring.lag import group_report, lag_summary, status_lines
 from monitoring.latency import group_latencies
-from monitoring.selectors import STATUSES, dashboard_groups, lag_trend, service_rollups, sparkline_points
+from monitoring.selectors import STATUSES, dashboard_groups, lag_trend, service_rollups, sparklines
 
 LATENCY_WINDOWS = {"15m": 15 * 60_000, "1h": 3_600_000, "1d": 86_400_000}
 
@@ -37,17 +37,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         status=request.GET.get("status", ""),
         q=request.GET.get("q", ""),
     )
-    rows = []
-    for group in groups:
-        state = getattr(group, "lag_state", None) if hasattr(group, "lag_state") else None
-        rows.append(
-            {
-                "group": group,
-                "state": state,
-                "spark": sparkline_points(state.recent) if state else "",
-                "trend": lag_trend(state.recent) if state else "flat",
-            }
-        )
+    groups = list(groups)
+    states = [getattr(group, "lag_state", None) if hasattr(group, "lag_state") else None for group in groups]
+    lines = sparklines([state.recent if state else [] for state in states])
+    rows = [
+        {"group": group, "state": state, "spark": spark, "trend": lag_trend(state.recent) if state else "flat"}
+        for group, state, spark in zip(groups, states, lines, strict=True)
+    ]
     context = {
         "rows": rows,
         "statuses": STATUSES,
@@ -80,6 +76,7 @@ def group_detail(request: HttpRequest, name: str) -> HttpResponse:
         "described": group_describe(name=name),
         "report": report,
         "summary": lag_summary(report),
+        "status_lines": status_lines(report.partitions),
         "topics": sorted(topics.values(), key=lambda t: t["topic"]),
         "latency": latency,
         "latency_window": window,

@@ -79,6 +79,7 @@ class GroupStatusView(APIView):
                         "client_id": p.client_id,
                         "status": p.status or "OK",
                         "current_lag": p.lag,
+                        "summary": p.status_summary,
                         "reason": p.status_reason,
                     }
                     for p in report.partitions

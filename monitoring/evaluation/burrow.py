@@ -176,13 +176,20 @@ class CommitWindow:
 
 @dataclass(frozen=True)
 class PartitionEvaluation:
-    """Burrow's partition status plus ``reason``, one sentence naming the rule that decided it."""
+    """Burrow's partition status plus why: ``summary``, a short line for a table cell or a badge,
+    and ``reason``, the sentence naming the rule that decided it and the figures it compared."""
 
     status: PartitionStatus
     complete: float
     current_lag: int
     start: CommitSample | None
     end: CommitSample | None
+    reason: str
+    summary: str = ""
+
+
+class _Verdict(NamedTuple):
+    summary: str
     reason: str
 
 
@@ -203,22 +210,26 @@ class _Window:
         return [commit.lag for commit in self.commits if commit.lag is not None]
 
 
-def _too_incomplete_to_judge(window: _Window) -> str | None:
+def _too_incomplete_to_judge(window: _Window) -> _Verdict | None:
     if window.complete >= window.config.minimum_complete:
         return None
-    return (
+    return _Verdict(
+        f"not judged: {window.complete:.0%} of the window filled",
         f"only {len(window.commits)} of {window.slots} commit slots are filled ({window.complete:.0%}), "
-        f"below the {window.config.minimum_complete:.0%} minimum, so the window is not judged"
+        f"below the {window.config.minimum_complete:.0%} minimum, so the window is not judged",
     )
 
 
-def _lag_within_allowance(window: _Window) -> str | None:
+def _lag_within_allowance(window: _Window) -> _Verdict | None:
     if window.current_lag > window.config.allowed_lag:
         return None
-    return f"current lag {window.current_lag} is within the allowed lag of {window.config.allowed_lag}"
+    return _Verdict(
+        "caught up" if window.current_lag == 0 else f"lag {window.current_lag:,}, within the allowance",
+        f"current lag {window.current_lag} is within the allowed lag of {window.config.allowed_lag}",
+    )
 
 
-def _stopped_without_recent_catch_up(window: _Window) -> str | None:
+def _stopped_without_recent_catch_up(window: _Window) -> _Verdict | None:
     first, last = window.commits[0], window.commits[-1]
     silence_ms = window.now_ms - last.timestamp_ms
     span_ms = last.timestamp_ms - first.timestamp_ms
@@ -227,14 +238,25 @@ def _stopped_without_recent_catch_up(window: _Window) -> str | None:
     # A consumer that was caught up within the last few broker polls is given time before STOP.
     if any(end_offset <= last.offset for end_offset in window.broker_end_offsets):
         return None
-    return (
-        f"no commit for {_describe_duration(silence_ms)}, longer than the {_describe_duration(span_ms)} "
-        f"the window spans, and the consumer was not caught up at any of the last "
-        f"{len(window.broker_end_offsets)} broker polls"
+    silence = _describe_duration(silence_ms)
+    if span_ms == 0:
+        # One commit, or several at the same instant: there is no span to compare the silence with,
+        # so any silence is longer than it (Burrow's rule), and saying "0 ms" would explain nothing.
+        compared = (
+            "the window holds a single commit, so any silence counts"
+            if len(window.commits) == 1
+            else f"the window's {len(window.commits)} commits were all made at the same moment, so any silence counts"
+        )
+    else:
+        compared = f"longer than the {_describe_duration(span_ms)} the window spans"
+    return _Verdict(
+        f"stopped: no commit for {silence}",
+        f"no commit for {silence}, {compared}, and the consumer was not caught up at any of the last "
+        f"{len(window.broker_end_offsets)} broker polls",
     )
 
 
-def _rewound_without_recovery(window: _Window) -> str | None:
+def _rewound_without_recovery(window: _Window) -> _Verdict | None:
     offsets = [commit.offset for commit in window.commits]
     # Burrow looks only at the first rewind; a rebalance that re-commits an old offset and then
     # gets back to where it was is not held against the consumer.
@@ -244,9 +266,10 @@ def _rewound_without_recovery(window: _Window) -> str | None:
     high_water = offsets[rewind_at - 1]
     if any(offset >= high_water for offset in offsets[rewind_at:]):
         return None
-    return (
+    return _Verdict(
+        f"rewound: offset {high_water:,} → {offsets[rewind_at]:,}",
         f"the committed offset went back from {high_water} to {offsets[rewind_at]} "
-        f"and has not returned to {high_water} since"
+        f"and has not returned to {high_water} since",
     )
 
 
@@ -254,34 +277,36 @@ def _never_within_allowance(window: _Window) -> bool:
     return all(lag > window.config.allowed_lag for lag in window.lags)
 
 
-def _stalled_behind(window: _Window) -> str | None:
+def _stalled_behind(window: _Window) -> _Verdict | None:
     if not _never_within_allowance(window):
         return None
     offsets = {commit.offset for commit in window.commits}
     if len(offsets) != 1:
         return None
-    return (
+    return _Verdict(
+        f"stalled at offset {window.commits[0].offset:,}, lag {window.current_lag:,}",
         f"all {len(window.commits)} commits in the window are at offset {window.commits[0].offset} "
-        f"while the lag never came within the allowed {window.config.allowed_lag}"
+        f"while the lag never came within the allowed {window.config.allowed_lag}",
     )
 
 
-def _falling_behind(window: _Window) -> str | None:
+def _falling_behind(window: _Window) -> _Verdict | None:
     if not _never_within_allowance(window):
         return None
     lags = window.lags
     if any(later < earlier for earlier, later in pairwise(lags)):
         return None
     readings = f"from {lags[0]} to {lags[-1]}" if lags else "no lag readings"
-    return (
+    return _Verdict(
+        f"falling behind: lag {lags[0]:,} → {lags[-1]:,}" if lags else "falling behind",
         f"the lag never decreased across the window ({readings}) "
-        f"and never came within the allowed {window.config.allowed_lag}"
+        f"and never came within the allowed {window.config.allowed_lag}",
     )
 
 
 class _Rule(NamedTuple):
     status: PartitionStatus
-    fires: Callable[[_Window], str | None]
+    fires: Callable[[_Window], _Verdict | None]
 
 
 # Burrow's evaluator steps 2-6, in its order; the first rule that fires decides.
@@ -295,13 +320,17 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
-def _no_rule_fired(window: _Window) -> str:
+def _no_rule_fired(window: _Window) -> _Verdict:
     if not _never_within_allowance(window):
-        return (
+        return _Verdict(
+            f"lag {window.current_lag:,}, was within the allowance in the window",
             f"the lag came within the allowed {window.config.allowed_lag} at a commit in the window, "
-            f"so the current lag of {window.current_lag} is not a problem yet"
+            f"so the current lag of {window.current_lag} is not a problem yet",
         )
-    return "the lag decreased between commits in the window, so the consumer is catching up"
+    return _Verdict(
+        f"catching up, lag {window.current_lag:,}",
+        "the lag decreased between commits in the window, so the consumer is catching up",
+    )
 
 
 def evaluate_partition(
@@ -324,14 +353,20 @@ def evaluate_partition(
     complete = len(commits) / slots
     if not commits:
         return PartitionEvaluation(
-            PartitionStatus.OK, complete, current_lag, None, None, "no commits are stored for this partition yet"
+            PartitionStatus.OK,
+            complete,
+            current_lag,
+            None,
+            None,
+            "no commits are stored for this partition yet",
+            "no commits yet",
         )
     window = _Window(commits, slots, complete, current_lag, broker_end_offsets, now_ms, config)
-    status, reason = next(
-        ((rule.status, reason) for rule in _RULES if (reason := rule.fires(window)) is not None),
+    status, verdict = next(
+        ((rule.status, verdict) for rule in _RULES if (verdict := rule.fires(window)) is not None),
         (PartitionStatus.OK, _no_rule_fired(window)),
     )
-    return PartitionEvaluation(status, complete, current_lag, commits[0], commits[-1], reason)
+    return PartitionEvaluation(status, complete, current_lag, commits[0], commits[-1], verdict.reason, verdict.summary)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,24 @@
     return { width: Math.max(280, el.clientWidth), height: 220 };
   }
 
+  // Tick labels at least this far apart (px), so times never run into each other on a half-width chart.
+  const X_TICK_SPACE = 100;
+  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+  // The time at every tick; over windows longer than half a day, the date too where it changes.
+  function timeLabels(u, splits) {
+    const spansDays = splits.length > 1 && splits[splits.length - 1] - splits[0] > 43200;
+    let previousDay = null;
+    return splits.map((seconds) => {
+      const at = new Date(seconds * 1000);
+      const thisDay = day.format(at);
+      const label = spansDays && thisDay !== previousDay ? `${thisDay} ${clock.format(at)}` : clock.format(at);
+      previousDay = thisDay;
+      return label;
+    });
+  }
+
   function draw(id, label, xs, ys, color) {
     const el = document.getElementById(id);
     if (charts[id]) { charts[id].destroy(); }
@@ -18,9 +36,10 @@
     charts[id] = new uPlot({
       ...size(el),
       series: [{}, { label: label, stroke: color, width: 2, fill: color + "22" }],
-      axes: [{}, { size: 60 }],
+      axes: [{ space: X_TICK_SPACE, values: timeLabels }, { size: 60 }],
       scales: { x: { time: true } },
-      legend: { show: true },
+      // A live legend shows "--" until the pointer is over the chart; the series name is what it needs.
+      legend: { show: true, live: false },
     }, [xs, ys], el);
   }
 
@@ -42,4 +61,19 @@
     });
   });
   load("1h");
+})();
+
+// The status notice is re-rendered every few seconds (htmx): keep open the details a person opened.
+(function () {
+  let open = [];
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target.id === "group-live") {
+      open = [...event.detail.target.querySelectorAll("details[open]")].map((el) => el.id);
+    }
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "group-live") {
+      open.forEach((id) => { const el = document.getElementById(id); if (el) { el.open = true; } });
+    }
+  });
 })();

@@ -194,3 +194,57 @@ def test_group_page_shows_open_dead_letters_and_the_list_query_count_is_flat(sta
             group=f"g{i}",
         )
     assert count() == few
+
+
+def test_sparklines_share_one_scale_and_carry_their_peak(staff, api, make_topic):
+    make_topic("orders")
+    api.post("/api/v1/topics/orders/events", [{"data": i} for i in range(2600)])
+    api.post("/api/v1/groups/small/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 2597}]})
+    api.post("/api/v1/groups/big/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 0}]})
+    lag_sample_round(now_ms=now_ms())
+    html = staff.get("/monitoring/").content.decode()
+    small = html[html.index('data-group="small"') :]
+    big = html[html.index('data-group="big"') :]
+    assert 'data-peak="3" data-scale-max="2600"' in small
+    assert 'data-peak="2600" data-scale-max="2600"' in big
+    assert "peak 3" in small[: small.index("</tr>")] and "peak 2.6k" in big[: big.index("</tr>")]
+
+
+def test_sparkline_of_a_small_lag_stays_low_beside_a_large_one():
+    from monitoring.selectors import sparklines
+
+    small, big = sparklines([[[0, 1, None], [1000, 3, None]], [[0, 100, None], [1000, 2600, None]]], width=2)
+    top_of = lambda line: min(float(point.split(",")[1]) for point in line.points.split())  # noqa: E731
+    assert (small.peak, small.scale_top, big.scale_top) == (3.0, 2600.0, 2600.0)
+    assert top_of(big) == pytest.approx(1.0)  # the largest lag reaches the top edge
+    assert top_of(small) > 17  # lag 3 on a 2,600 scale stays in the bottom quarter
+
+
+def test_group_page_gives_one_line_per_partition_status_with_details_on_demand(staff, api, make_topic):
+    from broker.models import Topic
+    from monitoring.lag import PartitionLag, status_lines
+    from tests.monitoring.test_lag import _commits
+
+    make_topic("orders")
+    api.post("/api/v1/topics/orders/events", [{"data": i} for i in range(100)])
+    group = ConsumerGroup.objects.create(name="silent")
+    now = now_ms()
+    _commits(
+        group,
+        Topic.objects.get(name="orders"),
+        [(10 + i, now - 600_000 + i * 10_000) for i in range(10)],
+        end_offset=100,
+    )
+    html = staff.get("/monitoring/groups/silent/").content.decode()
+    line = html[html.index('id="status-line-STOP"') :]
+    summary = line[line.index("<summary>") : line.index("</summary>")]
+    assert "orders/0" in summary and "stopped: no commit for" in summary and "broker polls" not in summary
+    assert "broker polls" in line[: line.index("</details>")]  # the full reason, on demand
+
+    lags = [
+        PartitionLag(group.id, 1, "orders", n, 0, 10, 0, 0, 10 - n, None, status="STOP", status_summary=f"s{n}")
+        for n in range(5)
+    ] + [PartitionLag(group.id, 1, "orders", 9, 0, 10, 10, 0, 0, None, status="OK")]
+    [stopped] = status_lines(lags)
+    assert stopped.status == "STOP" and [p.partition for p in stopped.partitions] == [0, 1, 2, 3, 4]
+    assert stopped.summary == "s0"

@@ -474,3 +474,40 @@ def test_a_dumped_window_restores_to_the_same_ring_and_keeps_applying_the_rules(
     window.add(9, 9200, broker_end_offset=12, order=9)
     restored.add(9, 9200, broker_end_offset=12, order=9)
     assert restored.samples == window.samples
+
+
+def test_stop_reason_for_a_single_commit_window_never_says_it_spans_zero() -> None:
+    result = evaluate(commits((100, 0, 50)), now_minute=9)
+    assert result.status is PartitionStatus.STOP
+    assert "0 ms" not in result.reason and "spans" not in result.reason
+    assert result.reason.startswith("no commit for 9 min, the window holds a single commit, so any silence counts")
+    assert result.summary == "stopped: no commit for 9 min"
+
+
+def test_stop_reason_for_commits_made_at_one_moment_says_so() -> None:
+    result = evaluate(commits((100, 2, 50), (101, 2, 49), (102, 2, 48)), now_minute=5)
+    assert result.status is PartitionStatus.STOP
+    assert "0 ms" not in result.reason
+    assert "the window's 3 commits were all made at the same moment" in result.reason
+
+
+def test_every_status_has_a_one_line_summary_shorter_than_its_reason() -> None:
+    decided = [
+        evaluate(commits(*((100 + i, i, 50) for i in range(6))), now_minute=14),
+        evaluate(REWOUND),
+        evaluate(STALLED),
+        evaluate(commits((100, 0, 10), (110, 1, 10), (120, 2, 20))),
+        evaluate(CATCHING_UP),
+        evaluate(STALLED, current_lag=0),
+        evaluate([]),
+    ]
+    assert [result.summary for result in decided] == [
+        "stopped: no commit for 9 min",
+        "rewound: offset 120 → 90",
+        "stalled at offset 100, lag 10",
+        "falling behind: lag 10 → 20",
+        "catching up, lag 10",
+        "caught up",
+        "no commits yet",
+    ]
+    assert all(len(result.summary) < len(result.reason) for result in decided)
