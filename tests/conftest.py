@@ -106,3 +106,17 @@ def make_topic(db) -> Callable[..., Any]:
         )
 
     return make
+
+
+@pytest.fixture
+def as_role(client, django_user_model) -> Callable[[str], Any]:
+    """as_role("editor") -> the test client logged in as a new person holding that role."""
+    from django.contrib.auth.models import Group
+
+    def login(role: str) -> Any:
+        user = django_user_model.objects.create_user(f"{role}-person", password="pw")
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        client.force_login(user)
+        return client
+
+    return login

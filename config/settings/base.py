@@ -217,6 +217,7 @@ EVENTLINE = {
     "GROUP_EXPIRY_INTERVAL_S": float(os.environ.get("EVENTLINE_GROUP_EXPIRY_INTERVAL_S", 5)),
     "LAG_SAMPLE_INTERVAL_S": float(os.environ.get("EVENTLINE_LAG_SAMPLE_INTERVAL_S", 15)),
     "WAL_CHECKPOINT_INTERVAL_S": float(os.environ.get("EVENTLINE_WAL_CHECKPOINT_INTERVAL_S", 1)),
+    "BUSINESS_KEY_INDEX_INTERVAL_S": float(os.environ.get("EVENTLINE_BUSINESS_KEY_INDEX_INTERVAL_S", 2)),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.
@@ -235,6 +236,12 @@ EVENTLINE = {
     # masks those values for callers without `pii:read` (broker.masking). Empty: nothing masked.
     "PERSONAL_DATA_PROVIDER": os.environ.get(
         "EVENTLINE_PERSONAL_DATA_PROVIDER", "catalog.selectors.personal_data_fields_by_type"
+    ),
+    # What people find events by (an order id): the broker asks this function (dotted path,
+    # resolved at run time so the broker never imports the catalog above it) for
+    # {event type: [JSON pointer]} and indexes those values (broker.business_keys). Empty: none.
+    "BUSINESS_KEYS_PROVIDER": os.environ.get(
+        "EVENTLINE_BUSINESS_KEYS_PROVIDER", "catalog.selectors.business_key_fields_by_type"
     ),
     # Who a topic with access.policy "declared" admits: the broker asks this function (dotted
     # path, resolved at run time so the broker never imports the catalog above it) for the
