@@ -76,3 +76,9 @@ MAX_RETRY_DELAY_MS = 24 * 3600 * 1000
 # (then it is handed out again, without counting an attempt).
 RETRY_LEASE_MS = 30_000
 MAX_ERROR_TEXT = 16_384
+
+# Business keys (broker.business_keys): how long each process keeps the catalog's key fields, how
+# many log positions one index run reads at most, and how many events one lookup returns.
+BUSINESS_KEYS_CACHE_S = 2.0
+BUSINESS_KEYS_INDEX_BATCH = 20_000
+BUSINESS_KEYS_MAX_MATCHES = 200

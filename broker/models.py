@@ -336,3 +336,46 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group}: {self.topic}/{self.partition}@{self.offset} -> {self.dead_letter_topic}"
+
+
+class BusinessKey(models.Model):
+    """A business-key value (an order id) an event carries, at the event's position: what the
+    trace search, the topic browser and the global search find events by. Filled from the log by
+    broker.business_keys.business_keys_index (a periodic task), not by the append, so the produce
+    path pays nothing; `name` is the field's last pointer segment (`order_id` for /order_id)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    event_type = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    value = models.CharField(max_length=255)
+    correlation_id = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "partition", "offset", "name", "value"], name="broker_businesskey_position"
+            )
+        ]
+        indexes = [models.Index(fields=["value", "name"], name="broker_businesskey_value")]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} at {self.topic_id}/{self.partition}@{self.offset}"
+
+
+class BusinessKeyCursor(models.Model):
+    """How far the business-key index has read a partition: `next_offset` is the next to read
+    (Kafka's convention), so the indexer reads each event once."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    partition = models.IntegerField()
+    next_offset = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "partition"], name="broker_businesskeycursor_partition")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id}/{self.partition} next {self.next_offset}"

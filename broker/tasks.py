@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import connection
 
+from broker.business_keys import business_keys_index
 from broker.flows import flow_stats_prune
 from broker.services.groups import group_expire_members
 from broker.services.retention import retention_apply
@@ -34,3 +35,9 @@ def checkpoint_sqlite() -> int:
         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
         _busy, _log_frames, checkpointed = cursor.fetchone()
     return int(checkpointed)
+
+
+@shared_task(name="broker.tasks.index_business_keys")
+def index_business_keys() -> int:
+    """Returns the number of business-key values recorded."""
+    return business_keys_index()

@@ -226,6 +226,11 @@ ORDER_SAGA = {
 }
 
 
+def _business_keys(spec: dict[str, Any]) -> list[str]:
+    """Every demo event names its order: people find an order's trace by its id."""
+    return ["/order_id"] if "order_id" in spec["properties"] else []
+
+
 def subject_of(name: str) -> str:
     return f"{EVENT_TYPES[name]['topic']}-{name}"
 
@@ -289,9 +294,16 @@ def seed_demo() -> dict[str, int]:
                     "topics": [spec["topic"]],
                     "subject": subject_of(name),
                     "personal_data_fields": spec["personal"],
+                    "business_key_fields": _business_keys(spec),
                 },
             )
             created["event_types"] += 1
+        else:
+            event_type = EventType.objects.get(name=name)
+            if not event_type.business_key_fields and _business_keys(spec):
+                services.event_type_update(
+                    principal=SEEDER, event_type=event_type, data={"business_key_fields": _business_keys(spec)}
+                )
     for service, (produces, consumes) in FLOWS.items():
         for role, names in (("producer", produces), ("consumer", consumes)):
             for name in names:

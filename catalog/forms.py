@@ -34,6 +34,12 @@ class EventTypeForm(forms.Form):
         required=False,
         help_text="One JSON pointer per line, e.g. /customer/email.",
     )
+    business_key_fields = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Business keys",
+        help_text="One JSON pointer per line, e.g. /order_id: trace search, topic browser and search find events by them.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,6 +55,9 @@ class EventTypeForm(forms.Form):
         data["tags"] = [tag.strip() for tag in data.get("tags", "").split(",") if tag.strip()]
         data["personal_data_fields"] = [
             line.strip() for line in data.get("personal_data_fields", "").splitlines() if line.strip()
+        ]
+        data["business_key_fields"] = [
+            line.strip() for line in data.get("business_key_fields", "").splitlines() if line.strip()
         ]
         data["sunset_date"] = data["sunset_date"].isoformat() if data.get("sunset_date") else None
         return data
@@ -68,6 +77,7 @@ class EventTypeForm(forms.Form):
             "topics": [topic.name for topic in event_type.topics.all()],
             "subject": event_type.subject,
             "personal_data_fields": "\n".join(event_type.personal_data_fields),
+            "business_key_fields": "\n".join(event_type.business_key_fields),
         }
 
 

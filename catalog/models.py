@@ -85,6 +85,11 @@ class EventType(models.Model):
     personal_data_fields = models.JSONField(
         default=list, blank=True, help_text="JSON pointers into the event data, e.g. /customer/email"
     )
+    # What people search events by (an order id): JSON pointers into the data, as for personal
+    # data. The broker indexes their values (broker.business_keys) so a search reads no log.
+    business_key_fields = models.JSONField(
+        default=list, blank=True, help_text="JSON pointers into the event data, e.g. /order_id"
+    )
     topics = models.ManyToManyField("broker.Topic", blank=True, related_name="event_types")
     subject = models.CharField(max_length=255, blank=True, default="", help_text="registry subject of its schema")
     example = models.JSONField(null=True, blank=True)

@@ -182,6 +182,12 @@ def personal_data_fields_by_type() -> dict[str, list[str]]:
     return {name: fields for name, fields in EventType.objects.values_list("name", "personal_data_fields") if fields}
 
 
+def business_key_fields_by_type() -> dict[str, list[str]]:
+    """Per event type name, its business-key fields (JSON pointers), for the types that name any:
+    what the broker indexes (settings.EVENTLINE["BUSINESS_KEYS_PROVIDER"] names this)."""
+    return {name: fields for name, fields in EventType.objects.values_list("name", "business_key_fields") if fields}
+
+
 def domain_list() -> QuerySet[Domain]:
     return Domain.objects.annotate(
         event_type_count=Count("event_types", distinct=True), service_count=Count("services", distinct=True)

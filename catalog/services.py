@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_date
 
+from broker.business_keys import business_keys_forget
 from broker.masking import personal_data_forget
 from broker.models import Topic
 from catalog.choices import LIFECYCLE_TRANSITIONS, ChangeAction, FlowEnding, FlowRole, InboxKind, Lifecycle
@@ -46,6 +47,7 @@ EVENT_TYPE_FIELDS = (
     "sunset_date",
     "subject",
     "personal_data_fields",
+    "business_key_fields",
     "example",
 )
 
@@ -299,9 +301,9 @@ def _tags(names: Any) -> list[Tag]:
     return [Tag.objects.get_or_create(name=name.strip().lower())[0] for name in names]
 
 
-def _pointers(value: Any) -> list[str]:
+def _pointers(value: Any, field: str = "personal_data_fields", example: str = "/customer/email") -> list[str]:
     if not isinstance(value, list) or not all(isinstance(p, str) and _POINTER.match(p) for p in value):
-        raise field_error("personal_data_fields", "must be a list of JSON pointers such as /customer/email")
+        raise field_error(field, f"must be a list of JSON pointers such as {example}")
     return sorted(set(value))
 
 
@@ -389,6 +391,12 @@ def _apply_event_type_fields(
         pointers = attempt("personal_data_fields", lambda: _pointers(data["personal_data_fields"]))
         if pointers is not None:
             event_type.personal_data_fields = pointers
+    if "business_key_fields" in data:
+        keys = attempt(
+            "business_key_fields", lambda: _pointers(data["business_key_fields"], "business_key_fields", "/order_id")
+        )
+        if keys is not None:
+            event_type.business_key_fields = keys
     if "example" in data:
         event_type.example = data["example"]
     if "topics" in data:
@@ -431,6 +439,7 @@ def event_type_create(*, principal: Principal, data: dict[str, Any]) -> EventTyp
         after=_event_type_snapshot(event_type),
     )
     transaction.on_commit(personal_data_forget)  # this process masks by the new fields at once
+    transaction.on_commit(business_keys_forget)
     return event_type
 
 
@@ -459,6 +468,7 @@ def event_type_update(*, principal: Principal, event_type: EventType, data: dict
         after=_event_type_snapshot(event_type),
     )
     transaction.on_commit(personal_data_forget)
+    transaction.on_commit(business_keys_forget)
     return event_type
 
 
@@ -468,6 +478,7 @@ def event_type_delete(*, principal: Principal, event_type: EventType) -> None:
         principal=principal, object_type="event_type", instance=event_type, before=_event_type_snapshot(event_type)
     )
     transaction.on_commit(personal_data_forget)
+    transaction.on_commit(business_keys_forget)
 
 
 @transaction.atomic

@@ -39,6 +39,10 @@ def periodic_schedule() -> dict[str, dict]:
             "task": "monitoring.tasks.compact_lag_history",
             "schedule": 3600.0,
         },
+        "index-business-keys": {
+            "task": "broker.tasks.index_business_keys",
+            "schedule": intervals["BUSINESS_KEY_INDEX_INTERVAL_S"],
+        },
         "expire-group-members": {
             "task": "broker.tasks.expire_group_members",
             "schedule": intervals["GROUP_EXPIRY_INTERVAL_S"],

@@ -109,6 +109,7 @@ class EventTypeSerializer(serializers.Serializer):
     topics = serializers.SerializerMethodField()
     subject = serializers.CharField(allow_blank=True)
     personal_data_fields = serializers.ListField(child=serializers.CharField())
+    business_key_fields = serializers.ListField(child=serializers.CharField())
     example = serializers.JSONField(allow_null=True)
     producers = serializers.SerializerMethodField()
     consumers = serializers.SerializerMethodField()
@@ -146,6 +147,9 @@ class EventTypeWriteSerializer(serializers.Serializer):
     topics = serializers.ListField(child=serializers.CharField(), required=False)
     subject = serializers.CharField(required=False, allow_blank=True)
     personal_data_fields = serializers.ListField(child=serializers.CharField(), required=False)
+    business_key_fields = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="JSON pointers, e.g. /order_id"
+    )
     example = serializers.JSONField(required=False)
     producers = FlowSerializer(many=True, required=False)
     consumers = FlowSerializer(many=True, required=False)

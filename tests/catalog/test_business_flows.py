@@ -209,3 +209,25 @@ def test_the_event_type_page_names_the_flows_it_starts_and_ends(viewer, order_ty
     assert "Ends" in end and "Order saga" in end and "compensated" in end
     neither = viewer.get("/catalog/event-types/ReturnRequested/").content.decode()
     assert "Starts or ends no business flow." in neither
+
+
+# -- business-key fields on event types ----------------------------------------------------------
+
+
+def test_business_key_fields_are_json_pointers_set_through_the_api(api, make_event_type):
+    make_event_type("OrderPlaced")
+    changed = api.patch("/api/v1/catalog/event-types/OrderPlaced", {"business_key_fields": ["/order_id"]})
+    assert changed.status_code == 200 and changed.json()["business_key_fields"] == ["/order_id"]
+    bad = api.patch("/api/v1/catalog/event-types/OrderPlaced", {"business_key_fields": ["order_id"]})
+    assert bad.status_code == 422 and _fields(bad) == ["business_key_fields"]
+
+
+def test_the_event_type_form_edits_business_keys(editor, make_event_type):
+    make_event_type("OrderPlaced")
+    form = editor.get("/catalog/event-types/OrderPlaced/edit/")
+    data = {k: v for k, v in form.context["form"].initial.items() if v not in (None, [])}
+    data["business_key_fields"] = "/order_id\n/customer/id"
+    assert editor.post("/catalog/event-types/OrderPlaced/edit/", data).status_code == 302
+    from catalog.models import EventType
+
+    assert EventType.objects.get(name="OrderPlaced").business_key_fields == ["/customer/id", "/order_id"]
