@@ -1,6 +1,6 @@
 """Topic pages (part of the catalog, which reads the broker): the list with partitions, sizes and
-rates; a topic page that browses events by partition and offset, or finds them by key or
-correlation id."""
+rates; a topic page that browses events by partition and offset, or finds them by key,
+correlation id or business key."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from broker import selectors
+from broker.business_keys import business_key_find, positions_filter
 from broker.constants import ACCESS_DECLARED, ACCESS_EXPLICIT
 from broker.masking import mask_events
 from broker.models import Event, FlowStat, Partition, Topic
@@ -51,6 +52,7 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
     partitions = list(Partition.objects.filter(topic=topic).order_by("number"))
     key = request.GET.get("key", "").strip()
     correlation = request.GET.get("correlation", "").strip()
+    business_key = request.GET.get("business_key", "").strip()
     try:
         partition = int(request.GET.get("partition", 0))
     except ValueError:
@@ -60,7 +62,18 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
     offset_param = request.GET.get("offset", "")
     events: list[dict] = []
     mode = "browse"
-    if correlation:
+    if business_key:
+        mode = "business_key"
+        matches = business_key_find(business_key, topic_id=topic.id, limit=PAGE_SIZE)
+        payloads = (
+            Event.objects.filter(positions_filter(matches), topic=topic)
+            .order_by("-append_time_ms")
+            .values_list("payload", flat=True)[:PAGE_SIZE]
+            if matches
+            else []
+        )
+        events = [loads(p) for p in payloads]
+    elif correlation:
         mode = "correlation"
         payloads = (
             Event.objects.filter(correlation_id=correlation, topic=topic)
@@ -96,6 +109,7 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         "mode": mode,
         "key": key,
         "correlation": correlation,
+        "business_key": business_key,
         "offset": offset_param,
         "prev_offset": max(log.log_start_offset, int(offset_param) - PAGE_SIZE) if offset_param.isdigit() else None,
         "next_offset": int(offset_param) + PAGE_SIZE

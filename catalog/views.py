@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from broker.business_keys import business_key_find
 from broker.masking import mask_data
 from broker.models import Topic
 from catalog import schema_view, selectors, services
@@ -70,10 +71,38 @@ def event_type_list(request: HttpRequest) -> HttpResponse:
         "tags": Tag.objects.order_by("name").values_list("name", flat=True),
         "lifecycles": Lifecycle.choices,
         "can_edit": has_role(request, "editor"),
+        "business_key_hits": _business_key_hits(request),
     }
     if request.headers.get("HX-Request"):
         return render(request, "htmx/catalog_results.html", context)
     return render(request, "catalog/event_type_list.html", context)
+
+
+def _business_key_hits(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
+    """The search box's text as a business key (order_id=42, or 42): the events carrying it on
+    topics the person may read, one per transaction, newest first."""
+    query = request.GET.get("q", "").strip()
+    if not query:
+        return []
+    principal = _principal(request)
+    hits: dict[str, dict[str, Any]] = {}
+    for match in business_key_find(query):
+        if not principal.allows("consume", match.topic.name):
+            continue
+        transaction_key = match.correlation_id or f"{match.topic_id}/{match.partition}/{match.offset}"
+        hits.setdefault(
+            transaction_key,
+            {
+                "event_type": match.event_type,
+                "name": match.name,
+                "value": match.value,
+                "topic": match.topic.name,
+                "partition": match.partition,
+                "offset": match.offset,
+                "correlation_id": match.correlation_id,
+            },
+        )
+    return list(hits.values())[:limit]
 
 
 @login_required

@@ -24,12 +24,17 @@ _KEY = OpenApiParameter(
     "key",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="A correlation id, an event id, a W3C trace id (or traceparent), or topic/partition/offset.",
+    description=(
+        "A correlation id, an event id, a W3C trace id (or traceparent), topic/partition/offset, or a business key "
+        "(order_id=42, or 42 when only one key has that value)."
+    ),
 )
 
 
 class TraceListView(APIView):
     @extend_schema(
+        # Both trace views are GETs under /traces; spectacular would name both v1_traces_retrieve.
+        operation_id="v1_traces_list",
         parameters=[
             OpenApiParameter("limit", OpenApiTypes.INT, description="How many recent traces (1-100)."),
             OpenApiParameter(

@@ -25,7 +25,7 @@ SLOWEST_TRACES = 10
 FILTERED_CANDIDATES_FACTOR = 4
 MAX_FILTERED_CANDIDATES = 200
 
-# One box, four kinds of key.
+# One box, five kinds of key (the fifth, a business key such as order_id=42, is the catalog's).
 POSITION = re.compile(r"^(?P<topic>[A-Za-z0-9._-]+)/(?P<partition>\d{1,9})[/@](?P<offset>\d{1,18})$")
 W3C_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
@@ -33,3 +33,4 @@ MATCHED_BY_CORRELATION = "correlation_id"
 MATCHED_BY_EVENT = "event_id"
 MATCHED_BY_TRACE = "trace_id"
 MATCHED_BY_POSITION = "position"
+MATCHED_BY_BUSINESS_KEY = "business_key"

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection
 
+from broker.business_keys import business_key_find, key_names, positions_filter
 from broker.choices import ActivityKind
 from broker.constants import SUBJECT_STRATEGY_TOPIC_RECORD
 from broker.envelope import parse_traceparent
@@ -246,8 +247,10 @@ def _payloads(pks: Sequence[int]) -> dict[int, str]:
 
 def trace_resolve(query: str) -> tuple[str, list[dict[str, Any]]]:
     """What the search box was given and the events it names directly: a correlation id, else an
-    event id, else a W3C trace id (or a whole traceparent), else ``topic/partition/offset``. Each
-    is one lookup on an index the append path keeps; ``NotFound`` when none matches."""
+    event id, else a W3C trace id (or a whole traceparent), else ``topic/partition/offset``, else
+    a business key (``order_id=42``, or ``42`` when only one key has that value). Each is one
+    lookup on an index (the append path's, or the business-key index); ``NotFound`` when none
+    matches, or when a bare value is ambiguous (its details name the candidates)."""
     query = query.strip()
     if query:
         rows = _rows(correlation_id=query)
@@ -268,6 +271,18 @@ def trace_resolve(query: str) -> tuple[str, list[dict[str, Any]]]:
                 rows = _rows(topic_id=topic_id, partition=int(position["partition"]), offset=int(position["offset"]))
                 if rows:
                     return c.MATCHED_BY_POSITION, rows
+        matches = business_key_find(query)
+        names = key_names(matches)
+        if len(names) > 1:
+            raise NotFound(
+                f"'{query}' is the value of more than one business key; search one of: {', '.join(names)}.",
+                code="ambiguous_business_key",
+                details={"query": query, "candidates": names},
+            )
+        if matches:
+            rows = list(Event.objects.filter(positions_filter(matches)).values(*_COLUMNS)[: c.MAX_TRACE_EVENTS + 1])
+            if rows:
+                return c.MATCHED_BY_BUSINESS_KEY, rows
     raise _not_found(query)
 
 
@@ -774,7 +789,7 @@ def _assemble(
 
 def _not_found(query: str) -> NotFound:
     return NotFound(
-        f"No event has the correlation id, event id, trace id or position '{query}'.",
+        f"No event has the correlation id, event id, trace id, position or business key '{query}'.",
         code="trace_not_found",
         details={"query": query},
     )

@@ -37,6 +37,7 @@ MATCHED_BY_LABELS = {
     c.MATCHED_BY_EVENT: "event id",
     c.MATCHED_BY_TRACE: "W3C trace id",
     c.MATCHED_BY_POSITION: "position",
+    c.MATCHED_BY_BUSINESS_KEY: "business key",
 }
 
 
@@ -58,12 +59,20 @@ def _outcome_filter(request: HttpRequest) -> Outcome | None:
     return Outcome(raw) if raw in Outcome._value2member_map_ else None
 
 
-def _search_page(request: HttpRequest, *, query: str = "", error: str = "", status: int = 200) -> HttpResponse:
+def _search_page(
+    request: HttpRequest,
+    *,
+    query: str = "",
+    error: str = "",
+    status: int = 200,
+    business_key_traces: list[str] | None = None,
+) -> HttpResponse:
     outcome = _outcome_filter(request)
     recent, slowest = trace_list(principal=principal_for_user(request.user), outcome=outcome)
     context = {
         "query": query,
         "error": error,
+        "business_key_traces": business_key_traces or [],
         "outcome": outcome.value if outcome else "",
         "outcomes": [(choice.value, choice.value.capitalize()) for choice in Outcome],
         "recent": _summary_rows(recent),
@@ -79,9 +88,16 @@ def trace_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query and not request.headers.get("HX-Request"):
         try:
-            trace_resolve(query)
+            matched_by, rows = trace_resolve(query)
         except NotFound as error:
             return _search_page(request, query=query, error=error.message, status=404)
+        if matched_by == c.MATCHED_BY_BUSINESS_KEY:
+            # A business key opens its transaction by correlation id; several are listed.
+            correlations = list(dict.fromkeys(row["correlation_id"] for row in rows if row["correlation_id"]))
+            if len(correlations) > 1:
+                return _search_page(request, query=query, business_key_traces=correlations)
+            if correlations:
+                return redirect("traces:detail", key=correlations[0])
         return redirect("traces:detail", key=query)
     return _search_page(request, query=query)
 

@@ -44,7 +44,7 @@ def test_the_search_box_opens_the_trace_and_says_when_nothing_matches(viewer, or
     assert found.status_code == 302 and found["Location"] == f"/traces/{order['paid']['id']}/"
     missing = viewer.get("/traces/", {"q": "no-such-id"})
     assert missing.status_code == 404
-    assert "No event has the correlation id, event id, trace id or position" in missing.content.decode()
+    assert "No event has the correlation id, event id, trace id, position or business key" in missing.content.decode()
 
 
 def test_the_trace_page_shows_summary_waterfall_hop_status_and_inspector(viewer, order):
