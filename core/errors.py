@@ -105,6 +105,25 @@ def field_error(field: str, reason: str) -> ValidationFailed:
     return ValidationFailed(f"{field}: {reason}", details={"errors": [{"field": field, "reason": reason}]})
 
 
+NUL_REASON = "must not contain a NUL character (\\u0000)"
+
+
+def too_deep(limit: int) -> ValidationFailed:
+    """The one answer to a document nested deeper than EVENTLINE_MAX_JSON_DEPTH."""
+    reason = f"arrays and objects nest more than {limit} levels deep"
+    return ValidationFailed(
+        f"The JSON body's {reason}, the most this server accepts (EVENTLINE_MAX_JSON_DEPTH).",
+        code="too_deep",
+        details={"max_depth": limit, "errors": [{"field": "body", "reason": reason}]},
+    )
+
+
+def nul_refused(field: str) -> ValidationFailed:
+    error = field_error(field, NUL_REASON)
+    error.code = "nul_character"
+    return error
+
+
 def _flatten_drf_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     """DRF's nested error dicts become a flat list of {"field", "reason"} with dotted paths."""
     if isinstance(detail, dict):

@@ -1,4 +1,7 @@
-"""A JSON parser on orjson that turns malformed JSON into DRF's ParseError (400)."""
+"""A JSON parser on orjson that turns malformed JSON into DRF's ParseError (400), and refuses
+(422) a body nested deeper than EVENTLINE_MAX_JSON_DEPTH or holding a NUL character in any key or
+string: every API endpoint but produce (which reads its own body, broker.envelope) gets its body
+through here."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from typing import IO, Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from core.jsonutil import JSONDecodeError, loads
+from core.errors import nul_refused, too_deep
+from core.jsonutil import JSONDecodeError, dotted, loads, max_json_depth, nesting_exceeds, nul_location
 
 
 class FastJSONParser(BaseParser):
@@ -18,6 +22,15 @@ class FastJSONParser(BaseParser):
         if not raw:
             return {}
         try:
-            return loads(raw)
+            value = loads(raw)
         except JSONDecodeError as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
+        limit = max_json_depth()
+        if nesting_exceeds(value, limit, text=raw):
+            raise too_deep(limit)
+        # A NUL can only arrive escaped; a body without the escape needs no walk.
+        if b"\\u0000" in raw:
+            where = nul_location(value)
+            if where is not None:
+                raise nul_refused(dotted(where))
+        return value

@@ -230,6 +230,9 @@ EVENTLINE = {
     "LAG_SAMPLE_INTERVAL_S": float(os.environ.get("EVENTLINE_LAG_SAMPLE_INTERVAL_S", 15)),
     "WAL_CHECKPOINT_INTERVAL_S": float(os.environ.get("EVENTLINE_WAL_CHECKPOINT_INTERVAL_S", 1)),
     "BUSINESS_KEY_INDEX_INTERVAL_S": float(os.environ.get("EVENTLINE_BUSINESS_KEY_INDEX_INTERVAL_S", 2)),
+    # How many arrays and objects a JSON document from outside may nest: request bodies, events,
+    # schemas (each $ref read as the subschema it names) and AsyncAPI documents. Deeper is 422.
+    "MAX_JSON_DEPTH": int(os.environ.get("EVENTLINE_MAX_JSON_DEPTH", 64)),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.
