@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from broker.constants import CLOUDEVENTS_SPECVERSION, EXTENSION_NAME_PATTERN, RESERVED_EVENT_FIELDS
-from core.errors import BadRequest, UnsupportedMediaType
-from core.jsonutil import JSONDecodeError, dumps, loads
+from core.errors import NUL_REASON, BadRequest, UnsupportedMediaType, too_deep
+from core.jsonutil import JSONDecodeError, dumps, loads, max_json_depth, nesting_exceeds
 from eventline.ids import uuid7
 
 CE_JSON = "application/cloudevents+json"
@@ -101,16 +101,26 @@ def _is_json_media(media: str) -> bool:
     return media == PLAIN_JSON or media.endswith("+json") or media == "text/json"
 
 
+def _loads_limited(body: bytes, what: str) -> Any:
+    """JSON from a produce body: 400 when malformed, 422 when nested deeper than
+    EVENTLINE_MAX_JSON_DEPTH (the encoder and the validator recurse along the data)."""
+    try:
+        document = loads(body)
+    except JSONDecodeError as exc:
+        raise BadRequest(f"Malformed JSON{what}: {exc}", code="malformed_json") from exc
+    limit = max_json_depth()
+    if nesting_exceeds(document, limit, text=body):
+        raise too_deep(limit)
+    return document
+
+
 def raw_events_from_request(body: bytes, content_type: str, headers: Mapping[str, str]) -> list[Any]:
     """Split a produce request into raw event objects, by CloudEvents content mode. Raises 400 for
-    malformed JSON and 415 for a body no mode can read."""
+    malformed JSON, 422 for JSON nested too deep and 415 for a body no mode can read."""
     media = media_type_of(content_type)
     ce_headers = {name.lower()[3:]: value for name, value in headers.items() if name.lower().startswith("ce-")}
     if media in (CE_JSON, CE_BATCH) or (media == PLAIN_JSON and not ce_headers):
-        try:
-            document = loads(body)
-        except JSONDecodeError as exc:
-            raise BadRequest(f"Malformed JSON: {exc}", code="malformed_json") from exc
+        document = _loads_limited(body, "")
         if media == CE_BATCH:
             if not isinstance(document, list):
                 raise BadRequest("A CloudEvents batch must be a JSON array of events.", code="malformed_batch")
@@ -133,10 +143,7 @@ def _binary_mode_event(body: bytes, media: str, ce_headers: dict[str, str]) -> d
         event["datacontenttype"] = media
     if body:
         if _is_json_media(media):
-            try:
-                event["data"] = loads(body)
-            except JSONDecodeError as exc:
-                raise BadRequest(f"Malformed JSON data: {exc}", code="malformed_json") from exc
+            event["data"] = _loads_limited(body, " data")
         elif media.startswith("text/"):
             event["data"] = body.decode("utf-8", errors="replace")
         else:
@@ -189,6 +196,8 @@ def _headers(value: Any) -> list[dict[str, str | None]]:
     for key, header_value in pairs:
         if not isinstance(key, str) or not key:
             raise ValueError("header keys must be non-empty strings")
+        if "\x00" in key:
+            raise ValueError(f"header keys {NUL_REASON}")
         if header_value is not None and not isinstance(header_value, str):
             raise ValueError(f"header '{key}' must have a string or null value")
         result.append({"key": key, "value": header_value})
@@ -248,6 +257,8 @@ def prepare_event(
                 errors.append(EventError(index, name, "must be a non-empty string"))
             elif limit is not None and len(value) > limit:
                 errors.append(EventError(index, name, f"must be at most {limit} characters"))
+            elif "\x00" in value:
+                errors.append(EventError(index, name, NUL_REASON))
             else:
                 strings[name] = value
         elif name == "data":
@@ -256,10 +267,12 @@ def prepare_event(
         elif name == "partitionkey" or name == "key":
             if value is None:
                 continue
-            if type(value) is str:
-                key = value
-            else:
+            if type(value) is not str:
                 errors.append(EventError(index, name, "must be a string"))
+            elif "\x00" in value:
+                errors.append(EventError(index, name, NUL_REASON))
+            else:
+                key = value
         elif name == "partition":
             if value is None:
                 continue
@@ -314,6 +327,8 @@ def prepare_event(
             )
         elif value is None:
             continue
+        elif type(value) is str and "\x00" in value:
+            errors.append(EventError(index, name, NUL_REASON))
         elif type(value) in (str, int, bool):
             extensions[name] = value
         else:

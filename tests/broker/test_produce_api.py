@@ -345,3 +345,65 @@ def test_payload_column_is_exactly_what_reads_return(api, make_topic):
     make_topic("orders")
     api.post("/api/v1/topics/orders/events", {"id": "a", "data": {"x": [1, 2]}})
     assert loads(Event.objects.get().payload) == read_all(api, "orders")[0]
+
+
+def test_data_nested_deeper_than_the_limit_is_422_too_deep_not_a_server_error(api, make_topic, settings):
+    """254 levels used to pass the parser (orjson reads 1,024) and break the encoder (254)."""
+    make_topic("orders")
+    limit = settings.EVENTLINE["MAX_JSON_DEPTH"]
+    for levels in (limit, 254):
+        body = b'{"data": ' + b"[" * levels + b"]" * levels + b"}"
+        response = api.post("/api/v1/topics/orders/events", body)
+        assert response.status_code == 422, response.content
+        error = response.json()["error"]
+        assert error["code"] == "too_deep" and error["details"]["max_depth"] == limit
+    assert Event.objects.count() == 0
+
+
+def test_data_at_the_limit_is_appended_and_read_back_whole(api, make_topic, settings):
+    make_topic("orders")
+    levels = settings.EVENTLINE["MAX_JSON_DEPTH"] - 1  # the event object is one level
+    data = loads(b"[" * levels + b"]" * levels)
+    assert api.post("/api/v1/topics/orders/events", {"data": data}).status_code == 200
+    assert read_all(api, "orders")[0]["data"] == data
+
+
+def test_binary_mode_data_is_held_to_the_same_depth_limit(api, make_topic, settings):
+    make_topic("orders")
+    levels = settings.EVENTLINE["MAX_JSON_DEPTH"] + 1
+    response = api.post(
+        "/api/v1/topics/orders/events",
+        b"[" * levels + b"]" * levels,
+        content_type="application/json",
+        HTTP_CE_ID="e1",
+        HTTP_CE_TYPE="t",
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "too_deep"
+
+
+@pytest.mark.parametrize(
+    "field", ["id", "source", "type", "key", "partitionkey", "correlationid", "causationid", "subject", "tenantid"]
+)
+def test_a_nul_character_in_an_event_attribute_is_refused_naming_the_field(api, make_topic, field):
+    make_topic("orders")
+    response = api.post("/api/v1/topics/orders/events", [{"data": 1}, {field: "a\x00b", "data": 2}])
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "events_refused"
+    assert error["details"]["errors"] == [
+        {"index": 1, "field": field, "reason": "must not contain a NUL character (\\u0000)"}
+    ]
+    assert Event.objects.count() == 0
+
+
+def test_a_nul_character_in_a_header_key_is_refused_while_data_and_header_values_keep_theirs(api, make_topic):
+    make_topic("orders")
+    response = api.post("/api/v1/topics/orders/events", {"headers": [["tenant\x00", "acme"]], "data": 1})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["errors"] == [
+        {"index": 0, "field": "headers", "reason": "header keys must not contain a NUL character (\\u0000)"}
+    ]
+    kept = {"headers": [["tenant", "ac\x00me"]], "data": {"note": "a\x00b"}}
+    assert api.post("/api/v1/topics/orders/events", kept).status_code == 200
+    event = read_all(api, "orders")[0]
+    assert event["headers"] == [{"key": "tenant", "value": "ac\x00me"}] and event["data"] == {"note": "a\x00b"}

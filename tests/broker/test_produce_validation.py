@@ -245,3 +245,40 @@ def test_a_registration_waits_for_an_append_that_already_checked_the_registry(ap
     assert registered["v"].version == 1
     assert Event.objects.filter(offset__gte=1).count() == 40
     assert set(Event.objects.filter(offset__gte=1).values_list("schema_id", flat=True)) == {None}
+
+
+TREE = {
+    "$defs": {
+        "node": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "integer"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+            },
+        }
+    },
+    "$ref": "#/$defs/node",
+}
+
+
+def tree(levels):
+    node = {"value": 0}
+    for _ in range(levels):
+        node = {"value": 1, "children": [node]}
+    return node
+
+
+def test_a_tree_deeper_than_the_depth_limit_against_a_recursive_schema_is_refused_at_parse(api, make_topic, settings):
+    """A 300-deep tree used to reach the validator and the encoder and end in a server error."""
+    make_topic("orders")
+    register("orders-value", TREE)
+    response = api.post("/api/v1/topics/orders/events", json.dumps({"data": tree(300)}))  # past orjson's 254
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "too_deep"
+    within = (settings.EVENTLINE["MAX_JSON_DEPTH"] - 2) // 2  # each node is an object and a list
+    assert api.post("/api/v1/topics/orders/events", {"data": tree(within)}).status_code == 200
+    bad = tree(within)
+    bad["children"][0]["value"] = "x"
+    refused = api.post("/api/v1/topics/orders/events", {"data": bad})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "events_refused"
+    assert Event.objects.count() == 1
