@@ -39,7 +39,7 @@ from broker.services.produce import events_produce
 from broker.services.retries import event_ack, event_nack, retries_due, retry_policy_get, retry_policy_set
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
-from core.errors import EventlineError, field_error
+from core.errors import EventlineError, ValidationFailed, field_error
 from core.jsonutil import dumps
 from core.metrics import EVENTS_IN, EVENTS_OUT, EVENTS_REFUSED, FETCH_SECONDS, PRODUCE_SECONDS
 from core.pagination import LimitOffsetPagination
@@ -386,6 +386,23 @@ class MemberSeekView(APIView):
         return Response(result)
 
 
+def _require_topic_names(offsets: Any) -> None:
+    """A topic given as anything but a string names nothing (an object cannot even be looked up)."""
+    if not isinstance(offsets, list):
+        return  # group_commit says what the list must be
+    errors = [
+        {"index": index, "field": "topic", "reason": "must be a topic name (a string)"}
+        for index, item in enumerate(offsets)
+        if isinstance(item, dict) and not isinstance(item.get("topic"), str)
+    ]
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} offset(s) refused; nothing was committed.",
+            code="offsets_refused",
+            details={"errors": errors},
+        )
+
+
 class GroupOffsetsView(APIView):
     @extend_schema(responses=s.OffsetsResponseSerializer, summary="Committed offsets of a group")
     def get(self, request: Request, group: str) -> Response:
@@ -399,6 +416,7 @@ class GroupOffsetsView(APIView):
         if not isinstance(request.data, dict):
             raise field_error("body", "must be a JSON object")
         data = request.data
+        _require_topic_names(data.get("offsets"))
         committed = group_commit(
             group_name=group,
             principal=principal_of(request),

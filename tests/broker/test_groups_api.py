@@ -783,3 +783,15 @@ def test_group_list_takes_a_fixed_number_of_queries(make_api, make_topic, django
     with django_assert_max_num_queries(3):  # the key, the count and the page
         names = [g["name"] for g in billing.get("/api/v1/groups").json()["results"]]
     assert names == ["billing-1", "billing-10", "billing-11", "billing-2"]
+
+
+@pytest.mark.parametrize("topic", [{"name": "orders"}, ["orders"], 7, None])
+def test_committing_with_a_topic_that_is_not_a_name_is_422_naming_the_offset(api, make_topic, topic):
+    make_topic("orders")
+    offsets = [{"topic": "orders", "partition": 0, "offset": 0}, {"topic": topic, "partition": 0, "offset": 0}]
+    response = api.post("/api/v1/groups/g/offsets", {"offsets": offsets})
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "offsets_refused"
+    assert error["details"]["errors"] == [{"index": 1, "field": "topic", "reason": "must be a topic name (a string)"}]
+    assert not ConsumerGroup.objects.filter(name="g").exists()
