@@ -75,18 +75,31 @@ def subject_detail(request: HttpRequest, subject: str) -> HttpResponse:
 
 
 @dataclass(frozen=True)
-class DiffRow:
-    """A difference as the diff table shows it: values as short JSON, and whether it breaks a
-    direction the subject's level checks."""
+class DiffVerdict:
+    """How one direction judges a change: the checker's code for it, whether it breaks that
+    direction, whether the subject's level checks that direction, and what it means."""
 
     type: str
-    path: str
-    old_json: str
-    new_json: str
     direction: str
     breaks: bool
     breaks_checked: bool
     explanation: str
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One change as the diff table shows it: where, the old and new values as short JSON, and the
+    verdict of each direction. The checker reports a change once per direction (forward reads it
+    with the two schemas swapped); the table shows it once."""
+
+    path: str
+    old_json: str
+    new_json: str
+    verdicts: list[DiffVerdict]
+
+    @property
+    def breaks_checked(self) -> bool:
+        return any(verdict.breaks_checked for verdict in self.verdicts)
 
 
 def _short_json(value: Any, limit: int = 160) -> str:
@@ -100,20 +113,24 @@ def _diff_context(diff: selectors.VersionDiff) -> dict[str, Any]:
     checked = {"backward"} if diff.level.checks_backward else set()
     if diff.level.checks_forward:
         checked.add("forward")
-    rows = [
-        DiffRow(
-            type=d.type.value,
-            path=d.path,
-            old_json=_short_json(d.old_value),
-            new_json=_short_json(d.new_value),
-            direction=d.direction,
-            breaks=d.breaks,
-            breaks_checked=d.breaks and d.direction in checked,
-            explanation=d.explanation,
+    rows: dict[tuple[str, str, str], DiffRow] = {}
+    for d in diff.differences:
+        # Forward compares with the new schema as the original, so its old and new values are swapped.
+        old_value, new_value = (d.new_value, d.old_value) if d.direction == "forward" else (d.old_value, d.new_value)
+        key = (d.path, _short_json(old_value), _short_json(new_value))
+        row = rows.setdefault(key, DiffRow(path=key[0], old_json=key[1], new_json=key[2], verdicts=[]))
+        row.verdicts.append(
+            DiffVerdict(
+                type=d.type.value,
+                direction=d.direction,
+                breaks=d.breaks,
+                breaks_checked=d.breaks and d.direction in checked,
+                explanation=d.explanation,
+            )
         )
-        for d in diff.differences
-    ]
-    return {"diff": diff, "diff_rows": rows}
+    for row in rows.values():
+        row.verdicts.sort(key=lambda verdict: verdict.direction != "backward")  # backward, then forward
+    return {"diff": diff, "diff_rows": list(rows.values())}
 
 
 @login_required

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from core.timeutil import ms_to_datetime, now_ms
@@ -90,6 +91,13 @@ def duration_ms(value: Any) -> str:
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+@register.filter
+def break_at_underscores(value: str) -> str:
+    """A code such as PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL that may wrap after an underscore,
+    never inside a word (pair with a style that forbids breaking anywhere else)."""
+    return mark_safe("_<wbr>".join(escape(part) for part in str(value).split("_")))  # noqa: S308 - parts escaped
 
 
 @register.filter

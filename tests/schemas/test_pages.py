@@ -95,15 +95,20 @@ def test_the_diff_between_two_versions_lists_structured_differences(browser):
     register("orders-value", V2)
     response = browser.get("/schemas/orders-value/diff/?from=1&to=2")
     assert response.status_code == 200
-    rows = response.context["diff_rows"]
-    assert {(row.type, row.direction, row.breaks) for row in rows} == {
+    [row] = response.context["diff_rows"]  # one change, judged in both directions, is one row
+    assert {(v.type, v.direction, v.breaks) for v in row.verdicts} == {
         ("OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", "backward", False),
         ("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", "forward", True),
     }
+    assert [v.direction for v in row.verdicts] == ["backward", "forward"]
     # BACKWARD does not check the forward direction: the change is compatible at the subject's level.
     assert response.context["diff"].compatible_at_level
-    assert not any(row.breaks_checked for row in rows)
+    assert not row.breaks_checked
+    content = response.content.decode()
     assert b"compatible at BACKWARD" in response.content
+    assert content.count('class="el-diff-row') == 1 and "1 difference," in content
+    # Codes may wrap only after an underscore, never inside a word.
+    assert "PROPERTY_<wbr>REMOVED_<wbr>FROM_<wbr>CLOSED_<wbr>CONTENT_<wbr>MODEL" in content
 
 
 def test_the_diff_reports_a_bad_version_instead_of_failing(browser):
