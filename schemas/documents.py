@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urldefrag, urljoin
@@ -237,3 +237,81 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return type(value).__name__
+
+
+def check_nesting(schema: Any, references: Mapping[str, Any] | None = None) -> None:
+    """InvalidSchema (42201) when `schema` nests more than EVENTLINE_MAX_JSON_DEPTH arrays and
+    objects, reading each `$ref` as the subschema it names (a link in a chain of references
+    counts one level): the compatibility checker and the validator recurse that deep. A
+    reference back into its own path is recursion, which the data bounds, and counts once."""
+    from core.jsonutil import max_json_depth
+
+    limit = max_json_depth()
+    if _nests_deeper(schema, _reference_targets(schema, references), limit):
+        raise InvalidSchema(
+            f"Invalid schema: nested more than {limit} levels deep, counting each $ref as the subschema it "
+            "names (EVENTLINE_MAX_JSON_DEPTH)"
+        )
+
+
+def _reference_targets(schema: Any, references: Mapping[str, Any] | None) -> dict[int, list[Any]]:
+    """id of each subschema holding a `$ref` -> what it resolves to (unresolvable ones are left
+    to check_schema to name)."""
+    if not isinstance(schema, dict):
+        return {}
+    documents = DocumentSet(schema, references)
+    targets: dict[int, list[Any]] = {}
+    for document in (documents.root, *documents.externals):
+        try:
+            document.base_of(document.raw)  # indexes the document, listing its references
+        except ValueError:  # an $id urljoin cannot read: check_schema refuses it
+            continue
+        for holder, ref in document.references:
+            try:
+                targets.setdefault(id(holder), []).append(documents.resolve(ref, document, holder)[1])
+            except (UnresolvedReference, ValueError):
+                continue
+    return targets
+
+
+def _nests_deeper(root: Any, targets: Mapping[int, list[Any]], limit: int) -> bool:
+    """Depth-first without recursion, each node's height worked out once (shared subschemas are
+    common); a child already on the path is a cycle and adds nothing."""
+
+    def children(node: Any) -> Iterator[Any]:
+        values = node.values() if isinstance(node, dict) else node
+        yield from (child for child in values if isinstance(child, (dict, list)))
+        yield from targets.get(id(node), ())
+
+    if not isinstance(root, (dict, list)):
+        return False
+    heights: dict[int, int] = {}
+    on_path = {id(root)}
+    path: list[tuple[Any, Iterator[Any]]] = [(root, children(root))]
+    deepest_below = [0]
+    while path:
+        node, pending = path[-1]
+        for child in pending:
+            key = id(child)
+            if key in on_path:
+                continue
+            known = heights.get(key)
+            if known is not None:
+                if len(path) + known > limit:
+                    return True
+                deepest_below[-1] = max(deepest_below[-1], known)
+                continue
+            if len(path) >= limit:
+                return True
+            on_path.add(key)
+            path.append((child, children(child)))
+            deepest_below.append(0)
+            break
+        else:
+            path.pop()
+            on_path.discard(id(node))
+            height = deepest_below.pop() + 1
+            heights[id(node)] = height
+            if deepest_below:
+                deepest_below[-1] = max(deepest_below[-1], height)
+    return False

@@ -26,6 +26,7 @@ from schemas.compatibility import (
 from schemas.documents import (
     Reference,
     canonical_text,
+    check_nesting,
     check_schema,
     fingerprint,
     parse_schema_text,
@@ -484,6 +485,7 @@ def candidate_from_request(
         # Confluent's JSON normalisation sorts object keys and the references.
         resolved = sorted(resolved, key=lambda reference: (reference.name, reference.subject, reference.version))
     documents = _referenced_documents(resolved, seen=set())
+    check_nesting(parsed, documents)
     validator = None
     if check:
         _, validator = check_schema(parsed, documents)

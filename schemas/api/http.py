@@ -20,8 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.auth import Principal, authenticate_key, credentials_from_header, principal_for_user
 from core.constants import SCOPE_REGISTRY_WRITE
-from core.errors import Unauthorized
-from core.jsonutil import JSONDecodeError, dumps, loads
+from core.errors import NUL_REASON, Unauthorized
+from core.jsonutil import JSONDecodeError, dotted, dumps, loads, max_json_depth, nesting_exceeds, nul_location
 from schemas import constants as c
 from schemas.api.errors import COMMON_HEADERS, error_response, http_error
 from schemas.api.negotiation import request_body_type_is_accepted, response_content_type
@@ -120,6 +120,15 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
         raise RegistryError(400, f"Malformed JSON request body: {exc}") from None
     if not isinstance(body, dict):
         raise RegistryError(422, "Unrecognized request body: expected a JSON object")
+    limit = max_json_depth()
+    if nesting_exceeds(body, limit, text=raw):
+        raise RegistryError(
+            422, f"Unprocessable request body: nested more than {limit} levels deep (EVENTLINE_MAX_JSON_DEPTH)"
+        )
+    # Subjects and names are looked up in the database, which cannot compare a text holding a NUL.
+    where = nul_location(body) if b"\\u0000" in raw else None
+    if where is not None:
+        raise RegistryError(422, f"Unprocessable request body: {dotted(where)} {NUL_REASON}")
     return body
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import DatabaseError
 
@@ -245,3 +247,87 @@ def test_50001_store_error(registry, monkeypatch):
     monkeypatch.setattr(selectors, "subject_names", broken)
     message = _error(registry.get("/subjects"), 500, 50001)
     assert "store" in message
+
+
+def _properties(levels: int, leaf: str = "string") -> dict:
+    schema: dict = {"type": leaf}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+def _items(levels: int, leaf: str = "string") -> dict:
+    schema: dict = {"type": leaf}
+    for _ in range(levels):
+        schema = {"type": "array", "items": schema}
+    return schema
+
+
+def _ref_chain(links: int, leaf: str = "string") -> dict:
+    """Shallow as JSON, deep once each `$ref` is followed: a0 -> a1 -> ... -> a<links>."""
+    defs = {f"a{i}": {"type": "object", "properties": {"x": {"$ref": f"#/$defs/a{i + 1}"}}} for i in range(links)}
+    defs[f"a{links}"] = {"type": leaf}
+    return {"$defs": defs, "$ref": "#/$defs/a0"}
+
+
+@pytest.mark.parametrize(
+    "schema", [_properties(400), _items(500), _ref_chain(200)], ids=["properties", "items", "refs"]
+)
+def test_42201_a_schema_nested_deeper_than_the_limit_in_registration_and_compatibility_checks(
+    registry, schema, settings
+):
+    """These used to end in a server error: the compatibility checker ran out of recursion."""
+    limit = str(settings.EVENTLINE["MAX_JSON_DEPTH"])
+    message = _error(registry.register("s", json.dumps(schema)), 422, 42201)  # past orjson's 254 levels
+    assert limit in message and "EVENTLINE_MAX_JSON_DEPTH" in message
+    registry.register("s", V1)
+    for path in ("/compatibility/subjects/s/versions/latest", "/compatibility/subjects/s/versions", "/subjects/s"):
+        message = _error(registry.post(path, sr_body(schema)), 422, 42201)
+        assert limit in message
+
+
+def test_schemas_at_the_limit_register_and_are_checked_for_compatibility(registry, settings):
+    limit = settings.EVENTLINE["MAX_JSON_DEPTH"]
+    at_limit = {
+        "properties": _properties((limit - 1) // 2),  # object + properties per level, and the leaf
+        "items": _items(limit - 1),
+        "refs": _ref_chain((limit - 4) // 3),  # root, $defs, then object + properties + holder per link
+    }
+    for name, schema in at_limit.items():
+        assert registry.register(name, schema).status_code == 200, name
+        changed = registry.post(f"/compatibility/subjects/{name}/versions/latest", sr_body(_swap_leaf(schema)))
+        assert changed.status_code == 200, (name, changed.content)
+        assert changed.json() == {"is_compatible": False}, name
+
+
+def _swap_leaf(schema: dict) -> dict:
+    return json.loads(json.dumps(schema).replace('"string"', '"integer"'))
+
+
+def test_a_recursive_schema_is_not_too_deep_a_reference_back_into_its_own_path_counts_once(registry):
+    tree = {
+        "$defs": {
+            "node": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}
+        },
+        "$ref": "#/$defs/node",
+    }
+    assert registry.register("tree", tree).status_code == 200
+    loop = {
+        "$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"anyOf": [{"$ref": "#/$defs/a"}]}},
+        "$ref": "#/$defs/a",
+    }
+    assert registry.register("loop", loop).status_code == 200
+    response = registry.post("/compatibility/subjects/tree/versions/latest", sr_body(tree))
+    assert response.json() == {"is_compatible": True}
+
+
+def test_a_body_nested_deeper_than_the_limit_or_holding_a_nul_is_422_not_a_store_error(registry, settings):
+    limit = settings.EVENTLINE["MAX_JSON_DEPTH"]
+    deep = sr_body(V1, references=[{"name": "x", "subject": "y", "version": 1, "extra": _items(limit)}])
+    message = _error(registry.post("/subjects/s/versions", deep), 422, 422)
+    assert str(limit) in message
+    nul = sr_body(
+        {"$ref": "address.json"}, references=[{"name": "address.json", "subject": "add\x00ress", "version": 1}]
+    )
+    message = _error(registry.post("/subjects/s/versions", nul), 422, 422)
+    assert "references[0].subject" in message and "NUL" in message
