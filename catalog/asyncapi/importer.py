@@ -31,7 +31,8 @@ from catalog.services import (
 )
 from core.auth import Principal
 from core.choices import AuditAction
-from core.errors import EventlineError, ValidationFailed
+from core.errors import NUL_REASON, EventlineError, ValidationFailed
+from core.jsonutil import max_json_depth, nesting_exceeds, nul_location
 from core.models import Service
 from core.services import audit_record
 
@@ -82,23 +83,38 @@ class ImportPlan:
         }
 
 
-def parse_document(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
-    """JSON or YAML text, or an already parsed document."""
-    if isinstance(raw, dict):
-        return raw
+def parse_document(raw: Any) -> dict[str, Any]:
+    """JSON or YAML text, or a body the API's JSON parser already read (and held to the depth and
+    NUL rules that text is held to here)."""
+    if not isinstance(raw, (bytes, str)):
+        return _an_object(raw)
     try:
-        document = yaml.safe_load(raw)
+        document = _an_object(yaml.safe_load(raw))
     except yaml.YAMLError as exc:
-        raise ValidationFailed(
-            f"Not JSON or YAML: {exc}", code="invalid_asyncapi", details={"errors": [{"path": "", "message": str(exc)}]}
-        ) from exc
-    if not isinstance(document, dict):
-        raise ValidationFailed(
-            "An AsyncAPI document is an object.",
-            code="invalid_asyncapi",
-            details={"errors": [{"path": "", "message": "not an object"}]},
-        )
+        raise _invalid(f"Not JSON or YAML: {exc}", "", str(exc)) from exc
+    except RecursionError:  # nested past what the YAML reader itself can follow
+        raise _too_deep() from None
+    if nesting_exceeds(document, max_json_depth(), shared=True):
+        raise _too_deep()
+    where = nul_location(document)
+    if where is not None:
+        raise _invalid(f"{_pointer(where)}: {NUL_REASON}", _pointer(where), NUL_REASON)
     return document
+
+
+def _an_object(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise _invalid("An AsyncAPI document is an object.", "", "not an object")
+    return document
+
+
+def _too_deep() -> ValidationFailed:
+    reason = f"arrays and objects nest more than {max_json_depth()} levels deep"
+    return _invalid(f"The document's {reason}, the most this server accepts (EVENTLINE_MAX_JSON_DEPTH).", "", reason)
+
+
+def _invalid(message: str, path: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(message, code="invalid_asyncapi", details={"errors": [{"path": path, "message": reason}]})
 
 
 def _pointer(path: Any) -> str:

@@ -117,3 +117,34 @@ def test_the_import_page_previews_then_applies(client, admin_user):
     applied = client.post("/catalog/import/", {"document": NOTIFIER_V26, "action": "apply"})
     assert applied.status_code == 302 and applied["Location"] == "/catalog/services/notifier/"
     assert EventType.objects.filter(name="AlertRaised").exists()
+
+
+@pytest.mark.parametrize("body", [b"null", b"false", b"0", b"[null, null]", b'"text"'])
+@pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])
+def test_a_document_that_is_not_an_object_is_422_not_a_server_error(api, db, body, content_type):
+    response = api.post(URL, body, content_type=content_type)
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_asyncapi"
+    assert error["details"]["errors"] == [{"path": "", "message": "not an object"}]
+
+
+def test_a_yaml_document_nested_deeper_than_the_limit_is_422_naming_the_limit(api, db, settings):
+    limit = settings.EVENTLINE["MAX_JSON_DEPTH"]
+    deep = "asyncapi: 3.0.0\ninfo: " + "[" * limit + "]" * limit + "\n"
+    response = api.post(URL, deep, content_type="application/yaml")
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_asyncapi"
+    assert "EVENTLINE_MAX_JSON_DEPTH" in error["message"] and str(limit) in error["message"]
+    far_too_deep = "[" * 5000 + "]" * 5000  # past the YAML reader's own recursion
+    assert api.post(URL, far_too_deep, content_type="application/yaml").status_code == 422
+
+
+def test_a_nul_character_in_a_yaml_document_is_422_naming_where(api, db):
+    document = 'asyncapi: 3.0.0\ninfo:\n  title: "Ship\\0ping"\n  version: "1"\n'
+    response = api.post(URL, document, content_type="application/yaml")
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["details"]["errors"] == [
+        {"path": "/info/title", "message": "must not contain a NUL character (\\u0000)"}
+    ]
