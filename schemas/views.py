@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from schemas import selectors
 from schemas.errors import RegistryError
-from schemas.impact import affected_consumers, split_affected
 from schemas.naming import normalize_subject
+from schemas.subject_actions import LEVELS, check_context
 
 _MAX_DEPTH = 4
 
@@ -68,6 +68,7 @@ def subject_detail(request: HttpRequest, subject: str) -> HttpResponse:
         "mode": selectors.subject_mode(subject, default_to_global=True),
         "diff_old": diff_old,
         "diff_new": diff_new,
+        "levels": LEVELS,
     }
     if len(versions) > 1:
         context.update(_diff_context(selectors.version_diff(subject, diff_old.version, diff_new.version)))
@@ -149,23 +150,7 @@ def subject_diff(request: HttpRequest, subject: str) -> HttpResponse:
 @login_required
 @require_POST
 def subject_check(request: HttpRequest, subject: str) -> HttpResponse:
-    subject = normalize_subject(subject)
-    text = request.POST.get("schema", "")
-    context: dict[str, Any] = {"subject": subject, "submitted": bool(text.strip())}
-    if text.strip():
-        try:
-            result = selectors.compatibility_check(
-                subject=subject, schema=text, schema_type="JSON", references=None, normalize=False, version=None
-            )
-        except RegistryError as exc:
-            context["error"] = exc.message
-        else:
-            context["result"] = result
-            context["breaking"] = [d for d in result.differences if d.breaks]
-            context["allowed"] = [d for d in result.differences if not d.breaks]
-            context["level"] = selectors.effective_config(selectors.subject_get(subject)).level.value
-            if not result.is_compatible:
-                context["affected"], context["downstream"] = split_affected(affected_consumers(subject))
+    context = check_context(normalize_subject(subject), request.POST.get("schema", ""))
     return render(request, "schemas/partials/check.html", context)
 
 
