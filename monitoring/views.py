@@ -94,6 +94,7 @@ def group_reset(request: HttpRequest, name: str) -> HttpResponse:
     group = group_get(name=name)
     preview = None
     error = None
+    error_code = ""
     to_kind = request.POST.get("to", "earliest")
     value = request.POST.get("value", "").strip()
     topic = request.POST.get("topic", "")
@@ -116,7 +117,7 @@ def group_reset(request: HttpRequest, name: str) -> HttpResponse:
                 if not preview["dry_run"]:
                     messages.success(request, f"Offsets of {group.name} on {topic} reset.")
             except EventlineError as exc:
-                error = exc.message
+                error, error_code = exc.message, exc.code
     topics = sorted(
         {
             p.topic.name
@@ -128,6 +129,7 @@ def group_reset(request: HttpRequest, name: str) -> HttpResponse:
         "topics": topics,
         "preview": preview,
         "error": error,
+        "error_code": error_code,
         "to": to_kind,
         "value": value,
         "topic": topic,

@@ -36,7 +36,7 @@ from broker.constants import (
     MIN_SESSION_TIMEOUT_MS,
 )
 from broker.models import ConsumerGroup, GroupActivity, GroupMember, GroupPartition, Partition, Topic
-from core.auth import Principal
+from core.auth import ROLE_EDITOR, Principal
 from core.choices import AuditAction
 from core.constants import NAME_PATTERN
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -394,6 +394,38 @@ def group_leave(*, group_name: str, member_id: str, principal: Principal) -> Non
             )
         member.delete()
         _rebalance(group, at_ms)
+
+
+def group_members_remove(*, group_name: str, principal: Principal) -> int:
+    """Remove every member of a group (Kafka's removeMembersFromConsumerGroup), for a person with
+    the editor role or an admin, so its offsets can be reset or the group deleted. Each removal is
+    audited; running consumers rejoin on their next heartbeat or fetch and the group rebalances.
+    Returns how many members were removed."""
+    if not (principal.is_admin or ROLE_EDITOR in principal.roles):
+        raise Forbidden("Removing a group's members needs the editor role.", code="forbidden")
+    principal.require_group(group_name)
+    at_ms = now_ms()
+    with transaction.atomic():
+        group = _lock_group(group_name)
+        members = list(GroupMember.objects.filter(group=group).order_by("member_id"))
+        for member in members:
+            audit_record(
+                principal=principal,
+                action=AuditAction.GROUP_MEMBER_REMOVED,
+                target_type="consumer_group",
+                target=group_name,
+                before={
+                    "member_id": member.member_id,
+                    "joined_by": member.joined_by,
+                    "client_id": member.client_id,
+                    "topics": member.topics,
+                    "assignment": member.assignment,
+                },
+            )
+        if members:
+            GroupMember.objects.filter(pk__in=[member.pk for member in members]).delete()
+            _rebalance(group, at_ms)
+    return len(members)
 
 
 def group_expire_members(*, at_ms: int | None = None) -> int:
