@@ -16,7 +16,7 @@ from typing import Any
 
 from broker.constants import CLOUDEVENTS_SPECVERSION, EXTENSION_NAME_PATTERN, RESERVED_EVENT_FIELDS
 from core.errors import NUL_REASON, BadRequest, UnsupportedMediaType, too_deep
-from core.jsonutil import JSONDecodeError, dumps, loads, max_json_depth, nesting_exceeds
+from core.jsonutil import JSONDecodeError, dumps, loads, max_json_depth, nesting_exceeds, parser_depth_exceeded
 from eventline.ids import uuid7
 
 CE_JSON = "application/cloudevents+json"
@@ -104,11 +104,13 @@ def _is_json_media(media: str) -> bool:
 def _loads_limited(body: bytes, what: str) -> Any:
     """JSON from a produce body: 400 when malformed, 422 when nested deeper than
     EVENTLINE_MAX_JSON_DEPTH (the encoder and the validator recurse along the data)."""
+    limit = max_json_depth()
     try:
         document = loads(body)
     except JSONDecodeError as exc:
+        if parser_depth_exceeded(exc):
+            raise too_deep(limit) from None
         raise BadRequest(f"Malformed JSON{what}: {exc}", code="malformed_json") from exc
-    limit = max_json_depth()
     if nesting_exceeds(document, limit, text=body):
         raise too_deep(limit)
     return document

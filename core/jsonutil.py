@@ -49,6 +49,11 @@ def max_json_depth() -> int:
     return int(settings.EVENTLINE["MAX_JSON_DEPTH"])
 
 
+def parser_depth_exceeded(error: JSONDecodeError) -> bool:
+    """orjson stops at 1,024 levels: such a document is too deep, not malformed."""
+    return "depth limit exceeded" in str(error)
+
+
 def nesting_exceeds(value: Any, limit: int, *, text: bytes | str | None = None, shared: bool = False) -> bool:
     """Whether `value` nests more than `limit` arrays and objects (`[]` is one level, `[{}]` two).
 

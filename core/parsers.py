@@ -11,7 +11,15 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from core.errors import nul_refused, too_deep
-from core.jsonutil import JSONDecodeError, dotted, loads, max_json_depth, nesting_exceeds, nul_location
+from core.jsonutil import (
+    JSONDecodeError,
+    dotted,
+    loads,
+    max_json_depth,
+    nesting_exceeds,
+    nul_location,
+    parser_depth_exceeded,
+)
 
 
 class FastJSONParser(BaseParser):
@@ -21,11 +29,13 @@ class FastJSONParser(BaseParser):
         raw = stream.read() if stream is not None else b""
         if not raw:
             return {}
+        limit = max_json_depth()
         try:
             value = loads(raw)
         except JSONDecodeError as exc:
+            if parser_depth_exceeded(exc):
+                raise too_deep(limit) from None
             raise ParseError(f"Malformed JSON: {exc}") from exc
-        limit = max_json_depth()
         if nesting_exceeds(value, limit, text=raw):
             raise too_deep(limit)
         # A NUL can only arrive escaped; a body without the escape needs no walk.

@@ -21,7 +21,16 @@ from django.views.decorators.csrf import csrf_exempt
 from core.auth import Principal, authenticate_key, credentials_from_header, principal_for_user
 from core.constants import SCOPE_REGISTRY_WRITE
 from core.errors import NUL_REASON, Unauthorized
-from core.jsonutil import JSONDecodeError, dotted, dumps, loads, max_json_depth, nesting_exceeds, nul_location
+from core.jsonutil import (
+    JSONDecodeError,
+    dotted,
+    dumps,
+    loads,
+    max_json_depth,
+    nesting_exceeds,
+    nul_location,
+    parser_depth_exceeded,
+)
 from schemas import constants as c
 from schemas.api.errors import COMMON_HEADERS, error_response, http_error
 from schemas.api.negotiation import request_body_type_is_accepted, response_content_type
@@ -114,17 +123,20 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     raw = request.body
     if not raw.strip():
         return {}
+    limit = max_json_depth()
+    too_deep = RegistryError(
+        422, f"Unprocessable request body: nested more than {limit} levels deep (EVENTLINE_MAX_JSON_DEPTH)"
+    )
     try:
         body = loads(raw)
     except JSONDecodeError as exc:
+        if parser_depth_exceeded(exc):
+            raise too_deep from None
         raise RegistryError(400, f"Malformed JSON request body: {exc}") from None
     if not isinstance(body, dict):
         raise RegistryError(422, "Unrecognized request body: expected a JSON object")
-    limit = max_json_depth()
     if nesting_exceeds(body, limit, text=raw):
-        raise RegistryError(
-            422, f"Unprocessable request body: nested more than {limit} levels deep (EVENTLINE_MAX_JSON_DEPTH)"
-        )
+        raise too_deep
     # Subjects and names are looked up in the database, which cannot compare a text holding a NUL.
     where = nul_location(body) if b"\\u0000" in raw else None
     if where is not None:

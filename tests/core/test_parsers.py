@@ -29,6 +29,11 @@ def test_a_body_nested_deeper_than_the_limit_is_422_naming_the_limit(api, settin
     assert not Domain.objects.exists()
 
 
+def test_a_body_deeper_than_the_json_parser_goes_is_the_same_422(api):
+    response = api.post(DOMAINS, b'{"name": "Deep", "description": ' + b"[" * 2000 + b"]" * 2000 + b"}")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "too_deep"
+
+
 def test_a_body_at_the_limit_reaches_the_view(api, settings):
     limit = settings.EVENTLINE["MAX_JSON_DEPTH"]
     response = api.post(DOMAINS, {"name": "Deep", "ignored": nested(limit - 1)})

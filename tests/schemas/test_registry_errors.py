@@ -326,6 +326,8 @@ def test_a_body_nested_deeper_than_the_limit_or_holding_a_nul_is_422_not_a_store
     deep = sr_body(V1, references=[{"name": "x", "subject": "y", "version": 1, "extra": _items(limit)}])
     message = _error(registry.post("/subjects/s/versions", deep), 422, 422)
     assert str(limit) in message
+    past_the_parser = b'{"schema": "{}", "x": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    assert _error(registry.post("/subjects/s/versions", past_the_parser), 422, 422) == message
     nul = sr_body(
         {"$ref": "address.json"}, references=[{"name": "address.json", "subject": "add\x00ress", "version": 1}]
     )
