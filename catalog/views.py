@@ -17,6 +17,7 @@ from broker.business_keys import business_key_find
 from broker.masking import mask_data
 from broker.models import Topic
 from catalog import schema_view, selectors, services
+from catalog.attention import attention_items
 from catalog.choices import FlowRole, Lifecycle
 from catalog.filtersets import EventTypeFilterSet
 from catalog.forms import BusinessFlowForm, EventTypeForm, NamedForm, ServiceForm, apply_service_errors
@@ -41,7 +42,9 @@ def home(request: HttpRequest) -> HttpResponse:
         ({"name": names[tid], "rate": rate} for tid, rate in rates.items() if tid in names), key=lambda t: -t["rate"]
     )
     inbox_items = selectors.governance_inbox()
+    attention = attention_items(principal=principal_for_user(request.user))
     context = {
+        "attention": attention,
         "stats": [
             ("Event types", summary["event_types"], reverse("catalog:event-type-list")),
             ("Services", summary["services"], reverse("catalog:service-list")),

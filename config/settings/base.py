@@ -264,6 +264,11 @@ EVENTLINE = {
     "DECLARED_FLOWS_PROVIDER": os.environ.get(
         "EVENTLINE_DECLARED_FLOWS_PROVIDER", "catalog.selectors.declared_services_of_topic"
     ),
+    # What the home page's "needs attention" panel lists: each function (dotted path, resolved at run
+    # time so the catalog never imports the apps above it) answers with catalog.attention items.
+    "ATTENTION_PROVIDERS": env_list(
+        "EVENTLINE_ATTENTION_PROVIDERS", "monitoring.attention.attention_items,lineage.attention.drift_items"
+    ),
     # The address clients use to reach this server (AsyncAPI documents name it). Unset: the scheme
     # and host each request came in on, so it follows whatever address the server was bound to.
     "PUBLIC_URL": os.environ.get("EVENTLINE_PUBLIC_URL", ""),
