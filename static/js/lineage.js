@@ -74,6 +74,63 @@
     return nodes.concat(edges);
   }
 
+  // The whole estate at 1440x900 is a hairball of 7 px labels. Without a focus or a filter the page
+  // starts from this overview instead: one node per domain, one edge per pair of domains that
+  // exchange events (declared or observed), as thick as the traffic. Clicking a domain opens it.
+  const NO_DOMAIN = "(no domain)";
+  // The smallest label, in screen pixels, the overview and a domain's graph are drawn with.
+  const LEGIBLE_PX = 12;
+
+  function overviewElements(payload) {
+    const domainOf = new Map();
+    const domains = new Map();
+    payload.nodes.forEach((n) => {
+      const name = n.domain || NO_DOMAIN;
+      domainOf.set(n.id, name);
+      const entry = domains.get(name) || { services: 0, eventTypes: 0 };
+      if (n.kind === "service") entry.services += 1;
+      if (n.kind === "event_type") entry.eventTypes += 1;
+      domains.set(name, entry);
+    });
+    const flows = new Map();
+    payload.edges.forEach((e) => {
+      if (!LOGICAL.has(e.kind)) return;
+      const from = domainOf.get(e.source);
+      const to = domainOf.get(e.target);
+      if (!from || !to || from === to) return;
+      const key = from + "\u0000" + to;
+      const flow = flows.get(key) || { source: from, target: to, events: 0, declared: false, observed: false, types: new Set() };
+      flow.events += e.events;
+      flow.declared = flow.declared || !!e.declared;
+      flow.observed = flow.observed || !!e.observed;
+      flow.types.add(e.kind === "produces" ? e.target : e.source);
+      flows.set(key, flow);
+    });
+    const maxEvents = Math.max(1, ...Array.from(flows.values(), (f) => f.events));
+    const nodes = Array.from(domains.entries())
+      .filter(([name, entry]) => name !== NO_DOMAIN || entry.services + entry.eventTypes > 0)
+      .map(([name, entry]) => {
+        const counts = `${entry.services} service${entry.services === 1 ? "" : "s"} · ${entry.eventTypes} event type${entry.eventTypes === 1 ? "" : "s"}`;
+        return {
+          group: "nodes",
+          data: { id: "domain:" + name, label: name + "\n" + counts, domain: name === NO_DOMAIN ? "" : name, w: Math.max(150, Math.min(260, Math.max(name.length, counts.length) * 7.6 + 28)) },
+          classes: "domain",
+        };
+      });
+    const edges = Array.from(flows.values()).map((f) => ({
+      group: "edges",
+      data: {
+        id: "flow:" + f.source + "->" + f.target,
+        source: "domain:" + f.source,
+        target: "domain:" + f.target,
+        width: f.events > 0 ? 2 + 6 * (Math.log1p(f.events) / Math.log1p(maxEvents)) : 2,
+        label: f.events ? compact(f.events) + " events" : "",
+      },
+      classes: ["overview", f.observed ? "" : "declared"].join(" ").trim(),
+    }));
+    return nodes.concat(edges);
+  }
+
   function stylesheet(compactMode) {
     const font = compactMode ? 10 : 11;
     const rules = [
@@ -113,6 +170,34 @@
       { selector: "edge.broker", style: { "line-color": "#cbd5e1", "target-arrow-color": "#cbd5e1" } },
       { selector: "edge.broker.declared", style: { "line-color": "#cbd5e1", "target-arrow-color": "#cbd5e1" } },
       { selector: ".hidden-broker", style: { display: "none" } },
+      {
+        selector: "node.domain",
+        style: {
+          shape: "round-rectangle",
+          "background-color": "#eef2ff",
+          "border-color": "#4338ca",
+          "border-width": 2,
+          color: "#1e1b4b",
+          "font-size": 15,
+          "text-wrap": "wrap",
+          "text-max-width": 260,
+          "line-height": 1.35,
+          height: 56,
+        },
+      },
+      {
+        selector: "edge.overview",
+        style: {
+          label: "data(label)",
+          "font-size": LEGIBLE_PX,
+          color: "#334155",
+          "text-background-color": "#ffffff",
+          "text-background-opacity": 0.9,
+          "text-background-padding": 2,
+          "text-rotation": "autorotate",
+          "control-point-step-size": 48,
+        },
+      },
     ];
     Object.keys(COLORS).forEach((kind) => {
       rules.splice(1, 0, {
@@ -123,14 +208,31 @@
     return rules;
   }
 
-  function runLayout(cy, animate) {
+  function runLayout(cy, animate, legible) {
     const visible = cy.elements(":visible");
     if (!visible.length) return;
-    visible.layout({ name: "dagre", rankDir: "LR", nodeSep: 26, rankSep: 90, edgeSep: 12, animate: !!animate, animationDuration: 250, fit: true, padding: 30 }).run();
+    // Domains trade events both ways, so a layered layout of them is one long row: a circle keeps
+    // every domain at a legible size and each flow a short chord.
+    const overview = visible.nodes(".domain").length > 0;
+    const layout = overview
+      ? { name: "circle", avoidOverlap: false, radius: Math.max(180, Math.min(cy.width() - 240, cy.height() - 90) / 2), fit: true, padding: 30 }
+      : { name: "dagre", rankDir: "LR", nodeSep: 26, rankSep: 90, edgeSep: 12, animate: !!animate, animationDuration: 250, fit: true, padding: 30 };
+    visible.layout(layout).run();
     // A small neighbourhood should not be blown up to fill the canvas.
     if (cy.zoom() > 1.4) {
       cy.zoom(1.4);
       cy.center(visible);
+    }
+    // Outside focus mode a large graph is not shrunk below legible labels: it is drawn at the
+    // smallest readable zoom from its first layer (the producers), and the rest is a pan away.
+    if (legible) {
+      const smallest = Math.min(...visible.nodes().map((n) => parseFloat(n.style("font-size")) || 11));
+      const floor = LEGIBLE_PX / smallest;
+      if (cy.zoom() < floor) {
+        cy.zoom(floor);
+        const box = visible.boundingBox();
+        cy.pan({ x: 30 - box.x1 * floor, y: cy.height() / 2 - ((box.y1 + box.y2) / 2) * floor });
+      }
     }
   }
 
@@ -153,6 +255,10 @@
       this.cy.on("tap", "node", (event) => {
         const original = event.originalEvent || {};
         const node = event.target;
+        if (node.hasClass("domain")) {
+          if (options.onDomain) options.onDomain(node.data("domain"));
+          return;
+        }
         if (original.shiftKey && options.onFocus) {
           options.onFocus(node.id());
         } else if (node.data("url")) {
@@ -161,7 +267,7 @@
         }
       });
       this.cy.on("cxttap", "node", (event) => options.onFocus && options.onFocus(event.target.id()));
-      this.cy.on("mouseover", "node", (event) => this.highlight(event.target));
+      this.cy.on("mouseover", "node", (event) => (event.target.hasClass("domain") ? (this.container.style.cursor = "pointer") : this.highlight(event.target)));
       this.cy.on("mouseout", "node", () => this.highlight(null));
       this.cy.on("mouseover", "edge", (event) => options.onHover && options.onHover(null, event.target.data("edge")));
       this.cy.on("mouseout", "edge", () => options.onHover && options.onHover(null, null));
@@ -193,14 +299,20 @@
         throw new Error(message);
       }
       this.payload = body;
+      this.overview = !!(this.options.overview && this.options.overview(params));
       this.cy.elements().remove();
-      this.cy.add(elementsFrom(body));
+      this.cy.add(this.overview ? overviewElements(body) : elementsFrom(body));
       this.applyBrokerVisibility();
-      runLayout(this.cy, false);
+      runLayout(this.cy, false, this.legible(params));
       return body;
     }
 
+    legible(params) {
+      return !this.options.compact && !(params && params.focus);
+    }
+
     applyBrokerVisibility() {
+      if (this.overview) return;
       const hide = this.options.showBroker && !this.options.showBroker();
       this.cy.batch(() => {
         this.cy.elements().removeClass("hidden-broker");
@@ -316,6 +428,12 @@
     const view = new LineageView(document.getElementById("lineage-canvas"), {
       api: root.dataset.api,
       showBroker: () => brokerToggle.checked,
+      // No focus and no filter: the overview by domain ("*" in the domain list asks for every node).
+      overview: () => !focusInput.value.trim() && !domainSelect.value && !teamSelect.value,
+      onDomain: (name) => {
+        domainSelect.value = name || "*";
+        reload();
+      },
       onFocus: (id) => {
         focusInput.value = id;
         reload();
@@ -340,13 +458,16 @@
       root.dataset.state = "loading";
       status.textContent = "Loading…";
       try {
-        const payload = await view.load(current);
+        const payload = await view.load(Object.assign({}, current, { domain: current.domain === "*" ? "" : current.domain }));
         if (ticket !== loads) return;
         const nodeCount = payload.nodes.length;
         empty.classList.toggle("d-none", nodeCount > 0);
         empty.textContent = nodeCount ? "" : "Nothing to show: no declared or observed flows match.";
         describe();
-        panel.innerHTML = focusPanelHtml(payload, root.dataset.impactUrl);
+        panel.innerHTML = view.overview
+          ? '<span class="el-muted" id="lineage-overview-note">Overview by domain: each arrow is events flowing from one domain\'s services to another\'s. Click a domain to see its services and event types, or focus on a node.</span>'
+          : focusPanelHtml(payload, root.dataset.impactUrl);
+        root.dataset.view = view.overview ? "overview" : current.focus ? "focus" : "graph";
         root.dataset.state = "ready";
         root.dataset.window = payload.window;
       } catch (error) {
@@ -360,6 +481,12 @@
     function describe() {
       const payload = view.payload;
       if (!payload) return;
+      if (view.overview) {
+        const domains = view.cy.nodes().length;
+        const flows = view.cy.edges().length;
+        status.textContent = `${domains} domain${domains === 1 ? "" : "s"}, ${flows} flow${flows === 1 ? "" : "s"} between them · traffic over the ${WINDOW_LABEL[payload.window]}`;
+        return;
+      }
       const shown = view.cy.nodes().not(".hidden-broker");
       const nodes = shown.length;
       const edges = view.cy.edges().filter((e) => !e.hasClass("hidden-broker") && !e.source().hasClass("hidden-broker") && !e.target().hasClass("hidden-broker")).length;
@@ -392,7 +519,8 @@
     [depthInput, windowSelect, domainSelect, teamSelect].forEach((el) => el.addEventListener("change", reload));
     brokerToggle.addEventListener("change", () => {
       view.applyBrokerVisibility();
-      runLayout(view.cy, false);
+      if (view.overview) return;
+      runLayout(view.cy, false, view.legible(params()));
       describe();
     });
     document.getElementById("lineage-fit").addEventListener("click", () => view.fit());

@@ -101,7 +101,10 @@ def test_focus_on_order_placed_switch_the_window_and_see_who_a_breaking_schema_w
         if rows.nth(i).get_attribute("data-depth") == "1"
     }
     assert depth_one == {"inventory", "analytics"}
-    assert "payments" in services, "inventory's StockReserved reaches payments at depth 2"
+    assert services == {"inventory", "analytics"}, "only readers of OrderPlaced would break"
+    downstream = page.locator("#impact-downstream tr.impact-row")
+    fed = {downstream.nth(i).get_attribute("data-service") for i in range(downstream.count())}
+    assert "payments" in fed, "inventory's StockReserved reaches payments: downstream, not counted as broken"
     page.wait_for_function("document.querySelector('[data-lineage-mini]').dataset.state === 'ready'")
     screenshot(page, "lineage-impact")
 
@@ -135,3 +138,36 @@ def test_clicking_a_node_opens_its_catalog_page_and_shift_click_focuses(login, t
     )
     page.wait_for_function(FOCUS_IS, arg="StockReserved", polling=100)
     assert "focus=event_type%3AStockReserved" in page.url
+
+
+SMALLEST_LABEL_PX = "() => Math.min(...window.eventlineLineage.page.cy.nodes(':visible').map((n) => parseFloat(n.renderedStyle('font-size'))))"
+READY = "document.querySelector('#lineage-page').dataset.state === 'ready'"
+
+
+def test_without_a_focus_the_graph_opens_on_a_legible_overview_by_domain(login, traffic):
+    page = login("viewer")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{traffic.url}/lineage/")
+    page.wait_for_function(READY)
+    assert page.evaluate("document.querySelector('#lineage-page').dataset.view") == "overview"
+    domains = page.evaluate("window.eventlineLineage.page.cy.nodes().map((n) => n.data('domain'))")
+    assert {"Ordering", "Payments", "Inventory"} <= set(domains)
+    assert page.evaluate(SMALLEST_LABEL_PX) >= 12, "every domain label is drawn at a legible size"
+    screenshot(page, "lineage-overview")
+
+    # The focus box's placeholder is not cut off.
+    fits = page.evaluate(
+        """() => { const input = document.querySelector('#lineage-focus'); const style = getComputedStyle(input);
+        const ctx = document.createElement('canvas').getContext('2d'); ctx.font = style.font;
+        const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return ctx.measureText(input.placeholder).width <= room; }"""
+    )
+    assert fits
+
+    # Clicking a domain opens its graph, still legible, in the address for sharing.
+    page.evaluate("window.eventlineLineage.page.cy.getElementById('domain:Payments').emit('tap')")
+    page.wait_for_function(READY + " && document.querySelector('#lineage-page').dataset.view === 'graph'")
+    assert "domain=Payments" in page.url
+    assert page.evaluate(SMALLEST_LABEL_PX) >= 12
+    names = page.evaluate("window.eventlineLineage.page.cy.nodes(':visible').map((n) => n.data('label'))")
+    assert "payments" in names
