@@ -97,6 +97,12 @@ def partition_read(*, topic_name: str, partition: int, offset: int | None, limit
     return row, batch
 
 
+def partition_offset_for_time(*, topic: Topic, partition: int, timestamp_ms: int) -> int | None:
+    """The first offset of the partition whose event time is at or after `timestamp_ms`; None
+    when every event is older (Kafka's offsetsForTimes)."""
+    return get_log().first_offset_at_or_after(topic_id=topic.id, partition=partition, timestamp_ms=timestamp_ms)
+
+
 def group_list(*, visible_to: Principal | None = None) -> QuerySet[ConsumerGroup]:
     """Groups with their member counts; with `visible_to`, only those it may describe."""
     groups = ConsumerGroup.objects.all()

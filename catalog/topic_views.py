@@ -4,13 +4,15 @@ correlation id or business key."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from broker import selectors
-from broker.business_keys import business_key_find, positions_filter
+from broker.business_keys import business_key_find, key_values, positions_filter
 from broker.constants import ACCESS_DECLARED, ACCESS_EXPLICIT
 from broker.masking import mask_events
 from broker.models import Event, FlowStat, Partition, Topic
@@ -22,6 +24,9 @@ from core.jsonutil import loads
 from core.timeutil import now_ms
 
 PAGE_SIZE = 50
+# A field filter reads this many events of the partition (from the offset asked, or the newest) and
+# shows those whose data matches, so one page costs one bounded read, never a scan of the log.
+FILTER_SCAN_LIMIT = 1000
 
 
 def _rates(window_ms: int = 60_000) -> dict[int, float]:
@@ -61,6 +66,7 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
     log = partitions[partition]
     offset_param = request.GET.get("offset", "")
     events: list[dict] = []
+    scanned: dict[str, int] | None = None
     mode = "browse"
     if business_key:
         mode = "business_key"
@@ -92,13 +98,25 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         )
         events = [loads(p) for p in payloads]
     else:
+        seek_at = _parse_instant(request.GET.get("at", ""))
+        field, field_value = request.GET.get("field", "").strip(), request.GET.get("value", "").strip()
+        filtering = field.startswith("/")
+        page = FILTER_SCAN_LIMIT if filtering else PAGE_SIZE
+        if seek_at is not None:
+            found = selectors.partition_offset_for_time(topic=topic, partition=partition, timestamp_ms=seek_at)
+            start = log.end_offset if found is None else max(found, log.log_start_offset)
+            offset_param = str(start)
         if offset_param.isdigit():
             start = max(int(offset_param), log.log_start_offset)
         else:
-            start = max(log.end_offset - PAGE_SIZE, log.log_start_offset)  # newest page by default
-        _, batch = selectors.partition_read(topic_name=topic.name, partition=partition, offset=start, limit=PAGE_SIZE)
+            start = max(log.end_offset - page, log.log_start_offset)  # newest page by default
+        _, batch = selectors.partition_read(topic_name=topic.name, partition=partition, offset=start, limit=page)
         events = [loads(p) for p in batch.payloads]
         offset_param = str(start)
+        if filtering:
+            # Only the events read are filtered: at most FILTER_SCAN_LIMIT from `start`, said on the page.
+            scanned = {"first": start, "last": start + len(events) - 1, "count": len(events)}
+            events = [e for e in events if field_value in key_values(e.get("data"), field)][:PAGE_SIZE]
     events = mask_events(events, principal_for_user(request.user))
     context = {
         "topic": topic,
@@ -118,6 +136,11 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         "event_types": EventType.objects.filter(topics=topic).only("name", "summary"),
         "last_append_ms": Partition.objects.filter(topic=topic).aggregate(last=Max("last_append_ms"))["last"],
         "access": _access(topic),
+        "at": request.GET.get("at", ""),
+        "field": request.GET.get("field", ""),
+        "value": request.GET.get("value", ""),
+        "scanned": scanned,
+        "filter_scan_limit": FILTER_SCAN_LIMIT,
     }
     return render(request, "topics/topic_detail.html", context)
 
@@ -130,3 +153,19 @@ def _access(topic: Topic) -> dict[str, object]:
     if topic.access_policy == ACCESS_EXPLICIT:
         return {"policy": topic.access_policy, "producers": topic.access_producers, "consumers": topic.access_consumers}
     return {"policy": topic.access_policy}
+
+
+def _parse_instant(text: str) -> int | None:
+    """Epoch ms from the seek box: an ISO 8601 date-time (UTC unless it names an offset) or epoch ms."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        instant = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=datetime.UTC)
+    return int(instant.timestamp() * 1000)

@@ -9,6 +9,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from core import units
 from core.timeutil import ms_to_datetime, now_ms
 from core.ui import has_role as ui_has_role
 from core.ui import render_markdown
@@ -115,3 +116,21 @@ def pairs(value: str) -> list[tuple[str, str]]:
 def has_role(request: Any, role: str) -> bool:
     """`{% if request|has_role:"editor" %}`: whether the logged-in person holds `role`."""
     return ui_has_role(request, role)
+
+
+@register.filter
+def duration_label(value: int | None) -> str:
+    """'7 days', '1 h 30 min', 'forever' (-1) from milliseconds: retention and other settings."""
+    return units.duration_label(None if value in (None, "") else int(value))
+
+
+@register.filter
+def size_label(value: int | None) -> str:
+    """'1.5 GB', 'no size limit' (-1) from bytes."""
+    return units.size_label(None if value in (None, "") else int(value))
+
+
+@register.filter
+def compact_json(value: Any) -> str:
+    """One line of JSON for a table cell (the payload column); the details row shows it pretty."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
