@@ -10,16 +10,19 @@
   // Tick labels at least this far apart (px), so times never run into each other on a half-width chart.
   const X_TICK_SPACE = 100;
   const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const clockSeconds = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   const day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 
-  // The time at every tick; over windows longer than half a day, the date too where it changes.
+  // The time at every tick (with seconds when ticks are that close); over windows longer than half a day, the date too where it changes.
   function timeLabels(u, splits) {
     const spansDays = splits.length > 1 && splits[splits.length - 1] - splits[0] > 43200;
+    // Ticks less than a minute apart need seconds, or neighbours read the same.
+    const time = splits.length > 1 && splits[1] - splits[0] < 60 ? clockSeconds : clock;
     let previousDay = null;
     return splits.map((seconds) => {
       const at = new Date(seconds * 1000);
       const thisDay = day.format(at);
-      const label = spansDays && thisDay !== previousDay ? `${thisDay} ${clock.format(at)}` : clock.format(at);
+      const label = spansDays && thisDay !== previousDay ? `${thisDay} ${time.format(at)}` : time.format(at);
       previousDay = thisDay;
       return label;
     });
