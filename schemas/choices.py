@@ -27,3 +27,4 @@ class Mode(models.TextChoices):
 
 class SchemaType(models.TextChoices):
     JSON = "JSON"
+    AVRO = "AVRO"

@@ -101,7 +101,7 @@ def parse_mode(value: object) -> Mode:
 def supported_schema_type(value: object) -> str:
     """The request's `schemaType` if this registry can parse it; 42201 saying what it supports.
 
-    No `schemaType` means AVRO in Confluent's API, so such a request is refused until Avro lands.
+    No `schemaType` means AVRO, as in Confluent's API.
     """
     if value is None:
         value = c.DEFAULT_REQUEST_SCHEMA_TYPE
@@ -110,11 +110,6 @@ def supported_schema_type(value: object) -> str:
     name = value.strip().upper()
     if name in c.SUPPORTED_SCHEMA_TYPES:
         return name
-    if name == c.SCHEMA_TYPE_AVRO:
-        raise InvalidSchema(
-            "Invalid schema type AVRO (a request without schemaType is AVRO): Avro schemas are not supported yet; "
-            + _supported_types_text()
-        )
     if name in c.KNOWN_SCHEMA_TYPES:
         raise InvalidSchema(
             f"Invalid schema type {name}: {name.title()} schemas are not supported yet; " + _supported_types_text()
@@ -124,4 +119,4 @@ def supported_schema_type(value: object) -> str:
 
 def _supported_types_text() -> str:
     names = ", ".join(c.SUPPORTED_SCHEMA_TYPES)
-    return f'this registry supports {names} (send "schemaType": "JSON")'
+    return f"this registry supports {names}"

@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from core.jsonutil import loads
 from schemas import constants as c
-from schemas import errors
+from schemas import errors, formats
 from schemas.cache import ID_READ_SYNC_S, registry_cache
 from schemas.choices import Mode
 from schemas.compatibility import (
@@ -25,9 +25,7 @@ from schemas.compatibility import (
 )
 from schemas.documents import (
     Reference,
-    canonical_text,
     check_nesting,
-    check_schema,
     fingerprint,
     parse_schema_text,
 )
@@ -488,15 +486,15 @@ def candidate_from_request(
     check_nesting(parsed, documents)
     validator = None
     if check:
-        _, validator = check_schema(parsed, documents)
-    text = canonical_text(parsed, normalize=normalize)
+        validator = formats.check(type_name, parsed, documents)
+    text, identity = formats.texts(type_name, parsed, normalize=normalize)
     return Candidate(
         schema_type=type_name,
         parsed=parsed,
         text=text,
         references=tuple(resolved),
         documents=documents,
-        fingerprint=fingerprint(type_name, text, resolved),
+        fingerprint=fingerprint(type_name, identity, resolved),
         validator=validator,
     )
 
@@ -513,7 +511,7 @@ def _refuse_oversized(schema: str) -> None:
 
 def candidate_checked(candidate: Candidate) -> Candidate:
     """The candidate after the full check (meta-schema, references, compilation); 42201 if it fails."""
-    _, validator = check_schema(candidate.parsed, candidate.documents)
+    validator = formats.check(candidate.schema_type, candidate.parsed, candidate.documents)
     return replace(candidate, validator=validator)
 
 

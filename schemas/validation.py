@@ -27,8 +27,9 @@ from typing import Any
 from django.db import connection
 
 from core.db import Expectation
+from schemas import formats
 from schemas.cache import registry_cache
-from schemas.documents import compile_validator, json_pointer
+from schemas.documents import json_pointer
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def validator_for(schema_id: int) -> EventValidator:
     from schemas.selectors import loaded_schema
 
     document = loaded_schema(schema_id)
-    validator = EventValidator(schema_id, compile_validator(document.parsed, document.documents))
+    validator = formats.event_validator(schema_id, document.schema_type, document.parsed, document.documents)
     registry_cache.remember_validator(schema_id, validator, text_length=len(document.text))
     return validator
 

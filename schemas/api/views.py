@@ -21,18 +21,20 @@ logger = logging.getLogger(__name__)
 
 def _schema_shape(row: SubjectVersion) -> dict[str, Any]:
     """Confluent's Schema entity for one subject version."""
-    shape: dict[str, Any] = {
-        "subject": row.subject.name,
-        "version": row.version,
-        "id": row.schema_id,
-        "schemaType": row.schema.schema_type,
-    }
+    shape: dict[str, Any] = {"subject": row.subject.name, "version": row.version, "id": row.schema_id}
+    _put_schema_type(shape, row.schema.schema_type)
     if row.schema.references:
         shape["references"] = row.schema.references
     shape["schema"] = row.schema.schema_text
     if row.deleted:
         shape["deleted"] = True
     return shape
+
+
+def _put_schema_type(shape: dict[str, Any], schema_type: str) -> None:
+    """Confluent leaves `schemaType` out for AVRO, the default, and names the others."""
+    if schema_type != c.SCHEMA_TYPE_AVRO:
+        shape["schemaType"] = schema_type
 
 
 def _schema_request(body: dict[str, Any]) -> dict[str, Any]:
@@ -129,11 +131,8 @@ def version_register(request: HttpRequest, subject: str) -> HttpResponse:
         # Refused as before; the message names who would break right after what breaks them.
         error.name_consumers(affected_sentence(*split_affected(affected_consumers(normalize_subject(subject)))))
         raise
-    shape: dict[str, Any] = {
-        "id": registered.schema_id,
-        "version": registered.version,
-        "schemaType": registered.schema_type,
-    }
+    shape: dict[str, Any] = {"id": registered.schema_id, "version": registered.version}
+    _put_schema_type(shape, registered.schema_type)
     if registered.references:
         shape["references"] = [reference.as_dict() for reference in registered.references]
     shape["schema"] = registered.schema_text
@@ -186,7 +185,8 @@ def _schema_id(raw: str) -> int:
 def schema_by_id(request: HttpRequest, schema_id: str) -> HttpResponse:
     number = _schema_id(schema_id)
     row = selectors.schema_text_by_id_cached(number)
-    shape: dict[str, Any] = {"schema": row.schema_text, "schemaType": row.schema_type}
+    shape: dict[str, Any] = {"schema": row.schema_text}
+    _put_schema_type(shape, row.schema_type)
     if row.references:
         shape["references"] = row.references
     if flag(request, "fetchMaxId"):

@@ -153,6 +153,10 @@ def check_compatibility(
     """Check ``new`` against the live ``previous`` versions (oldest -> newest) at ``level``."""
     if level is CompatibilityLevel.NONE or not previous:
         return CompatibilityResult(is_compatible=True)
+    if new.schema_type.upper() == "AVRO":
+        from schemas.avro.levels import check_avro  # Avro's own rules (schemas.avro)
+
+        return check_avro(new, previous, level, validate_fields=validate_fields)
     candidates = list(reversed(previous)) if level.is_transitive() else [previous[-1]]
     new_side = _Side(new)
     seen: list[ReportedDifference] = []
