@@ -40,8 +40,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     groups = list(groups)
     states = [getattr(group, "lag_state", None) if hasattr(group, "lag_state") else None for group in groups]
     lines = sparklines([state.recent if state else [] for state in states])
+    # One query for every group on the page, not one per row.
+    open_dead_letters = dead_letters_count(group_names=[group.name for group in groups])
     rows = [
-        {"group": group, "state": state, "spark": spark, "trend": lag_trend(state.recent) if state else "flat"}
+        {
+            "group": group,
+            "state": state,
+            "spark": spark,
+            "trend": lag_trend(state.recent) if state else "flat",
+            "dead_letters": open_dead_letters[group.name],
+        }
         for group, state, spark in zip(groups, states, lines, strict=True)
     ]
     context = {

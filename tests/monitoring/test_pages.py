@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from broker.models import ConsumerGroup
+from broker.models import ConsumerGroup, DeadLetter
 from core.timeutil import now_ms
 from monitoring.lag import lag_sample_round
 
@@ -36,6 +36,37 @@ def test_dashboard_lists_groups_with_lag_status_and_filters_to_lagging(staff, ap
     assert 'data-group="done"' not in lagging and 'data-group="g1"' in lagging and "<html" not in lagging
 
 
+def dead_letter(group: str, offset: int, *, resolved: bool = False) -> None:
+    DeadLetter.objects.create(
+        group=group,
+        topic="orders",
+        partition=0,
+        offset=offset,
+        event_id=f"{group}-e{offset}",
+        dead_letter_topic=f"orders.{group}.dlq",
+        dead_letter_partition=0,
+        dead_letter_offset=offset,
+        attempts=3,
+        dead_lettered_ms=now_ms(),
+        resolved_ms=now_ms() if resolved else None,
+    )
+
+
+def test_dashboard_shows_each_groups_unresolved_dead_letters_linking_to_them(staff, api, make_topic):
+    setup_groups(api, make_topic, 2)
+    dead_letter("g0", 1)
+    dead_letter("g0", 2)
+    dead_letter("g0", 3, resolved=True)
+    for html in (
+        staff.get("/monitoring/").content.decode(),
+        staff.get("/monitoring/", HTTP_HX_REQUEST="true").content.decode(),
+    ):
+        g0 = html.split('data-group="g0"')[1].split("</tr>")[0]
+        g1 = html.split('data-group="g1"')[1].split("</tr>")[0]
+        assert 'href="/monitoring/dead-letters/?group=g0"' in g0 and ">2</a>" in g0
+        assert "/monitoring/dead-letters/" not in g1 and '<span class="el-muted">0</span>' in g1
+
+
 def test_dashboard_query_count_does_not_grow_with_groups(staff, api, make_topic):
     def count() -> int:
         with CaptureQueriesContext(connection) as context:
@@ -46,6 +77,7 @@ def test_dashboard_query_count_does_not_grow_with_groups(staff, api, make_topic)
     few = count()
     for i in range(2, 30):
         api.post(f"/api/v1/groups/g{i}/offsets", {"offsets": [{"topic": "orders", "partition": 0, "offset": 1}]})
+        dead_letter(f"g{i}", 1)
     lag_sample_round(now_ms=now_ms())
     assert count() == few
 
