@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-sqlite test-postgres bench soak lint clean
+.PHONY: setup run test test-sqlite test-postgres bench soak lint clean kafka-prereqs kafka-start kafka-stop kafka-status
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,28 @@ bench: setup
 ## consumed exactly once per group, and latency p50/p99; SOAK_DB=postgres with BENCH_POSTGRES_URL. Not in `make test`.
 soak: setup
 	$(PY) -m bench.soak
+
+## kafka-start, kafka-stop, kafka-status: a local single-node Apache Kafka on 127.0.0.1:9092
+## (scripts/kafka.sh: fetched from Maven Central into .cache/kafka/, data and logs in var/kafka/)
+kafka-start: setup kafka-prereqs
+	scripts/kafka.sh start
+
+kafka-stop:
+	scripts/kafka.sh stop
+
+kafka-status:
+	scripts/kafka.sh status
+
+# A JDK 17+ and Maven from Debian's packages, only when missing (scripts/kafka.sh installs nothing).
+kafka-prereqs:
+	@missing=""; \
+	 command -v java >/dev/null 2>&1 || missing="$$missing default-jdk-headless"; \
+	 command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	 if [ -n "$$missing" ]; then \
+	   sudo=""; [ "$$(id -u)" = "0" ] || sudo="sudo"; \
+	   echo "Installing$$missing from Debian's packages"; \
+	   $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	 fi
 
 lint: setup
 	$(VENV)/bin/ruff check .
