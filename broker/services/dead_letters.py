@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from broker.log import get_log
+from broker.masking import mask_data, personal_data_fields
 from broker.models import DeadLetter, Topic
 from broker.services.produce import events_produce
 from broker.services.retries import _COPIED_ATTRIBUTES, RETRIES_PRINCIPAL
@@ -117,6 +118,9 @@ def dead_letter_edit_and_redrive(*, id: int, data: Any, actor: Principal) -> dic
     row = _row(id)
     actor.require_group(row.group)
     event = _read_dead_letter(row)
+    # Asked before the append: a provider that cannot answer refuses the edit rather than audit
+    # personal data unmasked.
+    pointers = personal_data_fields().get(event.get("type") or row.event_type, ())
     raw = _copy(event, row)
     raw.pop("id")
     raw["data"] = data
@@ -141,8 +145,8 @@ def dead_letter_edit_and_redrive(*, id: int, data: Any, actor: Principal) -> dic
             action=AuditAction.DEAD_LETTER_EDITED_REDRIVEN,
             target_type="dead_letter",
             target=_target(row),
-            before=before | {"data": event.get("data")},
-            after=_state(row) | {"data": data, "event": answer},
+            before=before | _audited_data(event.get("data"), pointers),
+            after=_state(row) | _audited_data(data, pointers) | {"event": answer},
         )
     return answer
 
@@ -276,6 +280,16 @@ def _redrive_one(row: DeadLetter, actor: Principal) -> dict[str, Any]:
             after=_state(locked) | {"event": answer},
         )
     return answer
+
+
+def _audited_data(data: Any, pointers: Sequence[str]) -> dict[str, Any]:
+    """Event data as the audit keeps it: classified fields masked for everyone. Audit rows are
+    never updated or deleted, so personal data written there could never be erased nor leave with
+    the topic's retention; the unmasked event stays in the topic the entry points to, where reads
+    mask it for callers without the right."""
+    if not pointers:
+        return {"data": data}
+    return {"data": mask_data(data, pointers), "data_masked": list(pointers)}
 
 
 def _target(row: DeadLetter) -> str:

@@ -4,7 +4,11 @@ idempotently; edit-and-redrive as a new event (editors and admins); resolve; aud
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.test import override_settings
 
+from broker.masking import MASK, personal_data_forget
 from broker.models import DeadLetter
 from broker.services import retries
 from broker.services.dead_letters import dead_letter_redrive
@@ -22,7 +26,7 @@ def _fresh_due_cache():
     retries._due_cache.clear()
 
 
-def dead_letters(api, n=1, group="g", topic="orders", error=ERROR):
+def dead_letters(api, n=1, group="g", topic="orders", error=ERROR, data=None):
     """Produce n events with key 'order-7' and headers, and dead-letter each on its first nack."""
     api.client.put(f"/api/v1/groups/{group}/retry-policy", {"max_attempts": 1}, format="json")
     member = api.post(f"/api/v1/groups/{group}/members", {"topics": [topic], "auto_offset_reset": "earliest"}).json()[
@@ -34,7 +38,7 @@ def dead_letters(api, n=1, group="g", topic="orders", error=ERROR):
             "source": "shop",
             "type": "OrderPlaced",
             "key": "order-7",
-            "data": {"n": i},
+            "data": data or {"n": i},
             "headers": [{"key": "tenant", "value": "acme"}],
         }
         for i in range(n)
@@ -134,6 +138,41 @@ def test_edit_and_redrive_sends_the_edited_data_as_a_new_event_and_needs_editor_
     assert entry.before["data"] == {"n": 0} and entry.after["data"] == {"n": 99}
     row.refresh_from_db()
     assert row.resolved_ms is not None and row.redrive_count == 1
+
+
+def card_is_personal_data() -> dict[str, list[str]]:
+    return {"OrderPlaced": ["/card/number", "/email"]}
+
+
+def test_edit_and_redrive_audits_the_data_with_personal_fields_masked_for_every_reader(
+    api, make_topic, client, django_user_model
+):
+    make_topic("orders")
+    provider = {**settings.EVENTLINE, "PERSONAL_DATA_PROVIDER": f"{__name__}.card_is_personal_data"}
+    with override_settings(EVENTLINE=provider):
+        personal_data_forget()
+        try:
+            (row,) = dead_letters(api, data={"n": 0, "card": {"number": "4111 1111"}, "email": "ann@example.com"})
+            edited = {"n": 1, "card": {"number": "4000 0002"}, "email": "ann@example.org"}
+            assert api.post(f"/api/v1/dead-letters/{row.id}/edit-and-redrive", {"data": edited}).status_code == 200
+        finally:
+            personal_data_forget()
+    editor = django_user_model.objects.create_user("eddie", password="pw")
+    editor.groups.add(Group.objects.get_or_create(name="editor")[0])
+    client.force_login(editor)
+
+    entry = AuditEntry.objects.get(action="dead_letter.edited_redriven")
+    listed = api.get("/api/v1/audit/", action="dead_letter.edited_redriven").json()["results"][0]
+    page = client.get("/audit/", {"action": "dead_letter.edited_redriven"}).content.decode()
+
+    assert entry.before["data"] == {"n": 0, "card": {"number": MASK}, "email": MASK}
+    assert entry.after["data"] == {"n": 1, "card": {"number": MASK}, "email": MASK}
+    assert entry.after["data_masked"] == ["/card/number", "/email"]
+    assert listed["after"]["data"] == entry.after["data"] and listed["before"]["data"] == entry.before["data"]
+    for secret in ("4111", "4000", "ann@example"):
+        assert secret not in str(listed) and secret not in page
+    # The event itself keeps the data, for those with the right to read it (an admin key here).
+    assert read(api)[-1]["data"] == edited
 
 
 def test_resolve_marks_the_row_once_and_is_audited(api, make_topic):
