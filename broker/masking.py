@@ -186,6 +186,18 @@ def hidden_fields(principal: Principal, event_type: str) -> tuple[str, ...]:
     return personal_data_fields().get(event_type, ())
 
 
+def pointer_touches(pointer: str, classified: Sequence[str]) -> bool:
+    """Whether `pointer` (a filter's JSON pointer into `data`) is at, inside or above one of the
+    `classified` pointers: matching on it would tell something of a masked value. A `*` segment on
+    either side matches any one segment."""
+    parts = pointer.split("/")[1:]
+    for other in classified:
+        segments = other.split("/")[1:]
+        if all(a == b or "*" in (a, b) for a, b in zip(parts, segments, strict=False)):
+            return True
+    return False
+
+
 def mask_events(documents: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
     """Parsed event documents (pages, traces) as `principal` may see them, masked in place."""
     if principal.may_see_personal_data:

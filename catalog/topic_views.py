@@ -1,6 +1,6 @@
 """Topic pages (part of the catalog, which reads the broker): the list with partitions, sizes and
 rates; a topic page that browses events by partition and offset, or finds them by key,
-correlation id or business key."""
+correlation id or business key, and tails the newest events live."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.shortcuts import render
 from broker import selectors
 from broker.business_keys import business_key_find, key_values, positions_filter
 from broker.constants import ACCESS_DECLARED, ACCESS_EXPLICIT
-from broker.masking import mask_events
+from broker.masking import hidden_fields, mask_events, pointer_touches
 from broker.models import Event, FlowStat, Partition, Topic
 from broker.partitioner import partition_for_key
 from catalog.models import EventType
@@ -27,6 +27,10 @@ PAGE_SIZE = 50
 # A field filter reads this many events of the partition (from the offset asked, or the newest) and
 # shows those whose data matches, so one page costs one bounded read, never a scan of the log.
 FILTER_SCAN_LIMIT = 1000
+# The live tail keeps this many of the newest events on the page, and one poll never reads more
+# than this many per partition: a burst between two polls shows its newest events, not all of it.
+TAIL_KEEP = 100
+TAIL_POLL_MS = 1500
 
 
 def _rates(window_ms: int = 60_000) -> dict[int, float]:
@@ -67,7 +71,10 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
     offset_param = request.GET.get("offset", "")
     events: list[dict] = []
     scanned: dict[str, int] | None = None
+    refused_types: list[str] = []
+    step = PAGE_SIZE
     mode = "browse"
+    principal = principal_for_user(request.user)
     if business_key:
         mode = "business_key"
         matches = business_key_find(business_key, topic_id=topic.id, limit=PAGE_SIZE)
@@ -98,26 +105,43 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         )
         events = [loads(p) for p in payloads]
     else:
-        seek_at = _parse_instant(request.GET.get("at", ""))
         field, field_value = request.GET.get("field", "").strip(), request.GET.get("value", "").strip()
         filtering = field.startswith("/")
         page = FILTER_SCAN_LIMIT if filtering else PAGE_SIZE
+        # An offset given (the paging links, or typed) wins over the time it was first sought from,
+        # so the links can carry `at` back to the form without seeking again.
+        seek_at = None if offset_param.isdigit() else _parse_instant(request.GET.get("at", ""))
         if seek_at is not None:
             found = selectors.partition_offset_for_time(topic=topic, partition=partition, timestamp_ms=seek_at)
-            start = log.end_offset if found is None else max(found, log.log_start_offset)
-            offset_param = str(start)
+            offset_param = str(log.end_offset if found is None else max(found, log.log_start_offset))
         if offset_param.isdigit():
             start = max(int(offset_param), log.log_start_offset)
         else:
             start = max(log.end_offset - page, log.log_start_offset)  # newest page by default
         _, batch = selectors.partition_read(topic_name=topic.name, partition=partition, offset=start, limit=page)
-        events = [loads(p) for p in batch.payloads]
+        # Masked before filtering: a filter on a personal-data field sees "***" as a person without
+        # the right does, so matching cannot confirm a value the page would hide.
+        events = mask_events([loads(p) for p in batch.payloads], principal)
         offset_param = str(start)
+        step = page
         if filtering:
             # Only the events read are filtered: at most FILTER_SCAN_LIMIT from `start`, said on the page.
             scanned = {"first": start, "last": start + len(events) - 1, "count": len(events)}
-            events = [e for e in events if field_value in key_values(e.get("data"), field)][:PAGE_SIZE]
-    events = mask_events(events, principal_for_user(request.user))
+            refused_types = sorted(
+                {
+                    e.get("type") or ""
+                    for e in events
+                    if pointer_touches(field, hidden_fields(principal, e.get("type") or ""))
+                }
+            )
+            events = [
+                e
+                for e in events
+                if (e.get("type") or "") not in refused_types and field_value in key_values(e.get("data"), field)
+            ][:PAGE_SIZE]
+    if mode != "browse":
+        events = mask_events(events, principal)
+    offset_number = int(offset_param) if offset_param.isdigit() else None
     context = {
         "topic": topic,
         "partitions": partitions,
@@ -129,9 +153,11 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         "correlation": correlation,
         "business_key": business_key,
         "offset": offset_param,
-        "prev_offset": max(log.log_start_offset, int(offset_param) - PAGE_SIZE) if offset_param.isdigit() else None,
-        "next_offset": int(offset_param) + PAGE_SIZE
-        if offset_param.isdigit() and int(offset_param) + PAGE_SIZE < log.end_offset
+        "prev_offset": max(log.log_start_offset, offset_number - step)
+        if offset_number is not None and offset_number > log.log_start_offset
+        else None,
+        "next_offset": offset_number + step
+        if offset_number is not None and offset_number + step < log.end_offset
         else None,
         "event_types": EventType.objects.filter(topics=topic).only("name", "summary"),
         "last_append_ms": Partition.objects.filter(topic=topic).aggregate(last=Max("last_append_ms"))["last"],
@@ -140,9 +166,54 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         "field": request.GET.get("field", ""),
         "value": request.GET.get("value", ""),
         "scanned": scanned,
+        "refused_types": refused_types,
         "filter_scan_limit": FILTER_SCAN_LIMIT,
+        "tail_cursor": _cursor_text({p.number: p.end_offset for p in partitions}),
+        "tail_keep": TAIL_KEEP,
+        "tail_poll_ms": TAIL_POLL_MS,
     }
     return render(request, "topics/topic_detail.html", context)
+
+
+@login_required
+def topic_tail(request: HttpRequest, name: str) -> HttpResponse:
+    """The live tail's poll: the events appended since `cursor` (per partition, the next offset to
+    read, as the page last saw it), newest first and masked as the browser is, as table rows; the
+    new cursor comes back in the X-Tail-Cursor header. Without a cursor it starts at the log ends."""
+    topic = selectors.topic_get(name=name)
+    seen = _parse_cursor(request.GET.get("cursor", ""))
+    events: list[dict] = []
+    cursor: dict[int, int] = {}
+    for row in Partition.objects.filter(topic=topic).order_by("number"):
+        start = max(seen.get(row.number, row.end_offset), row.end_offset - TAIL_KEEP, row.log_start_offset)
+        cursor[row.number] = start
+        if start >= row.end_offset:
+            continue
+        _, batch = selectors.partition_read(
+            topic_name=topic.name, partition=row.number, offset=start, limit=row.end_offset - start
+        )
+        cursor[row.number] = batch.next_offset
+        events.extend(loads(p) for p in batch.payloads)
+    events.sort(key=lambda e: (e.get("append_time") or 0, e.get("partition"), e.get("offset")), reverse=True)
+    events = mask_events(events[:TAIL_KEEP], principal_for_user(request.user))
+    response = render(request, "htmx/topic_tail_rows.html", {"topic": topic, "events": events})
+    response["X-Tail-Cursor"] = _cursor_text(cursor)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _parse_cursor(text: str) -> dict[int, int]:
+    """`0:12,1:5` -> {0: 12, 1: 5}; pieces that are not two whole numbers are ignored."""
+    cursor = {}
+    for piece in text.split(","):
+        partition, _, offset = piece.partition(":")
+        if partition.strip().isdigit() and offset.strip().isdigit():
+            cursor[int(partition)] = int(offset)
+    return cursor
+
+
+def _cursor_text(cursor: dict[int, int]) -> str:
+    return ",".join(f"{partition}:{offset}" for partition, offset in sorted(cursor.items()))
 
 
 def _access(topic: Topic) -> dict[str, object]:
