@@ -3,8 +3,10 @@ against the draft's meta-schema, and compile into a validator with registry refe
 locally. Pure: no database, no network (a `$ref` that names nothing supplied fails, it is never
 fetched).
 
-The draft comes from `$schema`; a schema without one is read as 2020-12, as the `jsonschema`
-library (and so Confluent's Python serializer) and the compatibility checker read it.
+The draft comes from `$schema`; a schema without one is read as draft-07, as Confluent's registry
+reads it (its everit parser defaults to draft-07), so tuple `items: [...]` and `additionalItems`
+keep their meaning. Validation, the meta-schema check and the compatibility checker all use that
+one draft.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from urllib.parse import urldefrag, urljoin
 import jsonschema
 import jsonschema_rs
 
-from schemas.compatibility.drafts import Draft
+from schemas.compatibility.drafts import DEFAULT_DRAFT, Draft
 from schemas.compatibility.refs import EXTERNAL_BASE, ROOT_BASE, DocumentSet, UnresolvedReference
 from schemas.errors import InvalidSchema
 
@@ -32,7 +34,6 @@ _DRAFT_URIS: tuple[tuple[re.Pattern[str], Draft], ...] = (
     (re.compile(r"^https?://json-schema\.org/draft/2019-09/schema#?$"), Draft.DRAFT_2019_09),
     (re.compile(r"^https?://json-schema\.org/draft/2020-12/schema#?$"), Draft.DRAFT_2020_12),
 )
-DEFAULT_DRAFT = Draft.DRAFT_2020_12
 DRAFT_NAMES = {
     Draft.DRAFT_04: "draft-04",
     Draft.DRAFT_06: "draft-06",
@@ -147,8 +148,20 @@ def compile_validator(schema: Any, references: Mapping[str, Any] | None = None) 
 _LINEAR_PATTERNS = jsonschema_rs.RegexOptions()
 
 
+#: jsonschema-rs validator per draft: `validator_for` would read a schema without `$schema` as
+#: 2020-12, so the class is picked from the registry's own reading of the draft.
+_VALIDATOR_CLASSES: dict[Draft, type[jsonschema_rs.Validator]] = {
+    Draft.DRAFT_04: jsonschema_rs.Draft4Validator,
+    Draft.DRAFT_06: jsonschema_rs.Draft6Validator,
+    Draft.DRAFT_07: jsonschema_rs.Draft7Validator,
+    Draft.DRAFT_2019_09: jsonschema_rs.Draft201909Validator,
+    Draft.DRAFT_2020_12: jsonschema_rs.Draft202012Validator,
+}
+
+
 def _compile(schema: Any, references: Mapping[str, Any] | None) -> jsonschema_rs.Validator:
-    return jsonschema_rs.validator_for(
+    validator_class = _VALIDATOR_CLASSES[draft_of(schema)]
+    return validator_class(
         schema,
         validate_formats=True,
         retriever=_LocalRetriever(references or {}),

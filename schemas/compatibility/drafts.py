@@ -35,11 +35,12 @@ _SCHEMA_URI_MARKERS: tuple[tuple[str, Draft], ...] = (
     ("2020-12", Draft.DRAFT_2020_12),
 )
 
-DEFAULT_DRAFT = Draft.DRAFT_2020_12
+#: A schema without ``$schema`` is draft-07, as in Confluent (its everit parser's default).
+DEFAULT_DRAFT = Draft.DRAFT_07
 
 
 def detect_draft(schema: JSON, default: Draft = DEFAULT_DRAFT) -> Draft:
-    """The draft named by the root ``$schema``, else ``default`` (2020-12 semantics)."""
+    """The draft named by the root ``$schema``, else ``default`` (draft-07)."""
     if isinstance(schema, dict):
         uri = schema.get("$schema")
         if isinstance(uri, str):

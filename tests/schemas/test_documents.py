@@ -33,9 +33,22 @@ def test_the_draft_is_read_from_dollar_schema(uri, draft):
     assert draft_of({"$schema": uri}) is draft
 
 
-def test_a_schema_without_dollar_schema_is_read_as_2020_12():
-    assert draft_of({"type": "string"}) is Draft.DRAFT_2020_12
-    assert draft_of(True) is Draft.DRAFT_2020_12
+def test_a_schema_without_dollar_schema_is_read_as_draft_07_as_in_confluent():
+    assert draft_of({"type": "string"}) is Draft.DRAFT_07
+    assert draft_of(True) is Draft.DRAFT_07
+
+
+def test_a_schema_without_dollar_schema_validates_tuple_items_by_draft_07():
+    draft, validator = check_schema({"type": "array", "items": [{"type": "string"}], "additionalItems": False})
+    assert draft is Draft.DRAFT_07
+    assert validator.is_valid(["a"])
+    assert not validator.is_valid([1])
+    assert not validator.is_valid(["a", "b"])
+
+
+def test_a_schema_without_dollar_schema_ignores_2020_12_only_keywords_as_draft_07_does():
+    _, validator = check_schema({"type": "array", "prefixItems": [{"type": "string"}], "unevaluatedItems": False})
+    assert validator.is_valid([1, 2])
 
 
 @pytest.mark.parametrize(
@@ -70,7 +83,7 @@ def test_meta_schema_failures_list_each_problem_with_its_path():
     with pytest.raises(InvalidSchema) as raised:
         check_schema({"type": "strin", "properties": {"a": {"minimum": "x"}}})
     message = raised.value.message
-    assert "2020-12 meta-schema" in message
+    assert "draft-07 meta-schema" in message
     assert "at /type" in message and "at /properties/a/minimum" in message
 
 

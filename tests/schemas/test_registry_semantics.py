@@ -298,6 +298,16 @@ def test_a_2020_12_only_keyword_is_meta_validated_by_its_draft(registry):
     assert registry.register("tuple3", draft7_tuple).status_code == 200
 
 
+def test_a_tuple_schema_without_dollar_schema_registers_and_is_checked_as_draft_07(registry):
+    pair = {"type": "array", "items": [{"type": "string"}, {"type": "integer"}], "additionalItems": False}
+    assert registry.register("pair", pair).status_code == 200
+    # additionalItems: false -> a schema for the extra positions reopens them: compatible.
+    widened = {**pair, "additionalItems": {"type": "boolean"}}
+    assert registry.register("pair", widened).status_code == 200
+    narrowed = {**pair, "items": [{"type": "string"}, {"type": "string"}]}
+    assert registry.register("pair", narrowed).status_code == 409
+
+
 def test_normalize_config_canonicalises_key_order(registry):
     registry.put("/config/s", {"normalize": True})
     one = registry.register("s", {"type": "object", "properties": {"a": {"type": "string"}}}).json()
