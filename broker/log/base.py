@@ -1,4 +1,26 @@
-"""The log interface every backend implements."""
+"""The log interface every backend implements (DESIGN.md §4, §8): broker.log.sql (the default)
+and broker.log.kafka. tests/broker/log/test_contract.py holds both to the same contract.
+
+What the interface promises on every backend: a produce request's events are appended all or
+none; each lands on the partition the caller chose; offsets increase within a partition in
+append order; a repeated (source, id) is answered with the original coordinates and not
+appended again; reads start at the first offset at or after the one asked for (the log start if
+retention moved past it); `offsets` gives the log start and the log end.
+
+Where it leans on the SQL log, and what the Kafka log does instead:
+- Topics are known by their database id (`topic_id`): the SQL tables key on it. The Kafka log
+  looks the name up in the Topic table; topics themselves live in the cluster (TopicAdmin).
+- `expect` are SQL conditions the SQL log checks inside the append's own transaction. The Kafka
+  log checks them in the database just before it commits its Kafka transaction: a registry change
+  that commits between that check and the Kafka commit is not seen (a window of milliseconds).
+- Offsets are dense on SQL. On Kafka a transaction's commit marker takes an offset, so offsets
+  have gaps and the log end is past the last event; read's `next_offset` skips the markers.
+- Repeats: the SQL log finds them in its table, across processes and forever (while retained).
+  The Kafka log remembers the last kafka.DEDUP_WINDOW (source, id) it appended in this process;
+  across processes, it relies on the indexer's table (the next slice of issue 17).
+- `apply_retention` is the SQL log's retention pass. Kafka's brokers apply retention.ms and
+  retention.bytes themselves, per closed segment, so on Kafka it does nothing.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +65,42 @@ class RetentionResult:
     deleted_bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class PartitionOffsets:
+    """The log start offset (earliest readable) and the log end offset (the next append's, or past
+    it on Kafka by the commit markers): Kafka's earliest and latest."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDescription:
+    """A topic as the cluster knows it: partition count and the settings Eventline manages."""
+
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+class TopicAdmin(Protocol):
+    """Topics of a log that keeps them outside Eventline's database (Kafka). The SQL log has no
+    such part: broker.services.topics' Topic and Partition rows are its topics."""
+
+    def topic_create(self, *, name: str, partitions: int, config: dict[str, str] | None = None) -> None: ...
+
+    def topic_update(self, *, name: str, partitions: int | None = None, config: dict[str, str] | None = None) -> None:
+        """Grow the partition count and/or change settings (retention.ms, retention.bytes,
+        cleanup.policy, max.message.bytes)."""
+
+    def topic_delete(self, *, name: str) -> None: ...
+
+    def topic_list(self) -> list[str]:
+        """Every topic, those other clients created included; internal ones hidden."""
+
+    def topic_describe(self, *, name: str) -> TopicDescription: ...
+
+
 class Log(Protocol):
     def append(
         self,
@@ -60,6 +118,9 @@ class Log(Protocol):
 
     def read(self, *, topic_id: int, partition: int, offset: int, max_events: int, max_bytes: int) -> ReadBatch:
         """Events of one partition from `offset` (inclusive), at least one if any is there."""
+
+    def offsets(self, *, topic_id: int, partition: int) -> PartitionOffsets:
+        """The partition's earliest and latest offsets."""
 
     def first_offset_at_or_after(self, *, topic_id: int, partition: int, timestamp_ms: int) -> int | None:
         """The first offset whose event time is at or after `timestamp_ms` (Kafka's offsetsForTimes)."""

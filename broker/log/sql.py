@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; this keeps SQ
 
 from broker.envelope import PreparedEvent
 from broker.flows import FlowKey, flows_upsert, produced, record_flows
-from broker.log.base import AppendedEvent, ReadBatch, RetentionResult
+from broker.log.base import AppendedEvent, PartitionOffsets, ReadBatch, RetentionResult
 from broker.log.writer import AppendWriter, AppendWriterClient, WriteExpired, WriteRequest, writer_client
 from core.db import (
     Expectation,
@@ -765,6 +765,17 @@ class SQLLog:
             'WHERE topic_id = %s AND partition = %s AND "offset" >= %s ORDER BY "offset" LIMIT %s',
             [topic_id, partition, offset, max_events],
         )
+
+    def offsets(self, *, topic_id: int, partition: int) -> PartitionOffsets:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT log_start_offset, end_offset FROM broker_partition WHERE topic_id = %s AND number = %s",
+                [topic_id, partition],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise _topic_gone()
+        return PartitionOffsets(row[0], row[1])
 
     def first_offset_at_or_after(self, *, topic_id: int, partition: int, timestamp_ms: int) -> int | None:
         with connection.cursor() as cursor:
