@@ -28,3 +28,4 @@ class Mode(models.TextChoices):
 class SchemaType(models.TextChoices):
     JSON = "JSON"
     AVRO = "AVRO"
+    PROTOBUF = "PROTOBUF"

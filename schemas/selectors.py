@@ -25,9 +25,7 @@ from schemas.compatibility import (
 )
 from schemas.documents import (
     Reference,
-    check_nesting,
     fingerprint,
-    parse_schema_text,
 )
 from schemas.errors import InvalidSchema, RegistryError, SchemaNotFound
 from schemas.models import RegistryState, Schema, SchemaReference, Subject, SubjectVersion
@@ -369,12 +367,18 @@ def loaded_schema(schema_id: int) -> LoadedSchema:
         schema_id=schema_id,
         schema_type=row.schema_type,
         text=row.schema_text,
-        parsed=parse_schema_text(row.schema_text),
+        parsed=formats.parse(row.schema_type, row.schema_text),
         references=references,
         documents=_referenced_documents(references, seen={schema_id}),
     )
     registry_cache.remember_document(schema_id, document)
     return document
+
+
+def schema_serialized(schema_id: int) -> str:
+    """A Protobuf schema as Confluent's `format=serialized`: its base64 FileDescriptorProto."""
+    document = loaded_schema(schema_id)
+    return formats.check(document.schema_type, document.parsed, document.documents).serialized()
 
 
 def _reference_from_stored(item: Mapping[str, Any]) -> Reference:
@@ -477,17 +481,17 @@ def candidate_from_request(
     if not isinstance(schema, str):
         raise InvalidSchema("Invalid schema: the 'schema' field must be a string holding the schema's JSON text")
     _refuse_oversized(schema)
-    parsed = parse_schema_text(schema)
+    parsed = formats.parse(type_name, schema)
     resolved = resolve_references(references)
     if normalize:
         # Confluent's JSON normalisation sorts object keys and the references.
         resolved = sorted(resolved, key=lambda reference: (reference.name, reference.subject, reference.version))
     documents = _referenced_documents(resolved, seen=set())
-    check_nesting(parsed, documents)
+    formats.check_depth(type_name, parsed, documents)
     validator = None
     if check:
         validator = formats.check(type_name, parsed, documents)
-    text, identity = formats.texts(type_name, parsed, normalize=normalize)
+    text, identity = formats.texts(type_name, parsed, normalize=normalize, documents=documents)
     return Candidate(
         schema_type=type_name,
         parsed=parsed,

@@ -19,16 +19,24 @@ from schemas.naming import is_global_subject, normalize_subject, parse_version
 logger = logging.getLogger(__name__)
 
 
-def _schema_shape(row: SubjectVersion) -> dict[str, Any]:
+def _schema_shape(row: SubjectVersion, text_format: str | None = None) -> dict[str, Any]:
     """Confluent's Schema entity for one subject version."""
     shape: dict[str, Any] = {"subject": row.subject.name, "version": row.version, "id": row.schema_id}
     _put_schema_type(shape, row.schema.schema_type)
     if row.schema.references:
         shape["references"] = row.schema.references
-    shape["schema"] = row.schema.schema_text
+    shape["schema"] = _formatted(row.schema_id, row.schema.schema_type, row.schema.schema_text, text_format)
     if row.deleted:
         shape["deleted"] = True
     return shape
+
+
+def _formatted(schema_id: int, schema_type: str, text: str, text_format: str | None) -> str:
+    """The schema text in the `format` asked for: Protobuf's `serialized` is the base64
+    FileDescriptorProto Confluent's Protobuf deserializers read; otherwise the stored text."""
+    if text_format == "serialized" and schema_type == c.SCHEMA_TYPE_PROTOBUF:
+        return selectors.schema_serialized(schema_id)
+    return text
 
 
 def _put_schema_type(shape: dict[str, Any], schema_type: str) -> None:
@@ -143,7 +151,7 @@ def version_detail(request: HttpRequest, subject: str, version: str) -> HttpResp
     row = selectors.subject_version(
         normalize_subject(subject), parse_version(version), deleted=flag(request, "deleted")
     )
-    return json_response(request, _schema_shape(row))
+    return json_response(request, _schema_shape(row, request.GET.get("format")))
 
 
 def version_delete(request: HttpRequest, subject: str, version: str) -> HttpResponse:
@@ -185,7 +193,7 @@ def _schema_id(raw: str) -> int:
 def schema_by_id(request: HttpRequest, schema_id: str) -> HttpResponse:
     number = _schema_id(schema_id)
     row = selectors.schema_text_by_id_cached(number)
-    shape: dict[str, Any] = {"schema": row.schema_text}
+    shape: dict[str, Any] = {"schema": _formatted(number, row.schema_type, row.schema_text, request.GET.get("format"))}
     _put_schema_type(shape, row.schema_type)
     if row.references:
         shape["references"] = row.references

@@ -157,6 +157,10 @@ def check_compatibility(
         from schemas.avro.levels import check_avro  # Avro's own rules (schemas.avro)
 
         return check_avro(new, previous, level, validate_fields=validate_fields)
+    if new.schema_type.upper() == "PROTOBUF":
+        from schemas.protobuf.levels import check_protobuf  # Confluent's Protobuf rules (schemas.protobuf)
+
+        return check_protobuf(new, previous, level, validate_fields=validate_fields)
     candidates = list(reversed(previous)) if level.is_transitive() else [previous[-1]]
     new_side = _Side(new)
     seen: list[ReportedDifference] = []

@@ -56,7 +56,7 @@ def test_register_then_read_back_latest_by_id_and_by_lookup(client):
     assert (found.schema_id, found.version) == (schema_id, 1)
     assert client.get_subjects() == ["orders-value"]
     assert client.get_versions("orders-value") == [1]
-    assert client.get_schema_types() == ["JSON", "AVRO"]
+    assert client.get_schema_types() == ["JSON", "AVRO", "PROTOBUF"]
 
 
 def test_compatibility_test_and_level_round_trip(client):

@@ -119,8 +119,8 @@ def test_schema_id_subjects_and_versions_list_every_holder(registry):
     assert registry.get("/schemas/ids/1/versions?deleted=true").json()[1] == {"subject": "b-value", "version": 1}
 
 
-def test_schema_types_lists_json_and_avro(registry):
-    assert registry.get("/schemas/types").json() == ["JSON", "AVRO"]
+def test_schema_types_lists_json_avro_and_protobuf(registry):
+    assert registry.get("/schemas/types").json() == ["JSON", "AVRO", "PROTOBUF"]
 
 
 def test_contexts_lists_the_default_context(registry):

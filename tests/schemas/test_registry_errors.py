@@ -132,7 +132,7 @@ def test_incompatible_code_is_409_when_the_legacy_setting_asks_for_it(registry, 
         ({"schemaType": "JSON", "schema": {"type": "string"}}, "must be a string"),
         ({"schema": '{"type": "strin"}'}, "Invalid Avro schema"),  # no schemaType: Avro, as in Confluent
         ({"schemaType": "AVRO", "schema": '{"type": "record", "name": "A"}'}, "Invalid Avro schema"),
-        ({"schemaType": "PROTOBUF", "schema": "syntax = 'proto3';"}, "supports JSON"),
+        ({"schemaType": "PROTOBUF", "schema": "syntax = 'proto3'; message A { B b = 1; }"}, '"B" is not defined'),
         ({"schemaType": "XML", "schema": "<x/>"}, "supports JSON"),
     ],
 )
