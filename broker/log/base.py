@@ -15,6 +15,9 @@ Where it leans on the SQL log, and what the Kafka log does instead:
   that commits between that check and the Kafka commit is not seen (a window of milliseconds).
 - Offsets are dense on SQL. On Kafka a transaction's commit marker takes an offset, so offsets
   have gaps and the log end is past the last event; read's `next_offset` skips the markers.
+- Visibility: an SQL append is readable once it returns. A Kafka append is readable by
+  read_committed readers once the coordinator has written the transaction's markers, a few
+  milliseconds after it returns (KafkaLog.wait_visible waits for that).
 - Repeats: the SQL log finds them in its table, across processes and forever (while retained).
   The Kafka log remembers the last kafka.DEDUP_WINDOW (source, id) it appended in this process;
   across processes, it relies on the indexer's table (the next slice of issue 17).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -33,7 +33,9 @@ class Backend:
     log: Log
     make_topic: Callable[..., TopicRef]
     retain_from: Callable[[TopicRef, int, int, int], None]  # (topic, partition, first kept offset, its append time)
-    dropped: list[Callable[[], None]] = field(default_factory=list)
+    # Returns once the appended events are readable: at once on SQL; on Kafka once the
+    # transaction's markers are written (broker.log.base, "Visibility").
+    settle: Callable[[TopicRef, list[Any]], None] = lambda topic, appended: None
 
 
 def _unique(prefix: str) -> str:
@@ -82,6 +84,9 @@ def backend(request: pytest.FixtureRequest, db: None) -> Iterator[Backend]:
     def retain_kafka(topic: TopicRef, partition: int, offset: int, kept_append_time_ms: int) -> None:
         log.delete_before(topic_id=topic.id, partition=partition, offset=offset)
 
-    yield Backend("kafka", log, make_kafka, retain_kafka)
+    def settle_kafka(topic: TopicRef, appended: list[Any]) -> None:
+        assert log.wait_visible(topic_id=topic.id, appended=appended, timeout_s=10.0), "not readable within 10 s"
+
+    yield Backend("kafka", log, make_kafka, retain_kafka, settle_kafka)
     for name in created:
         log.topic_delete(name=name)

@@ -37,7 +37,7 @@ def events(topic: TopicRef, raws: list[dict[str, Any]], *, now_ms: int = NOW_MS)
 
 
 def append(backend: Backend, topic: TopicRef, raws: list[dict[str, Any]], *, now_ms: int = NOW_MS, **kwargs: Any):
-    return backend.log.append(
+    appended = backend.log.append(
         topic_id=topic.id,
         topic_name=topic.name,
         events=events(topic, raws, now_ms=now_ms),
@@ -45,6 +45,8 @@ def append(backend: Backend, topic: TopicRef, raws: list[dict[str, Any]], *, now
         now_ms=now_ms,
         **kwargs,
     )
+    backend.settle(topic, appended)
+    return appended
 
 
 def read_all(backend: Backend, topic: TopicRef, partition: int, offset: int = 0) -> list[dict[str, Any]]:

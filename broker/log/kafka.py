@@ -1,0 +1,560 @@
+"""The Kafka log: Eventline's log interface (broker.log.base) on an Apache Kafka cluster, with
+confluent-kafka. DESIGN.md §4 and §8; what differs from the SQL log is listed in base.py.
+
+- Topics are Kafka topics, created, changed and deleted through the admin client (TopicAdmin).
+- A produce request is one Kafka transaction (transactional, idempotent producer, acks=all): its
+  events are all visible to read_committed readers or none is. Every event goes to the partition
+  the caller chose (broker.partitioner's murmur2, the Java client's); `murmur2_random` is also the
+  producer's partitioner, so keyed records other code sends without a partition land alike.
+- Records are CloudEvents in Kafka's binary content mode: the value is the data (JSON, or the raw
+  bytes of binary data; null when the event has none), attributes are `ce_<name>` headers,
+  `datacontenttype` is `content-type`, the key is the record key, the event time the record
+  timestamp (CreateTime). The event's own headers follow as ordinary record headers. What only
+  Eventline needs travels in `eventline_*` headers (append time, producer, schema id, schema
+  errors, binary data), so a read renders the same document the SQL log stores.
+- Readers use read_committed, so an aborted or open transaction is never read; its commit marker
+  takes an offset, so offsets are increasing but not dense.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic, ResourceType
+
+from broker.envelope import PreparedEvent
+from broker.log.base import AppendedEvent, PartitionOffsets, ReadBatch, RetentionResult, TopicDescription
+from core.db import Expectation, execute_together
+from core.errors import NotFound
+from core.jsonutil import dumps, loads
+
+# Attributes the rendered document carries outside `attributes` (PreparedEvent.render_body).
+_CE_PREFIX = "ce_"
+_CONTENT_TYPE = "content-type"
+_APPEND_TIME = "eventline_append_time"
+_PRODUCER = "eventline_producer"
+_SCHEMA_ID = "eventline_schema_id"
+_SCHEMA_ERRORS = "eventline_schema_errors"
+_DATA_BINARY = "eventline_data_binary"  # the value is raw bytes (the event had data_base64)
+_OWN_HEADERS = frozenset({_APPEND_TIME, _PRODUCER, _SCHEMA_ID, _SCHEMA_ERRORS, _DATA_BINARY})
+# Topic settings Eventline manages, by Kafka's names.
+TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "cleanup.policy", "max.message.bytes")
+
+# How long one call may wait on the cluster. Bounded, so a request never hangs on a lost broker.
+_TIMEOUT_S = 15.0
+# Repeats of (topic, source, id) this process answers with the original coordinates.
+DEDUP_WINDOW = 100_000
+
+_TOPIC_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
+
+
+def _topic_not_found(name: str) -> NotFound:
+    return NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+
+
+def record_headers(document: dict[str, Any], event: PreparedEvent, producer_id: int | None) -> list[tuple[str, bytes]]:
+    """The record headers of a rendered event (PreparedEvent.render_body's document)."""
+    headers: list[tuple[str, bytes]] = [
+        ("ce_id", document["id"].encode()),
+        ("ce_source", document["source"].encode()),
+        ("ce_type", document["type"].encode()),
+    ]
+    for name, value in document.items():
+        if name in ("id", "source", "type", "key", "headers", "data", "data_base64", "schema_errors", "timestamp"):
+            continue
+        if name == "append_time":
+            headers.append((_APPEND_TIME, str(value).encode()))
+        elif name == "datacontenttype":
+            headers.append((_CONTENT_TYPE, str(value).encode()))
+        else:  # CloudEvents attributes are strings in binary mode; other JSON values keep their type as JSON
+            headers.append((_CE_PREFIX + name, value.encode() if isinstance(value, str) else b"\0" + dumps(value)))
+    if "data_base64" in document:
+        headers.append((_DATA_BINARY, b"1"))
+    if document.get("schema_errors"):
+        headers.append((_SCHEMA_ERRORS, dumps(document["schema_errors"])))
+    if producer_id is not None:
+        headers.append((_PRODUCER, str(producer_id).encode()))
+    if event.schema_id is not None:
+        headers.append((_SCHEMA_ID, str(event.schema_id).encode()))
+    for header in document.get("headers") or ():
+        value = header.get("value")
+        headers.append((header["key"], value.encode() if value is not None else None))  # type: ignore[arg-type]
+    return headers
+
+
+def record_value(document: dict[str, Any]) -> bytes | None:
+    if "data_base64" in document:
+        return base64.b64decode(document["data_base64"])
+    if "data" in document:
+        return dumps(document["data"])
+    return None
+
+
+def render_record(
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp_ms: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
+) -> str:
+    """The document the SQL log stores for this event (with its coordinates), from the record."""
+    attributes: dict[str, Any] = {}
+    own: dict[str, bytes | None] = {}
+    user_headers: list[dict[str, str | None]] = []
+    for name, raw in headers:
+        if name in _OWN_HEADERS:
+            own[name] = raw
+        elif name == _CONTENT_TYPE:
+            attributes["datacontenttype"] = (raw or b"").decode()
+        elif name.startswith(_CE_PREFIX):
+            text = raw or b""
+            attributes[name[len(_CE_PREFIX) :]] = loads(text[1:]) if text[:1] == b"\0" else text.decode()
+        else:
+            user_headers.append({"key": name, "value": raw.decode() if raw is not None else None})
+    document: dict[str, Any] = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "id": attributes.pop("id"),
+        "source": attributes.pop("source"),
+        "type": attributes.pop("type"),
+        **attributes,
+        "key": key.decode() if key is not None else None,
+        "headers": user_headers,
+    }
+    if value is not None:
+        if _DATA_BINARY in own:
+            document["data_base64"] = base64.b64encode(value).decode("ascii")
+        else:
+            document["data"] = loads(value)
+    if own.get(_SCHEMA_ERRORS):
+        document["schema_errors"] = loads(own[_SCHEMA_ERRORS])  # type: ignore[arg-type]
+    document["timestamp"] = timestamp_ms
+    document["append_time"] = int(own[_APPEND_TIME]) if own.get(_APPEND_TIME) else timestamp_ms  # type: ignore[arg-type]
+    return dumps(document).decode()
+
+
+class _Pool:
+    """Clients reused across calls, one caller at a time each (a transactional producer runs one
+    transaction at a time; a reading consumer holds one assignment)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> Any:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._make()
+
+    def give(self, client: Any) -> None:
+        with self._lock:
+            self._idle.append(client)
+
+
+class KafkaLog:
+    """The log on a Kafka cluster. `client_config` is added to every client's settings
+    (security.protocol, sasl.*, ssl.ca.location for a real cluster). `topic_name_of` maps a
+    topic's database id to its name (the interface's callers know topics by id)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_config: dict[str, Any] | None = None,
+        topic_name_of: Callable[[int], str] | None = None,
+        timeout_s: float = _TIMEOUT_S,
+    ) -> None:
+        self._common = {"bootstrap.servers": bootstrap_servers, **(client_config or {})}
+        self._timeout_s = timeout_s
+        self._topic_name_of = topic_name_of or _topic_name_from_database
+        self._admin = AdminClient(dict(self._common))
+        # One transactional.id per producer of this process: a restart fences its predecessor's.
+        self._transactional_ids = (f"eventline-{socket.gethostname()}-{os.getpid()}-{n}" for n in itertools.count())
+        self._producers = _Pool(self._new_producer)
+        self._readers = _Pool(self._new_reader)
+        self._seen: OrderedDict[tuple[str, str, str], tuple[int, int, int]] = OrderedDict()
+        self._seen_lock = threading.Lock()
+
+    # --- clients ----------------------------------------------------------------------------
+
+    def _new_producer(self) -> Producer:
+        timeout_ms = int(self._timeout_s * 1000)
+        producer = Producer(
+            {
+                **self._common,
+                "enable.idempotence": True,
+                "acks": "all",
+                "partitioner": "murmur2_random",
+                "transactional.id": next(self._transactional_ids),
+                "transaction.timeout.ms": max(timeout_ms * 2, 10_000),
+                "message.timeout.ms": timeout_ms,
+                "linger.ms": 0,
+            }
+        )
+        producer.init_transactions(self._timeout_s * 2)
+        return producer
+
+    def _new_reader(self) -> Consumer:
+        return Consumer(
+            {
+                **self._common,
+                "group.id": "eventline-log-reader",  # never joins nor commits: assign() only
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": True,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+
+    # --- topics (TopicAdmin) ----------------------------------------------------------------
+
+    def topic_create(self, *, name: str, partitions: int, config: dict[str, str] | None = None) -> None:
+        futures = self._admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config or {})],
+            request_timeout=self._timeout_s,
+        )
+        self._wait(futures[name], name)
+        self._until_visible(name, partitions)
+
+    def _until_visible(self, name: str, partitions: int) -> None:
+        """The controller answered; wait (bounded) until the broker's metadata has every partition
+        with a leader, so the next call does not find an unknown topic."""
+        deadline = time.monotonic() + self._timeout_s
+        while time.monotonic() < deadline:
+            topic = self._admin.list_topics(topic=name, timeout=self._timeout_s).topics.get(name)
+            if (
+                topic is not None
+                and topic.error is None
+                and len(topic.partitions) >= partitions
+                and all(p.leader >= 0 for p in topic.partitions.values())
+            ):
+                return
+            time.sleep(0.05)
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"topic {name!r} not in the metadata in time"))
+
+    def topic_update(self, *, name: str, partitions: int | None = None, config: dict[str, str] | None = None) -> None:
+        """Grow the partition count and/or set topic settings (the others keep their values)."""
+        if partitions is not None and partitions != self.topic_describe(name=name).partitions:
+            futures = self._admin.create_partitions([NewPartitions(name, partitions)], request_timeout=self._timeout_s)
+            self._wait(futures[name], name)
+            self._until_visible(name, partitions)
+        if config:
+            from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+            resource = ConfigResource(
+                ResourceType.TOPIC,
+                name,
+                incremental_configs=[
+                    ConfigEntry(key, str(value), incremental_operation=AlterConfigOpType.SET)
+                    for key, value in config.items()
+                ],
+            )
+            futures = self._admin.incremental_alter_configs([resource], request_timeout=self._timeout_s)
+            self._wait(next(iter(futures.values())), name)
+
+    def topic_delete(self, *, name: str) -> None:
+        futures = self._admin.delete_topics([name], request_timeout=self._timeout_s)
+        self._wait(futures[name], name)
+
+    def topic_list(self) -> list[str]:
+        """Every topic of the cluster, those other clients created included; internal ones hidden."""
+        metadata = self._admin.list_topics(timeout=self._timeout_s)
+        return sorted(name for name in metadata.topics if not name.startswith("__"))
+
+    def topic_describe(self, *, name: str) -> TopicDescription:
+        metadata = self._admin.list_topics(topic=name, timeout=self._timeout_s)
+        topic = metadata.topics.get(name)
+        if topic is None or topic.error is not None:
+            raise _topic_not_found(name)
+        futures = self._admin.describe_configs(
+            [ConfigResource(ResourceType.TOPIC, name)], request_timeout=self._timeout_s
+        )
+        entries = self._wait(next(iter(futures.values())), name)
+        config = {key: entries[key].value for key in TOPIC_CONFIG_KEYS if key in entries}
+        return TopicDescription(name, len(topic.partitions), config)
+
+    def _wait(self, future: Any, topic: str) -> Any:
+        try:
+            return future.result(timeout=self._timeout_s)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() in _TOPIC_ERRORS:
+                raise _topic_not_found(topic) from None
+            raise
+
+    # --- the log ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        *,
+        topic_id: int,
+        topic_name: str,
+        events: Sequence[PreparedEvent],
+        producer_id: int | None,
+        now_ms: int,
+        expect: Sequence[Expectation] = (),
+    ) -> list[AppendedEvent]:
+        results: dict[int, AppendedEvent] = {}
+        first_here: dict[tuple[str, str], int] = {}  # (source, id) -> index of its first event in the batch
+        pending: list[tuple[PreparedEvent, int]] = []
+        for event in events:
+            identity = (event.source, event.event_id)
+            original = None if event.id_generated else self._original(topic_name, *identity)
+            if original is not None:
+                results[event.index] = AppendedEvent(event.index, event.event_id, *original, duplicate=True)
+            elif identity in first_here:
+                continue  # answered from its first occurrence below
+            else:
+                first_here[identity] = event.index
+                pending.append((event, event.timestamp_ms if event.timestamp_ms is not None else now_ms))
+        if pending:
+            for event, appended in zip(
+                (event for event, _ in pending), self._produce(topic_name, pending, producer_id, expect), strict=True
+            ):
+                results[event.index] = appended
+                if not event.id_generated:
+                    self._remember(topic_name, event.source, event.event_id, appended)
+        answers = []
+        for event in events:
+            answer = results.get(event.index)
+            if answer is None:  # a repeat within this batch: the first occurrence's coordinates
+                first = results[first_here[(event.source, event.event_id)]]
+                answer = AppendedEvent(
+                    event.index, event.event_id, first.partition, first.offset, first.timestamp_ms, duplicate=True
+                )
+            answers.append(answer)
+        return answers
+
+    def _produce(
+        self,
+        topic: str,
+        pending: list[tuple[PreparedEvent, int]],
+        producer_id: int | None,
+        expect: Sequence[Expectation],
+    ) -> list[AppendedEvent]:
+        """One transaction: produce every event to its partition, check `expect` in the database,
+        commit. Any failure aborts it, so read_committed readers see none of the events."""
+        producer = self._producers.take()
+        reports: list[Any] = [None] * len(pending)
+        errors: list[KafkaError] = []
+
+        def delivered(position: int) -> Callable[[KafkaError | None, Any], None]:
+            def report(error: KafkaError | None, message: Any) -> None:
+                if error is not None:
+                    errors.append(error)
+                else:
+                    reports[position] = message
+
+            return report
+
+        healthy = True
+        try:
+            producer.begin_transaction()
+            try:
+                for position, (event, timestamp_ms) in enumerate(pending):
+                    document = loads(event.body)
+                    producer.produce(
+                        topic,
+                        value=record_value(document),
+                        key=event.key.encode() if event.key is not None else None,
+                        partition=event.partition,
+                        headers=record_headers(document, event, producer_id),
+                        timestamp=timestamp_ms,
+                        on_delivery=delivered(position),
+                    )
+                    producer.poll(0)
+                remaining = producer.flush(self._timeout_s)
+                if remaining or errors:
+                    raise _delivery_failed(topic, errors, remaining)
+                if expect:
+                    # The database's conditions (the registry guard) are checked just before the
+                    # commit, not inside it: base.py says what that leaves open.
+                    from django.db import connection
+
+                    with connection.cursor() as cursor:
+                        execute_together(cursor, list(expect))
+                producer.commit_transaction(self._timeout_s)
+            except BaseException:
+                try:
+                    producer.abort_transaction(self._timeout_s)
+                except KafkaException:
+                    healthy = False  # fenced or timed out: a new producer takes over next time
+                raise
+        except KafkaException as exc:
+            healthy = healthy and not _fatal(exc)
+            raise
+        finally:
+            if healthy:
+                self._producers.give(producer)
+        return [
+            AppendedEvent(event.index, event.event_id, reports[n].partition(), reports[n].offset(), timestamp_ms)
+            for n, (event, timestamp_ms) in enumerate(pending)
+        ]
+
+    def _original(self, topic: str, source: str, event_id: str) -> tuple[int, int, int] | None:
+        with self._seen_lock:
+            return self._seen.get((topic, source, event_id))
+
+    def _remember(self, topic: str, source: str, event_id: str, appended: AppendedEvent) -> None:
+        with self._seen_lock:
+            self._seen[(topic, source, event_id)] = (appended.partition, appended.offset, appended.timestamp_ms)
+            while len(self._seen) > DEDUP_WINDOW:
+                self._seen.popitem(last=False)
+
+    def read(self, *, topic_id: int, partition: int, offset: int, max_events: int, max_bytes: int) -> ReadBatch:
+        topic = self._topic_name_of(topic_id)
+        offsets = self.offsets(topic_id=topic_id, partition=partition)
+        if offset >= offsets.end or max_events <= 0:
+            return ReadBatch([], offset, 0, -1)
+        start = max(offset, offsets.start)
+        reader = self._readers.take()
+        payloads: list[str] = []
+        total, next_offset, first_offset = 0, start, -1
+        try:
+            reader.assign([TopicPartition(topic, partition, start)])
+            deadline = time.monotonic() + self._timeout_s
+            done = False
+            while not done and len(payloads) < max_events and time.monotonic() < deadline:
+                # consume() waits for all it asked for until its timeout: ask in short waits, and
+                # stop at the end of the partition (its EOF event) rather than at a timeout.
+                for message in reader.consume(max_events - len(payloads), timeout=0.05):
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            next_offset = max(next_offset, message.offset())  # past any commit marker
+                            done = True
+                            continue
+                        if error.code() in _TOPIC_ERRORS:
+                            raise _topic_not_found(topic)
+                        raise KafkaException(error)
+                    value = message.value()
+                    size = len(value or b"")
+                    if payloads and total + size > max_bytes:
+                        done = True
+                        break
+                    _, timestamp_ms = message.timestamp()
+                    payloads.append(
+                        render_record(
+                            topic,
+                            partition,
+                            message.offset(),
+                            timestamp_ms,
+                            message.key(),
+                            value,
+                            message.headers() or [],
+                        )
+                    )
+                    total += size
+                    next_offset = message.offset() + 1
+                    if first_offset < 0:
+                        first_offset = message.offset()
+                    if len(payloads) >= max_events:
+                        break
+        finally:
+            reader.unassign()
+            self._readers.give(reader)
+        return ReadBatch(payloads, next_offset, total, first_offset)
+
+    def offsets(self, *, topic_id: int, partition: int) -> PartitionOffsets:
+        topic = self._topic_name_of(topic_id)
+        reader = self._readers.take()
+        try:
+            low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=self._timeout_s)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() in _TOPIC_ERRORS:
+                raise _topic_not_found(topic) from None
+            raise
+        finally:
+            self._readers.give(reader)
+        return PartitionOffsets(low, high)
+
+    def wait_visible(self, *, topic_id: int, appended: Sequence[AppendedEvent], timeout_s: float = 5.0) -> bool:
+        """Wait (bounded) until read_committed readers can read `appended`. commit_transaction
+        returns once the coordinator has logged the commit; the markers that let readers past
+        the transaction are written just after, so a read at once may not see the events yet.
+        False if they were not visible within `timeout_s`."""
+        last: dict[int, int] = {}
+        for event in appended:
+            last[event.partition] = max(last.get(event.partition, -1), event.offset)
+        deadline = time.monotonic() + timeout_s
+        while last:
+            for partition, offset in list(last.items()):
+                if self.offsets(topic_id=topic_id, partition=partition).end > offset:
+                    del last[partition]
+            if last:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+        return True
+
+    def first_offset_at_or_after(self, *, topic_id: int, partition: int, timestamp_ms: int) -> int | None:
+        topic = self._topic_name_of(topic_id)
+        reader = self._readers.take()
+        try:
+            [found] = reader.offsets_for_times(
+                [TopicPartition(topic, partition, timestamp_ms)], timeout=self._timeout_s
+            )
+        finally:
+            self._readers.give(reader)
+        if found.offset < 0:
+            return None
+        # The answer can be a transaction's commit marker (it carries the commit time): the event
+        # is the first readable record from there, if there is one.
+        first = self.read(topic_id=topic_id, partition=partition, offset=found.offset, max_events=1, max_bytes=1)
+        return first.first_offset if first.payloads else None
+
+    def apply_retention(
+        self, *, topic_id: int, retention_ms: int, retention_bytes: int, now_ms: int
+    ) -> list[RetentionResult]:
+        """Nothing to do: Kafka's brokers apply retention.ms and retention.bytes themselves, per
+        closed segment (topic_update sets them)."""
+        return []
+
+    def delete_before(self, *, topic_id: int, partition: int, offset: int) -> PartitionOffsets:
+        """Move the log start up to `offset` (Kafka's DeleteRecords), as retention would."""
+        topic = self._topic_name_of(topic_id)
+        futures = self._admin.delete_records(
+            [TopicPartition(topic, partition, offset)], request_timeout=self._timeout_s
+        )
+        self._wait(next(iter(futures.values())), topic)
+        return self.offsets(topic_id=topic_id, partition=partition)
+
+
+def _delivery_failed(topic: str, errors: list[KafkaError], remaining: int) -> Exception:
+    if any(error.code() in _TOPIC_ERRORS for error in errors):
+        return _topic_not_found(topic)
+    if errors:
+        return KafkaException(errors[0])
+    return KafkaException(KafkaError(KafkaError._TIMED_OUT, f"{remaining} record(s) not delivered in time"))
+
+
+def _fatal(exc: KafkaException) -> bool:
+    error = exc.args[0] if exc.args else None
+    return isinstance(error, KafkaError) and error.fatal()
+
+
+def _topic_name_from_database(topic_id: int) -> str:
+    from broker.models import Topic
+
+    name = Topic.objects.filter(pk=topic_id).values_list("name", flat=True).first()
+    if name is None:
+        raise NotFound("The topic does not exist (it was deleted).", code="topic_not_found")
+    return name
+
+
+__all__ = ["KafkaLog"]
