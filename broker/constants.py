@@ -82,3 +82,7 @@ MAX_ERROR_TEXT = 16_384
 BUSINESS_KEYS_CACHE_S = 2.0
 BUSINESS_KEYS_INDEX_BATCH = 20_000
 BUSINESS_KEYS_MAX_MATCHES = 200
+
+# Correlation id locations (broker.correlation): how long each process keeps the catalog's
+# per-type locations before asking again.
+CORRELATION_LOCATIONS_CACHE_S = 2.0

@@ -53,6 +53,11 @@ class ServiceProfile(models.Model):
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL, related_name="services")
     summary = models.CharField(max_length=300, blank=True, default="")
     repository_url = models.URLField(blank=True, default="")
+    # What an AsyncAPI import read that the catalog has no place for (servers, channels with their
+    # addresses, parameters and bindings, operations with replies, security schemes, info):
+    # {"version", "document", "messages": {pointer: event type}, "topics": {channel: mapping}}.
+    # The export gives the document back with the event types' current state laid over it.
+    asyncapi = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -93,6 +98,13 @@ class EventType(models.Model):
     topics = models.ManyToManyField("broker.Topic", blank=True, related_name="event_types")
     subject = models.CharField(max_length=255, blank=True, default="", help_text="registry subject of its schema")
     example = models.JSONField(null=True, blank=True)
+    # The AsyncAPI message it was imported from, as published (headers, examples, bindings,
+    # traits...), with what the import derived from it, so an export can tell an edit from it.
+    asyncapi_message = models.JSONField(default=dict, blank=True)
+    # Where its correlation id lives, as AsyncAPI says it (`$message.header#/requestId`,
+    # `$message.payload#/reqid`); empty: the CloudEvents `correlationid` attribute. The broker
+    # records the id from there at append (broker.correlation).
+    correlation_id_location = models.CharField(max_length=300, blank=True, default="")
     # Names, summary, meaning and schema field names, lower-cased: what ?q= searches.
     search_text = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -182,6 +182,13 @@ def personal_data_fields_by_type() -> dict[str, list[str]]:
     return {name: fields for name, fields in EventType.objects.values_list("name", "personal_data_fields") if fields}
 
 
+def correlation_locations_by_type() -> dict[str, str]:
+    """Per event type name, where its correlation id lives (an AsyncAPI runtime expression), for
+    the types an import said it of: what the broker reads the id from at append
+    (settings.EVENTLINE["CORRELATION_LOCATIONS_PROVIDER"] names this)."""
+    return dict(EventType.objects.exclude(correlation_id_location="").values_list("name", "correlation_id_location"))
+
+
 def business_key_fields_by_type() -> dict[str, list[str]]:
     """Per event type name, its business-key fields (JSON pointers), for the types that name any:
     what the broker indexes (settings.EVENTLINE["BUSINESS_KEYS_PROVIDER"] names this)."""

@@ -21,6 +21,7 @@ from broker.constants import (
     VALIDATION_OFF,
     VALIDATION_WARN,
 )
+from broker.correlation import correlation_ids_locate
 from broker.envelope import EventError, PreparedEvent, prepare_event
 from broker.log import AppendedEvent, get_log
 from broker.models import Topic
@@ -164,6 +165,7 @@ def events_produce(*, topic_name: str, raw_events: Sequence[Any], principal: Pri
         prepared.append(event)
     flagged, guard = 0, None
     if not errors:
+        correlation_ids_locate(prepared)
         errors, flagged, guard = _validate(topic, prepared, append_time_ms)
     if errors:
         raise refused(errors, len(raw_events))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,7 @@ from catalog.models import Domain, Team
 from core.auth import ROLE_EDITOR, principal_of, require_role
 from core.errors import NotFound, ValidationFailed, field_error
 from core.pagination import LimitOffsetPagination
+from core.parsers import FastJSONParser
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -284,20 +286,75 @@ class ServiceAsyncAPIView(APIView):
         )
 
 
+def _asyncapi_upload(request: Request) -> tuple[Any, dict[str, bytes] | None, dict[str, str] | None]:
+    """(one document, or a bundle's files by path, and the channels pointed at existing topics)."""
+    import json
+
+    from catalog.asyncapi.bundle import unzip
+
+    media = (request.content_type or "").split(";")[0].strip().lower()
+    topics: Any = None
+    if media in ("application/zip", "application/x-zip-compressed"):
+        return None, unzip(request.body), _topics(request.query_params.get("topics"))
+    if media == "multipart/form-data":
+        # A browser sends a file's base name only: a field named as a path (`messages/user.yaml`)
+        # says where the file sits, so relative references between folders resolve.
+        files = {
+            (name if name.endswith((".yaml", ".yml", ".json")) else upload.name): upload.read()
+            for name, uploads in request.FILES.lists()
+            for upload in uploads
+        }
+        if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
+            files = unzip(next(iter(files.values())))
+        return None, files, _topics(request.data.get("topics"))
+    if media == "application/json":
+        body = request.data
+        if isinstance(body, dict) and "asyncapi" not in body and "document" in body:
+            topics = body.get("topics")
+            document = body["document"]
+            return (json.dumps(document) if isinstance(document, dict) else document), None, _topics(topics)
+        return body, None, _topics(request.query_params.get("topics"))
+    return request.body, None, _topics(request.query_params.get("topics"))
+
+
+def _topics(value: Any) -> dict[str, str] | None:
+    import json
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationFailed("`topics` maps channel keys to existing topic names.", code="invalid_asyncapi")
+    return value
+
+
 class AsyncAPIImportView(APIView):
+    # YAML and zip bodies are read raw; multipart carries a bundle's files.
+    parser_classes = [FastJSONParser, MultiPartParser]
+
     @extend_schema(
         parameters=[OpenApiParameter("dry_run", bool, description="true (default): only say what would change")],
         request={"application/json": dict, "application/yaml": str},
         responses={200: dict, 422: dict},
-        summary="Import an AsyncAPI 3.0 or 2.6 document (editor)",
+        summary="Import an AsyncAPI 3.0 or 2.x document or bundle (editor)",
+        description=(
+            "One JSON or YAML document; a zip (application/zip) or several files (multipart/form-data) "
+            "with relative $refs between them; or JSON {\"document\": ..., \"topics\": {channel: topic}} "
+            "to point channels at existing topics (multipart: a `topics` field holding that JSON). "
+            "The answer lists per item create, update, unchanged or skipped and why."
+        ),
     )
     def post(self, request: Request) -> Response:
         from catalog.asyncapi.importer import asyncapi_import
 
         principal = require_role(request, ROLE_EDITOR)
         dry_run = request.query_params.get("dry_run", "true").lower() not in ("false", "0", "no")
-        raw = request.data if (request.content_type or "").startswith("application/json") else request.body
-        plan = asyncapi_import(principal=principal, raw=raw, dry_run=dry_run)
+        raw, files, topics = _asyncapi_upload(request)
+        plan = asyncapi_import(principal=principal, raw=raw, files=files, topics=topics, dry_run=dry_run)
         if plan.errors:
             return Response(
                 {

@@ -4,6 +4,7 @@ correlation id's location is declared (the CloudEvents `correlationid` attribute
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -14,6 +15,8 @@ from catalog.choices import FlowRole
 from catalog.models import EventType
 from catalog.schema_view import latest_schema
 from core.models import Service
+from schemas.selectors import loaded_schema
+from schemas.validation import resolve_subject
 
 ASYNCAPI_VERSION = "3.0.0"
 _KEY = re.compile(r"[^a-zA-Z0-9._-]")
@@ -57,7 +60,12 @@ def public_url(request: HttpRequest) -> str:
 
 
 def service_asyncapi_document(*, service: Service, public_url: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of one service, from the catalog and the registry."""
+    """The AsyncAPI document of one service: the one it was imported from, given back with the
+    catalog's and the registry's changes since laid over it, else a 3.0 document built from the
+    catalog and the registry."""
+    profile = getattr(service, "profile", None) if hasattr(service, "profile") else None
+    if profile is not None and profile.asyncapi.get("document"):
+        return _published_document(service, profile.asyncapi)
     flows = list(
         service.declared_flows.select_related("event_type", "event_type__owner_team").prefetch_related(
             "event_type__topics"
@@ -136,3 +144,84 @@ def service_asyncapi_document(*, service: Service, public_url: str) -> dict[str,
         },
     }
     return document
+
+
+def _published_document(service: Service, kept: dict[str, Any]) -> dict[str, Any]:
+    """The imported document (relative references of a bundle inlined) with, per message the
+    import read, the event type's summary, meaning and schema where the catalog or the registry
+    changed them since, plus Eventline's additions: `x-eventline-topic` on each channel,
+    `x-eventline-subject` and `x-eventline-lifecycle` on each message."""
+    document = copy.deepcopy(kept["document"])
+    version = 3 if str(kept.get("version", "")).startswith("3.") else 2
+    names = set(kept.get("messages", {}).values())
+    event_types = {event_type.name: event_type for event_type in EventType.objects.filter(name__in=names)}
+    for pointer, name in kept.get("messages", {}).items():
+        message = _at(document, pointer)
+        event_type = event_types.get(name)
+        if isinstance(message, dict) and event_type is not None:
+            _lay_over(message, event_type, version)
+    channels = document.get("channels") or {}
+    for channel_key, mapping in (kept.get("topics") or {}).items():
+        channel = channels.get(channel_key)
+        if isinstance(channel, dict) and "$ref" not in channel:
+            channel["x-eventline-topic"] = mapping["topic"]
+    if document.get("x-eventline-service") is None and _title_name(document) != service.name:
+        document["x-eventline-service"] = service.name
+    return document
+
+
+def _title_name(document: dict[str, Any]) -> str:
+    from catalog.asyncapi.importer import _service_name
+
+    return _service_name(str((document.get("info") or {}).get("title", "")))
+
+
+def _lay_over(message: dict[str, Any], event_type: EventType, version: int) -> None:
+    imported = event_type.asyncapi_message or {}
+    if event_type.summary != imported.get("summary"):
+        message["summary"] = event_type.summary
+    if event_type.business_meaning != imported.get("description") and event_type.business_meaning:
+        message["description"] = event_type.business_meaning
+    if event_type.subject:
+        resolved = resolve_subject(event_type.subject)
+        if resolved is not None and resolved.schema_id != imported.get("schema_id"):
+            _payload_from_registry(message, resolved.schema_id, version)
+        message["x-eventline-subject"] = event_type.subject
+    message["x-eventline-lifecycle"] = event_type.lifecycle
+
+
+def _payload_from_registry(message: dict[str, Any], schema_id: int, version: int) -> None:
+    """The registry moved on since the import: the message carries the latest schema instead."""
+    loaded = loaded_schema(schema_id)
+    schema_type = loaded.schema_type
+    schema_format = _FORMATS.get(schema_type)
+    schema: Any = loaded.parsed
+    if isinstance(schema, dict) and schema_type == "JSON":
+        schema = {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
+    if schema_format is None:
+        message.pop("schemaFormat", None)
+        message["payload"] = schema
+    elif version == 3:
+        message["payload"] = {"schemaFormat": schema_format, "schema": schema}
+    else:
+        message["schemaFormat"] = schema_format
+        message["payload"] = schema
+
+
+_FORMATS = {
+    "AVRO": "application/vnd.apache.avro+json;version=1.9.0",
+    "PROTOBUF": "application/vnd.google.protobuf;version=3",
+}
+
+
+def _at(document: Any, pointer: str) -> Any:
+    node = document
+    for part in [p for p in pointer.split("/") if p]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node

@@ -258,6 +258,12 @@ EVENTLINE = {
     "BUSINESS_KEYS_PROVIDER": os.environ.get(
         "EVENTLINE_BUSINESS_KEYS_PROVIDER", "catalog.selectors.business_key_fields_by_type"
     ),
+    # Where each event type's correlation id lives when not in the CloudEvents attribute: the broker
+    # asks this function (dotted path, resolved at run time) for {event type: AsyncAPI location}
+    # and records the id found there at append (broker.correlation). Empty: the attribute only.
+    "CORRELATION_LOCATIONS_PROVIDER": os.environ.get(
+        "EVENTLINE_CORRELATION_LOCATIONS_PROVIDER", "catalog.selectors.correlation_locations_by_type"
+    ),
     # Who a topic with access.policy "declared" admits: the broker asks this function (dotted
     # path, resolved at run time so the broker never imports the catalog above it) for the
     # services declared as producers and consumers of the event types the topic carries.
