@@ -23,9 +23,11 @@ from catalog.models import EventType
 from core.auth import Principal, principal_for_user
 from core.errors import EventlineError
 from core.ui import role_required
+from core.units import parse_duration
 from schemas import selectors as registry
 
 PRODUCE_SCOPE = "produce"
+RETENTION_REFUSED = "not a duration"
 
 
 def _errors(exc: EventlineError) -> list[str]:
@@ -36,6 +38,26 @@ def _errors(exc: EventlineError) -> list[str]:
     return [exc.message]
 
 
+def _retention_config(raw: str) -> tuple[dict[str, Any] | None, str | None]:
+    """`retention.ms` from the retention a person typed ('7 days', '12 h', 'forever'), None when
+    left empty (the default, or unchanged), and the sentence to show when it does not parse. A
+    retention that does not parse is still sent, as text the service refuses: nothing is then
+    changed, and the service reports the other fields' reasons in the same answer."""
+    if not raw.strip():
+        return None, None
+    try:
+        return {"retention.ms": parse_duration(raw)}, None
+    except ValueError as exc:
+        return {"retention.ms": RETENTION_REFUSED}, f"retention: {exc}"
+
+
+def _errors_with(exc: EventlineError, retention_error: str | None) -> list[str]:
+    """The service's reasons, with our sentence about the retention in place of its own."""
+    if retention_error is None:
+        return _errors(exc)
+    return [line for line in _errors(exc) if not line.startswith("config.retention.ms")] + [retention_error]
+
+
 def _whole_number(raw: str) -> Any:
     """The int the form meant, else the text itself so the service refuses it with its own reason."""
     raw = raw.strip()
@@ -44,11 +66,11 @@ def _whole_number(raw: str) -> Any:
 
 @role_required("editor")
 def topic_new(request: HttpRequest) -> HttpResponse:
-    form = {"name": "", "partitions": "3", "retention_ms": ""}
+    form = {"name": "", "partitions": "3", "retention": ""}
     errors: list[str] = []
     if request.method == "POST":
         form = {key: request.POST.get(key, "").strip() for key in form}
-        config = {"retention.ms": form["retention_ms"]} if form["retention_ms"] else None
+        config, retention_error = _retention_config(form["retention"])
         try:
             topic = topic_create(
                 name=form["name"],
@@ -57,7 +79,7 @@ def topic_new(request: HttpRequest) -> HttpResponse:
                 actor=principal_for_user(request.user),
             )
         except EventlineError as exc:
-            errors = _errors(exc)
+            errors = _errors_with(exc, retention_error)
         else:
             messages.success(request, f"Topic {topic.name} created with {topic.partition_count} partitions.")
             return redirect("topics:topic-detail", name=topic.name)
@@ -67,28 +89,30 @@ def topic_new(request: HttpRequest) -> HttpResponse:
 @role_required("editor")
 @require_POST
 def topic_settings(request: HttpRequest, name: str) -> HttpResponse:
-    """Partitions (grow only, as in Kafka) and retention.ms, in one audited update."""
+    """Partitions (grow only, as in Kafka) and retention (typed in units: '7 days', '12 h',
+    'forever'), in one audited update; a retention that does not parse changes nothing."""
     topic = selectors.topic_get(name=name)
     partitions = request.POST.get("partitions", "").strip()
-    retention = request.POST.get("retention_ms", "").strip()
+    retention = request.POST.get("retention", "").strip()
     errors: list[str] = []
     saved = False
+    config, retention_error = _retention_config(retention)
     try:
         topic = topic_update(
             name=topic.name,
             partitions=_whole_number(partitions) if partitions else None,
-            config={"retention.ms": retention} if retention else None,
+            config=config,
             actor=principal_for_user(request.user),
         )
         saved = True
     except EventlineError as exc:
-        errors = _errors(exc)
+        errors = _errors_with(exc, retention_error)
         topic.refresh_from_db()
     context = {
         "topic": topic,
         "errors": errors,
         "saved": saved,
-        "posted": {"partitions": partitions, "retention_ms": retention},
+        "posted": {"partitions": partitions, "retention": retention},
     }
     return render(request, "htmx/topic_settings.html", context, status=422 if errors else 200)
 
@@ -172,20 +196,37 @@ def skeleton(schema: Any, depth: int = 0) -> Any:
     return placeholders.get(kind) if isinstance(kind, str) else None
 
 
-def produce_context(topic: Topic, event_type: str = "") -> dict[str, Any]:
-    types = list(EventType.objects.filter(topics=topic).order_by("name").values_list("name", flat=True))
-    chosen = event_type or (types[0] if types else "")
+def produce_example(topic: Topic, event_type: EventType | None, schema: Any) -> Any:
+    """The document the editor starts from for `event_type`: the catalog's example of it when it
+    has one, else a skeleton of the schema its events are checked against, else of the schema the
+    catalog names for the type, else {}."""
+    if event_type is not None and event_type.example is not None:
+        return event_type.example
+    if schema is not None:
+        return skeleton(schema)
+    own = bound_schema(event_type.subject) if event_type is not None and event_type.subject else None
+    return skeleton(own) if own is not None else {}
+
+
+def produce_context(topic: Topic, event_type: str = "", kept: dict[str, str] | None = None) -> dict[str, Any]:
+    """The produce form for `event_type` (the first the topic carries when not given), its data
+    pre-filled for that type; `kept` carries the key, headers and correlation id already typed."""
+    types = {
+        t.name: t for t in EventType.objects.filter(topics=topic).order_by("name").only("name", "example", "subject")
+    }
+    chosen = event_type if event_type in types else next(iter(types), event_type)
     subject = produce_subject(topic, chosen or topic.name)
     schema = bound_schema(subject)
+    kept = kept or {}
     return {
         "topic": topic,
-        "event_types": types,
+        "event_types": list(types),
         "form": {
             "type": chosen,
-            "data": json.dumps(skeleton(schema) if schema else {}, indent=2),
-            "key": "",
-            "headers": "",
-            "correlationid": "",
+            "data": json.dumps(produce_example(topic, types.get(chosen), schema), indent=2),
+            "key": kept.get("key", ""),
+            "headers": kept.get("headers", ""),
+            "correlationid": kept.get("correlationid", ""),
         },
         "subject": subject,
         "has_schema": schema is not None,
@@ -197,9 +238,11 @@ def topic_produce(request: HttpRequest, name: str) -> HttpResponse:
     """GET: the produce form (data pre-filled from the bound schema). POST: validate against the
     bound schema and append, or show each refusal with its JSON pointer; nothing half-sent."""
     topic = selectors.topic_get(name=name)
-    context = produce_context(topic, request.POST.get("type", "") or request.GET.get("type", ""))
     if request.method != "POST":
-        return render(request, "htmx/topic_produce.html", context)
+        # Also the answer when the type changes: the example follows it, what was typed stays.
+        kept = {key: request.GET.get(key, "") for key in ("key", "headers", "correlationid")}
+        return render(request, "htmx/topic_produce.html", produce_context(topic, request.GET.get("type", ""), kept))
+    context = produce_context(topic, request.POST.get("type", ""))
     form = {key: request.POST.get(key, "") for key in ("type", "data", "key", "headers", "correlationid")}
     context["form"] = form
     errors: list[str] = []

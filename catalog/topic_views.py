@@ -21,6 +21,7 @@ from catalog.models import EventType
 from catalog.selectors import declared_services_of_topic
 from core.auth import principal_for_user
 from core.jsonutil import loads
+from core.models import Service
 from core.timeutil import now_ms
 
 PAGE_SIZE = 50
@@ -220,9 +221,20 @@ def _access(topic: Topic) -> dict[str, object]:
     """Who the topic's access policy admits, as the page shows it (broker.access decides)."""
     if topic.access_policy == ACCESS_DECLARED:
         declared = declared_services_of_topic(topic.name)
-        return {"policy": topic.access_policy, "producers": declared["produce"], "consumers": declared["consume"]}
+        return {
+            "policy": topic.access_policy,
+            "producers": [{"name": name, "known": True} for name in declared["produce"]],
+            "consumers": [{"name": name, "known": True} for name in declared["consume"]],
+        }
     if topic.access_policy == ACCESS_EXPLICIT:
-        return {"policy": topic.access_policy, "producers": topic.access_producers, "consumers": topic.access_consumers}
+        # The lists are free text in the topic's config: link only the names the catalog knows.
+        named = {*topic.access_producers, *topic.access_consumers}
+        known = set(Service.objects.filter(name__in=named).values_list("name", flat=True))
+        return {
+            "policy": topic.access_policy,
+            "producers": [{"name": name, "known": name in known} for name in topic.access_producers],
+            "consumers": [{"name": name, "known": name in known} for name in topic.access_consumers],
+        }
     return {"policy": topic.access_policy}
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from broker.models import Partition
+from broker.models import Topic
 from broker.selectors import group_describe, group_get
 from broker.services.groups import group_offsets_reset
 from broker.services.retries import dead_letters_count
@@ -98,17 +98,32 @@ def group_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 @role_required("editor")
 def group_reset(request: HttpRequest, name: str) -> HttpResponse:
-    """The offset reset wizard: a before/after preview, then apply (refused while members are active)."""
+    """The offset reset wizard: a topic, the partitions to move (all by default), a before/after
+    preview, then apply (refused while members are active). Changing the topic (refresh=1) only
+    shows its partitions."""
     group = group_get(name=name)
+    topics = dict(
+        Topic.objects.filter(id__in=group.partitions.values("topic"))
+        .order_by("name")
+        .values_list("name", "partition_count")
+    )
     preview = None
     error = None
     error_code = ""
     to_kind = request.POST.get("to", "earliest")
     value = request.POST.get("value", "").strip()
-    topic = request.POST.get("topic", "")
-    if request.method == "POST":
+    topic = request.POST.get("topic", "") or next(iter(topics), "")
+    numbers = list(range(topics.get(topic, 0)))
+    posted = {int(p) for p in request.POST.getlist("partitions") if p.isdigit()}
+    refresh = request.POST.get("refresh") == "1"
+    # The wizard's form says it lists partitions (picked=1), so none ticked is a mistake, not "all".
+    picking = request.method == "POST" and not refresh and request.POST.get("picked") == "1"
+    chosen = [p for p in numbers if p in posted] if picking else numbers
+    if request.method == "POST" and not refresh:
         to: Any = to_kind
-        if to_kind in ("offset", "timestamp", "shift_by"):
+        if not chosen:
+            error = "pick at least one partition"
+        elif to_kind in ("offset", "timestamp", "shift_by"):
             try:
                 to = {to_kind: int(value)}
             except ValueError:
@@ -120,21 +135,18 @@ def group_reset(request: HttpRequest, name: str) -> HttpResponse:
                     principal=principal_for_user(request.user),
                     topic=topic,
                     to=to,
+                    partitions=chosen,
                     dry_run=request.POST.get("apply") != "1",
                 )
                 if not preview["dry_run"]:
                     messages.success(request, f"Offsets of {group.name} on {topic} reset.")
             except EventlineError as exc:
                 error, error_code = exc.message, exc.code
-    topics = sorted(
-        {
-            p.topic.name
-            for p in Partition.objects.filter(topic__in=group.partitions.values("topic")).select_related("topic")
-        }
-    )
     context = {
         "group": group,
-        "topics": topics,
+        "topics": list(topics),
+        "partition_numbers": numbers,
+        "chosen": chosen,
         "preview": preview,
         "error": error,
         "error_code": error_code,

@@ -125,6 +125,12 @@ def duration_label(value: int | None) -> str:
 
 
 @register.filter
+def duration_input(value: int) -> str:
+    """Milliseconds as a retention field shows them to be edited, exactly ('1 day 12 h', 'forever')."""
+    return units.duration_input(int(value))
+
+
+@register.filter
 def size_label(value: int | None) -> str:
     """'1.5 GB', 'no size limit' (-1) from bytes."""
     return units.size_label(None if value in (None, "") else int(value))

@@ -24,7 +24,7 @@ def audited(action: str, target: str) -> list[AuditEntry]:
 
 def test_an_editor_creates_a_topic_and_the_creation_is_audited_under_their_name(as_role):
     editor = as_role("editor")
-    response = editor.post("/topics/new/", {"name": "payments", "partitions": "4", "retention_ms": "3600000"})
+    response = editor.post("/topics/new/", {"name": "payments", "partitions": "4", "retention": "1 h"})
     assert response.status_code == 302 and response["Location"] == "/topics/payments/"
     topic = Topic.objects.get(name="payments")
     assert (topic.partition_count, topic.retention_ms) == (4, 3_600_000)
@@ -34,7 +34,7 @@ def test_an_editor_creates_a_topic_and_the_creation_is_audited_under_their_name(
 
 def test_a_bad_topic_form_shows_every_reason_inline_and_creates_nothing(as_role):
     editor = as_role("editor")
-    response = editor.post("/topics/new/", {"name": "payments", "partitions": "0", "retention_ms": "soon"})
+    response = editor.post("/topics/new/", {"name": "payments", "partitions": "0", "retention": "soon"})
     assert response.status_code == 422
     page = response.content.decode()
     assert 'id="topic-errors"' in page and "partitions" in page
@@ -49,7 +49,7 @@ def test_a_taken_topic_name_is_refused_inline(as_role, make_topic):
 
 def test_an_editor_grows_partitions_and_changes_retention_in_one_audited_change(as_role, make_topic):
     make_topic("orders", partitions=1)
-    response = as_role("editor").post("/topics/orders/settings/", {"partitions": "3", "retention_ms": "-1"})
+    response = as_role("editor").post("/topics/orders/settings/", {"partitions": "3", "retention": "forever"})
     assert response.status_code == 200 and 'id="settings-saved"' in response.content.decode()
     topic = Topic.objects.get(name="orders")
     assert (topic.partition_count, topic.retention_ms) == (3, -1)
@@ -60,7 +60,7 @@ def test_an_editor_grows_partitions_and_changes_retention_in_one_audited_change(
 
 def test_shrinking_partitions_is_refused_inline_and_the_retention_beside_it_is_not_applied(as_role, make_topic):
     make_topic("orders", partitions=3)
-    response = as_role("editor").post("/topics/orders/settings/", {"partitions": "2", "retention_ms": "1000"})
+    response = as_role("editor").post("/topics/orders/settings/", {"partitions": "2", "retention": "1 s"})
     assert response.status_code == 422
     page = response.content.decode()
     assert 'id="settings-errors"' in page and "cannot shrink" in page and "Nothing was changed" in page
@@ -147,3 +147,65 @@ def test_unparsable_data_or_a_header_without_equals_is_refused_before_anything_i
     ).content.decode()
     assert "write each header as key=value" in bad_header
     assert not Event.objects.filter(topic__name="orders").exists()
+
+
+def test_retention_is_entered_in_units_and_shown_back_exactly(as_role, make_topic):
+    make_topic("orders", retention_ms=7 * 86_400_000)
+    editor = as_role("editor")
+    assert 'value="7 days"' in editor.get("/topics/orders/").content.decode()
+    response = editor.post("/topics/orders/settings/", {"partitions": "1", "retention": "1 day 12 h"})
+    assert response.status_code == 200 and "retention 1 day 12 h" in response.content.decode()
+    assert Topic.objects.get(name="orders").retention_ms == 129_600_000
+    assert 'value="1 day 12 h"' in response.content.decode()
+
+
+def test_a_retention_without_a_unit_is_refused_inline_and_changes_nothing(as_role, make_topic):
+    make_topic("orders", partitions=1)
+    before = Topic.objects.get(name="orders").retention_ms
+    response = as_role("editor").post("/topics/orders/settings/", {"partitions": "2", "retention": "7"})
+    assert response.status_code == 422
+    assert "needs a unit" in response.content.decode() and "config.retention.ms" not in response.content.decode()
+    topic = Topic.objects.get(name="orders")
+    assert (topic.partition_count, topic.retention_ms) == (1, before) and not audited("topic.updated", "orders")
+
+
+def test_a_new_topic_with_a_bad_retention_lists_it_beside_the_other_reasons(as_role):
+    response = as_role("editor").post("/topics/new/", {"name": "payments", "partitions": "0", "retention": "soon"})
+    page = response.content.decode()
+    assert response.status_code == 422 and "partitions" in page and "is not a duration" in page
+    assert not Topic.objects.filter(name="payments").exists()
+
+
+def test_changing_the_event_type_refills_the_example_and_keeps_what_was_typed(as_role, make_event_type):
+    make_event_type("OrderPlaced", topics=["orders"], example={"order_id": 42, "total": 9.5})
+    make_event_type("OrderShipped", topics=["orders"], example={"order_id": 42, "carrier": "DHL"})
+    editor = as_role("editor")
+    first = editor.get("/topics/orders/produce/").context["form"]
+    assert first["type"] == "OrderPlaced" and json.loads(first["data"]) == {"order_id": 42, "total": 9.5}
+    response = editor.get(
+        "/topics/orders/produce/", {"type": "OrderShipped", "key": "order-42", "correlationid": "c-42"}
+    )
+    form = response.context["form"]
+    assert json.loads(form["data"]) == {"order_id": 42, "carrier": "DHL"}
+    assert (form["type"], form["key"], form["correlationid"]) == ("OrderShipped", "order-42", "c-42")
+    assert 'hx-trigger="change"' in response.content.decode()
+
+
+def test_an_explicit_access_list_links_only_services_that_exist(as_role, make_topic, api):
+    from broker.services.topics import topic_update
+    from core.auth import Principal
+    from core.models import Service
+
+    make_topic("orders")
+    Service.objects.get_or_create(name="checkout")
+    topic_update(
+        name="orders",
+        config={"access.policy": "explicit", "access.producers": ["checkout", "ghost"], "access.consumers": []},
+        actor=Principal(scopes=frozenset({"admin"}), username="t"),
+    )
+    page = as_role("viewer").get("/topics/orders/").content.decode()
+    assert 'href="/catalog/services/checkout/"' in page
+    assert (
+        'href="/catalog/services/ghost/"' not in page
+        and 'ghost</span> <span class="el-muted">(no such service)' in page
+    )

@@ -280,3 +280,24 @@ def test_group_page_gives_one_line_per_partition_status_with_details_on_demand(s
     [stopped] = status_lines(lags)
     assert stopped.status == "STOP" and [p.partition for p in stopped.partitions] == [0, 1, 2, 3, 4]
     assert stopped.summary == "s0"
+
+
+def test_the_reset_wizard_moves_only_the_partitions_picked(staff, api, make_topic):
+    make_topic("orders", partitions=3)
+    api.post("/api/v1/topics/orders/events", [{"partition": p, "data": i} for p in range(3) for i in range(4)])
+    api.post(
+        "/api/v1/groups/g0/offsets", {"offsets": [{"topic": "orders", "partition": p, "offset": 1} for p in range(3)]}
+    )
+    form = staff.post("/monitoring/groups/g0/reset/", {"topic": "orders", "refresh": "1"}).content.decode()
+    assert form.count('name="partitions"') == 3 and form.count(" checked") == 3, "all partitions by default"
+    body = {"topic": "orders", "to": "latest", "picked": "1", "partitions": ["0", "2"], "apply": "1"}
+    applied = staff.post("/monitoring/groups/g0/reset/", body)
+    assert 'id="reset-preview"' in applied.content.decode() and applied.context["preview"]["dry_run"] is False
+    offsets = {row["partition"]: row["offset"] for row in api.get("/api/v1/groups/g0/offsets").json()["offsets"]}
+    assert offsets == {0: 4, 1: 1, 2: 4}
+
+
+def test_the_reset_wizard_refuses_when_no_partition_is_picked(staff, api, make_topic):
+    setup_groups(api, make_topic, 1)
+    answer = staff.post("/monitoring/groups/g0/reset/", {"topic": "orders", "to": "earliest", "picked": "1"})
+    assert "pick at least one partition" in answer.content.decode() and answer.context["preview"] is None
