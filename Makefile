@@ -42,7 +42,7 @@ soak: setup
 
 ## kafka-start, kafka-stop, kafka-status: a local single-node Apache Kafka on 127.0.0.1:9092
 ## (scripts/kafka.sh: fetched from Maven Central into .cache/kafka/, data and logs in var/kafka/)
-kafka-start: setup kafka-prereqs
+kafka-start: $(VENV)/.installed kafka-prereqs
 	scripts/kafka.sh start
 
 kafka-stop:
