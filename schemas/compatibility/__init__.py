@@ -13,7 +13,13 @@ Where Eventline departs from Confluent, and why:
   ``dependentRequired``/``dependentSchemas``, draft-04 boolean bounds, ``required`` names
   without a property, ``patternProperties`` schemas, implicit type requirements and
   possibly overlapping ``oneOf`` branches; they can only add failures;
-* property and dependency names are visited in sorted order (Confluent: hash order).
+* property and dependency names are visited in sorted order (Confluent: hash order);
+* each schema is read by its own draft (``drafts.KEYWORD_DRAFTS``), as the registry's
+  validator reads it: a keyword its draft does not know (``prefixItems`` or
+  ``dependentRequired`` in draft-07, ``const`` in draft-04, ``additionalItems`` in 2020-12,
+  ``additionalItems`` without tuple ``items``) has no effect and is not compared.
+
+The registry docs list each difference with two schemas (docs/registry.md).
 """
 
 from .checker import (

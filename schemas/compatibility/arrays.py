@@ -1,9 +1,11 @@
 """Arrays (reference §9) plus Eventline's ``contains`` check.
 
-Tuple forms are read in every draft: array-form ``items`` (+ ``additionalItems``) or
-2020-12 ``prefixItems`` (+ ``items`` as the schema of the remaining items). As in
-Confluent, tuple entries are reported at ``#/items/<i>`` and the remaining-items schema
-at ``#/additionalItems`` whichever spelling the schema used.
+Tuple forms follow the schema's draft (nodes only see the keywords their draft knows):
+array-form ``items`` (+ ``additionalItems``) up to 2019-09, ``prefixItems`` (+ ``items`` as
+the schema of the remaining items) in 2020-12. As in Confluent, tuple entries are reported
+at ``#/items/<i>`` and the remaining-items schema at ``#/additionalItems`` whichever
+spelling the schema used. ``additionalItems`` without a tuple has no effect and is not
+compared (Confluent compares it).
 """
 
 from __future__ import annotations

@@ -95,7 +95,8 @@ class Differ:
             return [] if new_schema is MISSING else [Difference(T.SCHEMA_ADDED, path, None, new_schema)]
         if new_schema is MISSING:
             return [Difference(T.SCHEMA_REMOVED, path, old_schema, None)]
-        if same_schema(old_schema, new_schema):
+        # The same text means the same thing only under the same draft (``prefixItems`` in draft-07...).
+        if original.doc.draft is update.doc.draft and same_schema(old_schema, new_schema):
             return []
         return self.compare(path, original.child(old_schema), update.child(new_schema))
 

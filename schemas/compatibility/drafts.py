@@ -1,9 +1,11 @@
-"""JSON Schema draft detection.
+"""JSON Schema draft detection, and which keywords each draft knows.
 
-Only a few decisions depend on the draft: whether keywords beside ``$ref`` apply
-(draft-04..07 ignore them, 2019-09+ apply them) and which ``jsonschema`` validator a
-caller should use. Array-form ``items``, ``definitions`` and ``dependencies`` are read in
-every draft, so draft-07 spellings keep working in schemas that declare nothing.
+A schema is read by its own draft, as the registry's validator (jsonschema-rs) reads it:
+keywords beside ``$ref`` apply from 2019-09 on; a keyword a draft does not know (``const``
+in draft-04, ``prefixItems`` or ``dependentRequired`` in draft-07, ``additionalItems`` in
+2020-12...) has no effect there, so the checker does not compare it. ``dependencies`` keeps
+working in 2019-09 and 2020-12, as it does in jsonschema-rs. ``definitions`` and ``$defs``
+are only places ``$ref`` points into, read in every draft.
 """
 
 from __future__ import annotations
@@ -24,6 +26,42 @@ class Draft(enum.IntEnum):
     def ref_overrides_siblings(self) -> bool:
         """Before 2019-09, keywords next to ``$ref`` are ignored."""
         return self <= Draft.DRAFT_07
+
+
+#: Assertion keywords that exist in some drafts only: keyword -> (first draft, last draft).
+#: Any keyword not listed means the same thing in every draft.
+KEYWORD_DRAFTS: dict[str, tuple[Draft, Draft]] = {
+    "const": (Draft.DRAFT_06, Draft.DRAFT_2020_12),
+    "contains": (Draft.DRAFT_06, Draft.DRAFT_2020_12),
+    "propertyNames": (Draft.DRAFT_06, Draft.DRAFT_2020_12),
+    "if": (Draft.DRAFT_07, Draft.DRAFT_2020_12),
+    "then": (Draft.DRAFT_07, Draft.DRAFT_2020_12),
+    "else": (Draft.DRAFT_07, Draft.DRAFT_2020_12),
+    "dependentRequired": (Draft.DRAFT_2019_09, Draft.DRAFT_2020_12),
+    "dependentSchemas": (Draft.DRAFT_2019_09, Draft.DRAFT_2020_12),
+    "unevaluatedProperties": (Draft.DRAFT_2019_09, Draft.DRAFT_2020_12),
+    "unevaluatedItems": (Draft.DRAFT_2019_09, Draft.DRAFT_2020_12),
+    "minContains": (Draft.DRAFT_2019_09, Draft.DRAFT_2020_12),
+    "maxContains": (Draft.DRAFT_2019_09, Draft.DRAFT_2020_12),
+    "$recursiveRef": (Draft.DRAFT_2019_09, Draft.DRAFT_2019_09),
+    "prefixItems": (Draft.DRAFT_2020_12, Draft.DRAFT_2020_12),
+    "$dynamicRef": (Draft.DRAFT_2020_12, Draft.DRAFT_2020_12),
+    # 2020-12 replaced it with prefixItems + items.
+    "additionalItems": (Draft.DRAFT_04, Draft.DRAFT_2019_09),
+}
+_EVERY_DRAFT = (Draft.DRAFT_04, Draft.DRAFT_2020_12)
+_UNKNOWN_KEYWORDS: dict[Draft, frozenset[str]] = {
+    draft: frozenset(keyword for keyword, (first, last) in KEYWORD_DRAFTS.items() if not first <= draft <= last)
+    for draft in Draft
+}
+
+
+def known_keywords(schema: dict[str, JSON], draft: Draft) -> dict[str, JSON]:
+    """``schema`` without the keywords ``draft`` does not know (``schema`` itself when it has none)."""
+    unknown = _UNKNOWN_KEYWORDS[draft]
+    if unknown.isdisjoint(schema):
+        return schema
+    return {keyword: value for keyword, value in schema.items() if keyword not in unknown}
 
 
 #: Substring of a ``$schema`` URI -> draft (first match wins).

@@ -6,7 +6,8 @@ side (``type`` with ``enum``, ``type`` with ``allOf``...) become a *synthetic* `
 of one part per kind, whose parts are views of the same JSON object. ``type: [a, b]``
 becomes an ``anyOf`` of one part per type. ``const: c`` is modelled as ``enum: [c]``.
 A ``$ref`` is followed (transparently unless 2019-09+ keywords sit beside it, in which
-case the target becomes the first part of a synthetic ``allOf``).
+case the target becomes the first part of a synthetic ``allOf``). A node sees only the
+keywords its document's draft knows (``drafts.KEYWORD_DRAFTS``).
 
 Nodes are built lazily and cached per JSON object, so a schema used in several
 comparisons (the new version checked against ten old ones) is modelled once.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
+from .drafts import known_keywords
 from .jsonvalues import JSON, json_key
 from .refs import Document, DocumentSet
 
@@ -235,30 +237,33 @@ class Resolver:
             return self._plain(Kind.FALSE, raw, doc)
         if not isinstance(raw, dict) or not raw:
             return self._plain(Kind.EMPTY, raw, doc)
-        if _COMPOUND_KEYWORDS.isdisjoint(raw):
-            type_name = raw.get("type")
+        # Nodes read only the keywords the document's draft knows; `raw` stays the identity
+        # that $ref resolution and the node cache key on.
+        keywords = known_keywords(raw, doc.draft)
+        if _COMPOUND_KEYWORDS.isdisjoint(keywords):
+            type_name = keywords.get("type")
             if isinstance(type_name, str) and type_name in _TYPE_NAMES:
-                simple = self._typed(type_name, raw, doc)
+                simple = self._typed(type_name, keywords, doc)
                 simple.top = True
                 return simple
         parts: list[Node | tuple[Document, JSON]] = []
         for ref_keyword in _REF_KEYWORDS:
-            ref = raw.get(ref_keyword)
+            ref = keywords.get(ref_keyword)
             if isinstance(ref, str):
                 target_doc, target = self.documents.resolve(ref, doc, raw)
-                if doc.draft.ref_overrides_siblings or ASSERTION_KEYWORDS.isdisjoint(raw):
+                if doc.draft.ref_overrides_siblings or ASSERTION_KEYWORDS.isdisjoint(keywords):
                     return self._follow(raw, target_doc, target)
                 parts.append((target_doc, target))
                 break
-        parts.extend(self._parts(doc, raw))
+        parts.extend(self._parts(doc, keywords))
         if not parts:
-            return self._plain(Kind.EMPTY, raw, doc)
+            return self._plain(Kind.EMPTY, keywords, doc)
         if len(parts) == 1 and isinstance(parts[0], Node):
             parts[0].top = True
             return parts[0]
         node = Node(
             Kind.COMBINED,
-            raw,
+            keywords,
             doc,
             self,
             criterion="allOf",

@@ -333,9 +333,9 @@ def _schema_dependencies(keywords: dict[str, JSON]) -> dict[str, tuple[str, list
 def _compare_dependencies(differ: Differ, path: str, original: Node, update: Node, out: list[Difference]) -> None:
     """Property dependencies first, then schema dependencies, names sorted (reference §7).
 
-    ``dependencies`` and ``dependentRequired``/``dependentSchemas`` mean the same thing in
-    every draft; the spelling used by the update (else the original) picks the family of
-    types and the path keyword.
+    ``dependencies`` (every draft) and ``dependentRequired``/``dependentSchemas`` (2019-09+;
+    a node of an older draft never sees them) mean the same thing; the spelling used by the
+    update (else the original) picks the family of types and the path keyword.
     """
     old_arrays, new_arrays = _property_dependencies(original.keywords), _property_dependencies(update.keywords)
     for name in sorted(old_arrays.keys() | new_arrays.keys()):

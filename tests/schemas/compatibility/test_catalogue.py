@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from schemas.compatibility import CompatibilityPolicy, Difference, diff_schemas, is_allowed
+from schemas.documents import check_schema
 
 CASES_DIR = Path(__file__).parent / "cases"
 REQUIRED_KEYS = {"description", "original_schema", "update_schema", "changes", "compatible", "compatible_lenient"}
@@ -50,6 +51,14 @@ def test_catalogue_has_at_least_150_cases_in_the_documented_shape() -> None:
     assert len(CASES) >= 150
     for name, case in CASES:
         assert REQUIRED_KEYS <= case.keys(), name
+
+
+@pytest.mark.parametrize(("name", "case"), CASES, ids=[name for name, _case in CASES])
+def test_case_schemas_register_under_their_own_draft(name: str, case: dict[str, Any]) -> None:
+    """A case means something only if both schemas pass the registry's check for their draft
+    (meta-schema, references, compilation): a 2019-09 keyword in a draft-07 schema is no keyword."""
+    for side in ("original", "update"):
+        check_schema(case[f"{side}_schema"], case.get(f"{side}_references"))
 
 
 @pytest.mark.parametrize(("name", "case"), CASES, ids=[name for name, _case in CASES])
