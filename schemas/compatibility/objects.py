@@ -412,13 +412,38 @@ def _compare_pattern_properties(differ: Differ, path: str, original: Node, updat
     for pattern in sorted(old_patterns.keys() | new_patterns.keys()):
         at = join(join(path, "patternProperties"), pattern)
         if pattern not in old_patterns:
-            if not update.child(new_patterns[pattern]).accepts_anything:
+            if not _pattern_added_is_covered(differ, at, pattern, original, update, new_patterns[pattern]):
                 out.append(Difference(T.PATTERN_PROPERTY_ADDED, at, None, new_patterns[pattern]))
         elif pattern not in new_patterns:
             found = T.PATTERN_PROPERTY_REMOVED if update_open else T.PATTERN_PROPERTY_REMOVED_FROM_UNOPEN_CONTENT_MODEL
             out.append(Difference(found, at, old_patterns[pattern], None))
         else:
             out.extend(differ.compare_schemas(at, original, old_patterns[pattern], update, new_patterns[pattern]))
+
+
+def _pattern_added_is_covered(
+    differ: Differ, at: str, pattern: str, original: Node, update: Node, schema: JSON
+) -> bool:
+    """A new ``patternProperties`` entry constrains no old instance when it accepts anything, or
+    when the original admitted no undeclared name (``additionalProperties: false``, no patterns)
+    and each property it declared that the update keeps and the pattern matches was already
+    within the pattern's schema. Properties the update removes are judged as removed (their
+    coverage by this pattern is PROPERTY_REMOVED_IS_/NOT_COVERED_...)."""
+    pattern_node = update.child(schema)
+    if pattern_node.accepts_anything:
+        return True
+    old = original.keywords
+    if old.get("additionalProperties") is not False or schema_map(old.get("patternProperties")):
+        return False
+    regex = linear_regex(pattern)
+    if regex is None:
+        return False
+    kept = schema_map(update.keywords.get("properties"))
+    for name, old_schema in schema_map(old.get("properties")).items():
+        if name in kept and regex.search(name):
+            if not differ.compatible(differ.compare(at, original.child(old_schema), pattern_node)):
+                return False
+    return True
 
 
 def _open_to_unmatched(keywords: dict[str, JSON]) -> bool:
