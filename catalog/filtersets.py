@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 
 from catalog.choices import Lifecycle
 from catalog.models import EventType
+from core.filtersets import StrictBooleanFilter
 
 SORTS = {
     "name": ("name",),
@@ -24,8 +25,8 @@ class EventTypeFilterSet(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner_team__name", label="Owner team")
     tag = django_filters.CharFilter(method="by_tag")
     lifecycle = django_filters.ChoiceFilter(choices=Lifecycle.choices)
-    no_consumers = django_filters.BooleanFilter(method="without_consumers", label="No consumers")
-    undocumented = django_filters.BooleanFilter(method="underdocumented", label="Undocumented")
+    no_consumers = StrictBooleanFilter(method="without_consumers", label="No consumers")
+    undocumented = StrictBooleanFilter(method="underdocumented", label="Undocumented")
     sort = django_filters.ChoiceFilter(choices=[(key, key) for key in SORTS], method="order", empty_label=None)
 
     class Meta:

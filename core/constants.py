@@ -16,3 +16,7 @@ SCOPE_PII_READ = "pii:read"
 # A key that names no group scope may use the groups called after its service, alone or followed
 # by one of these and anything (`billing`, `billing-service`, `billing.eu`, `billing_replay`).
 SERVICE_GROUP_SEPARATORS = ("-", ".", "_")
+
+# A yes or a no in a query parameter (filters, flags); anything else is refused, empty is "not given".
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})

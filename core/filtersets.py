@@ -6,12 +6,38 @@ from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from core.choices import ActorKind, AuditAction
+from core.constants import FALSE_WORDS, TRUE_WORDS
 from core.models import AuditEntry
 from core.scopes import NameRule
 from core.selectors import name_rule_q
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    """Empty is "not filtered"; a value that is not a yes or a no is an error (Django's field
+    quietly reads `null`, `2` or `maybe` as "not filtered", so a client's typo went unnoticed)."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, "") or isinstance(value, bool):
+            return value if isinstance(value, bool) else None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise forms.ValidationError("must be true or false", code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictNullBooleanField
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

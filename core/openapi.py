@@ -21,12 +21,20 @@ _COMMON_ERRORS = {
     "404": "No such object",
     "405": "Method not allowed",
     "406": "Not acceptable: only JSON is served",
-    "422": "Input that parses but breaks a rule; `details.errors` lists each field and reason",
+    "422": (
+        "Input that parses but breaks a rule; `details.errors` lists each field and reason. `code` is "
+        "`too_deep` for a JSON body nested deeper than EVENTLINE_MAX_JSON_DEPTH (default 64; `details.max_depth` "
+        "says it), `nul_character` for a NUL (\\u0000) in an id, source, name or header key, `invalid` otherwise; "
+        "a `limit` or `offset` that is not a whole number in range, or a query parameter given twice, is `invalid` too"
+    ),
 }
 # Only operations that read a body.
 _BODY_ERRORS = {
-    "411": "A chunked body the server could not read",
-    "413": "The body is larger than EVENTLINE_MAX_REQUEST_BYTES",
+    "411": "A chunked body (no Content-Length) the server in front could not decode; send Content-Length",
+    "413": (
+        "The body is larger than EVENTLINE_MAX_REQUEST_BYTES (default 16 MiB; `details.max_bytes` says it), "
+        "refused before it is parsed"
+    ),
     "415": "Unsupported content type",
 }
 # Operations whose service can conflict or be briefly unavailable, by (path prefix, method).
@@ -157,3 +165,19 @@ class AreaTaggedAutoSchema(AutoSchema):
     def get_tags(self) -> list[str]:
         view = self.view
         return [api_tag(module=type(view).__module__, view_name=type(view).__name__, path=self.path)]
+
+
+def allow_empty_query_values(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS: on /api/v1/ an empty query parameter (`?window=&resolved=`) is the
+    same as leaving it out, as the pages' filter forms send them (django-filter reads them so, and
+    the hand-read parameters do too); a non-empty value must fit the parameter's schema."""
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result

@@ -21,12 +21,13 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
-from core.errors import BadRequest, EventlineError, LengthRequired, payload_too_large
+from core.errors import BadRequest, EventlineError, LengthRequired, field_error, payload_too_large
 from core.jsonutil import dumps
 
 _READ_PIECE = 64 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 _API_PATH = "/api/"
+_NATIVE_API_PATH = "/api/v1/"
 # The registry answers in Confluent's envelope (schemas.api.errors); core cannot import it, and
 # these refusals need only its two fields and content type.
 _REGISTRY_PATH = "/registry/"
@@ -37,7 +38,7 @@ def request_limits_middleware(
     get_response: Callable[[HttpRequest], HttpResponseBase],
 ) -> Callable[[HttpRequest], HttpResponseBase]:
     def middleware(request: HttpRequest) -> HttpResponseBase:
-        refusal = _nul_in_url(request) or _body_refusal(request)
+        refusal = _nul_in_url(request) or _repeated_query_parameter(request) or _body_refusal(request)
         if refusal is not None:
             return _render(request, refusal)
         return get_response(request)
@@ -58,6 +59,17 @@ def _nul_in_url(request: HttpRequest) -> EventlineError | None:
     return BadRequest(
         f"The URL {part} {reason}.", code="nul_character", details={"errors": [{"field": part, "reason": reason}]}
     )
+
+
+def _repeated_query_parameter(request: HttpRequest) -> EventlineError | None:
+    # No /api/v1/ parameter takes several values: a second one would be silently ignored (Django
+    # reads the last), so the client learns it sent something the API does not do.
+    if not request.path_info.startswith(_NATIVE_API_PATH) or "&" not in request.META.get("QUERY_STRING", ""):
+        return None
+    for name, values in request.GET.lists():
+        if len(values) > 1:
+            return field_error(name, f"is given {len(values)} times; every query parameter takes one value")
+    return None
 
 
 def _body_refusal(request: HttpRequest) -> EventlineError | None:

@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi.add_error_responses",
+        "core.openapi.allow_empty_query_values",
         "schemas.api.openapi.add_registry_paths",
     ],
 }

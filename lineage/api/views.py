@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import principal_of
+from core.constants import FALSE_WORDS, TRUE_WORDS
 from core.errors import field_error
 from core.renderers import FastJSONRenderer
 from lineage import constants as c
@@ -52,7 +53,10 @@ def _flag(request: Request, name: str, default: bool) -> bool:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    return raw.lower() in ("1", "true", "yes", "on")
+    word = raw.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise field_error(name, "must be true or false")
+    return word in TRUE_WORDS
 
 
 def _text(request: Request, name: str) -> str | None:

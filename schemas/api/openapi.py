@@ -110,7 +110,14 @@ _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer
 
 
 def _flag(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": "boolean"}}
+    # As Confluent's server (Jersey) reads a flag: not refused when it is not a boolean.
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": "`true` in any case is true; anything else, or leaving it out, is false",
+        "schema": {"type": "string"},
+    }
 
 
 # (path, method, summary, parameters, request body schema or None, 200 answer schema, error statuses)
@@ -169,8 +176,10 @@ _OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]], dict[str, Any] | No
 ]
 
 # Any operation: no or a bad key (401), a key without registry:write for a write (403), a body
-# too large (413), a body type other than Confluent's (415), a malformed body or URL (400, 422).
-_ALWAYS = (400, 401, 403, 404, 405, 413, 415, 422)
+# too large (413: EVENTLINE_MAX_REQUEST_BYTES) or chunked and unreadable (411), a body type other
+# than Confluent's (415), a malformed body or URL (400, 422: 42201 for a schema nested past
+# EVENTLINE_MAX_JSON_DEPTH).
+_ALWAYS = (400, 401, 403, 404, 405, 411, 413, 415, 422)
 
 
 def _content(schema: dict[str, Any], types: tuple[str, ...] = _MEDIA_TYPES) -> dict[str, Any]:

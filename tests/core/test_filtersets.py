@@ -34,3 +34,21 @@ def test_since_compares_instants_whatever_the_offset(make_api):
 def test_the_audit_api_answers_422_not_500_for_no_time_and_200_for_any_offset(api):
     assert api.get("/api/v1/audit/", since="0123-04-10T14:19:01-16:44").status_code == 200
     assert api.get("/api/v1/audit/", since="not a time").status_code == 422
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("true", True), ("on", True), ("0", False), ("False", False)])
+def test_a_strict_boolean_filter_reads_a_yes_a_no_or_empty_as_not_filtered(value, expected):
+    from django import forms
+
+    from core.filtersets import StrictBooleanFilter
+
+    assert StrictBooleanFilter().field.clean(value) is expected
+    with pytest.raises(forms.ValidationError):
+        StrictBooleanFilter().field.clean("null")
+
+
+def test_a_catalog_filter_that_is_neither_a_yes_nor_a_no_is_refused_not_ignored(api):
+    refused = api.get("/api/v1/catalog/event-types/", undocumented="null")
+    assert refused.status_code in (400, 422) and "undocumented" in refused.content.decode()
+    assert api.get("/api/v1/catalog/event-types/", undocumented="").status_code == 200
+    assert api.get("/api/v1/catalog/event-types/", undocumented="true").status_code == 200

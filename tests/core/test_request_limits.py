@@ -285,3 +285,14 @@ def test_granian_refuses_a_chunked_body_that_grows_past_the_limit_with_413(serve
     )
     assert status == 413
     assert loads(answer)["error"]["details"] == {"max_bytes": SERVED_LIMIT}
+
+
+def test_a_query_parameter_given_twice_is_422_naming_it_on_the_native_api_only(api, make_topic):
+    make_topic("orders")
+    refused = api.client.get("/api/v1/catalog/event-types/?tag=a&tag=b")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["errors"] == [
+        {"field": "tag", "reason": "is given 2 times; every query parameter takes one value"}
+    ]
+    assert api.client.get("/api/v1/catalog/event-types/?tag=a&domain=b").status_code == 200
+    assert api.client.get("/registry/subjects?deleted=true&deleted=false").status_code == 200

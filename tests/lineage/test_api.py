@@ -102,6 +102,7 @@ def test_without_a_focus_a_small_estate_is_sent_and_a_cap_is_said(api, order_flo
         ({"depth": "11"}, 422, "invalid"),
         ({"depth": "two"}, 422, "invalid"),
         ({"limit": "0"}, 422, "invalid"),
+        ({"broker": "-10080"}, 422, "invalid"),
     ],
 )
 def test_bad_graph_input_is_refused_in_the_error_envelope(api, order_flow, params, status, code):
