@@ -282,6 +282,19 @@ def service_document(*, principal: Principal, name: Any, create: bool = False, *
     return service
 
 
+@transaction.atomic
+def service_undocument(*, principal: Principal, service: Service) -> None:
+    """Take a service out of the catalog: its entry (owner, domain, summary, link) goes; the
+    identity stays, since API keys, declared flows and observed traffic name it."""
+    before = service_snapshot(service)
+    record_change_of(
+        principal=principal, object_type="service", instance=service, action=ChangeAction.DELETED, before=before
+    )
+    ServiceProfile.objects.filter(service=service).delete()
+    service.description = ""
+    service.save(update_fields=["description"])
+
+
 # -- event types -------------------------------------------------------------------------------
 
 

@@ -16,5 +16,7 @@ urlpatterns = [
     path("flows/<str:name>", views.BusinessFlowDetailView.as_view(), name="catalog-business-flow-detail"),
     path("changes/", views.ChangeListView.as_view(), name="catalog-change-list"),
     path("inbox/", views.InboxView.as_view(), name="catalog-inbox"),
+    path("export", views.CatalogFolderExportView.as_view(), name="catalog-folder-export"),
+    path("import", views.CatalogFolderImportView.as_view(), name="catalog-folder-import"),
     path("asyncapi/import", views.AsyncAPIImportView.as_view(), name="catalog-asyncapi-import"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -411,3 +412,70 @@ class BusinessFlowDetailView(APIView):
         principal = require_role(request, ROLE_EDITOR)
         services.business_flow_delete(principal=principal, flow=selectors.business_flow_get(name=name))
         return Response(status=204)
+
+
+class CatalogFolderExportView(APIView):
+    @extend_schema(
+        responses={(200, "application/zip"): bytes},
+        summary="The whole catalog as a zip of the docs-as-code folder (editor)",
+        description="Markdown with YAML front matter per team, domain, service, event type and business flow, "
+        "each event type's latest schema as .json, .avsc or .proto, and each service's AsyncAPI document.",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        from catalog.asyncapi.export import public_url
+        from catalog.folder.files import archive_write
+        from catalog.folder.sync import catalog_export
+
+        require_role(request, ROLE_EDITOR)
+        archive = archive_write(catalog_export(public_url=public_url(request)))
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="catalog.zip"'
+        return response
+
+
+class CatalogFolderImportView(APIView):
+    # The zip is read raw from the body.
+    parser_classes: list[Any] = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="true: only say what would change"),
+            OpenApiParameter("prune", bool, description="true: delete what the archive does not hold"),
+        ],
+        request={"application/zip": bytes},
+        responses={200: dict, 422: dict},
+        summary="Import a docs-as-code folder as a zip (editor)",
+        description="Checks the folder first (references, names, schemas parse and are compatible); "
+        "changes nothing unless every check passes. Changes are audited under the caller.",
+    )
+    def post(self, request: Request) -> Response:
+        from catalog.folder.files import archive_read
+        from catalog.folder.sync import FolderImportFailed, catalog_folder_import
+
+        principal = require_role(request, ROLE_EDITOR)
+        files = archive_read(request.body)
+        try:
+            report = catalog_folder_import(
+                principal=principal,
+                files=files,
+                prune=_flag(request, "prune"),
+                dry_run=_flag(request, "dry_run"),
+            )
+        except FolderImportFailed as failed:
+            report = failed.report
+        if not report.ok:
+            return Response(
+                {
+                    "error": {
+                        "code": "invalid_catalog_folder",
+                        "message": f"{len(report.problems)} problem(s); nothing was changed.",
+                        "details": report.as_dict(),
+                    }
+                },
+                status=422,
+            )
+        return Response(report.as_dict())
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "false").lower() in ("true", "1", "yes")
