@@ -16,6 +16,7 @@ from core.lru import SizedLRU
 
 from .differ import Differ
 from .difference import Difference
+from .example import Example
 from .explanations import explain
 from .jsonvalues import JSON
 from .levels import CompatibilityLevel, CompatibilityPolicy, Direction
@@ -102,6 +103,8 @@ class CompatibilityResult:
     messages: list[str] = field(default_factory=list)
     differences: list[ReportedDifference] = field(default_factory=list)
     failing_version: int | None = None
+    # Set by the registry (schemas.examples) on a failing check: an event that shows the refusal.
+    example: Example | None = None
 
 
 class _Side:
@@ -156,11 +159,13 @@ def check_compatibility(
     if new.schema_type.upper() == "AVRO":
         from schemas.avro.levels import check_avro  # Avro's own rules (schemas.avro)
 
-        return check_avro(new, previous, level, validate_fields=validate_fields)
+        avro: CompatibilityResult = check_avro(new, previous, level, validate_fields=validate_fields)
+        return avro
     if new.schema_type.upper() == "PROTOBUF":
         from schemas.protobuf.levels import check_protobuf  # Confluent's Protobuf rules (schemas.protobuf)
 
-        return check_protobuf(new, previous, level, validate_fields=validate_fields)
+        protobuf: CompatibilityResult = check_protobuf(new, previous, level, validate_fields=validate_fields)
+        return protobuf
     candidates = list(reversed(previous)) if level.is_transitive() else [previous[-1]]
     new_side = _Side(new)
     seen: list[ReportedDifference] = []
