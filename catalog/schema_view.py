@@ -92,6 +92,26 @@ class SubjectSchema:
     versions: list[dict[str, Any]] = field(default_factory=list)
 
 
+def avro_field_rows(schema: Any, documents: Any, personal_data: list[str] | None = None) -> list[FieldRow]:
+    """An Avro schema's record fields as the same table: type, default (as a constraint) and doc."""
+    from schemas.avro.fields import field_rows_of
+
+    personal = set(personal_data or [])
+    return [
+        FieldRow(
+            pointer=row.path,
+            name=row.name,
+            depth=row.depth,
+            type=row.type,
+            required=row.required,
+            constraints=[row.constraints] if row.constraints else [],
+            description=row.description,
+            personal=row.path in personal,
+        )
+        for row in field_rows_of(schema, dict(documents))
+    ]
+
+
 def field_rows(schema: Any, personal_data: list[str] | None = None) -> list[FieldRow]:
     """The schema as a table: one row per field, nested fields indented, with their constraints."""
     personal = set(personal_data or [])
@@ -148,12 +168,15 @@ def subject_schema(subject: str, *, personal_data: list[str] | None = None) -> S
     if not rows:
         return None
     latest = rows[-1]
-    schema = loaded_schema(latest.schema_id).parsed
+    latest_loaded = loaded_schema(latest.schema_id)
+    schema = latest_loaded.parsed
     versions = []
     previous: SchemaVersion | None = None
     for row in rows:
         loaded = loaded_schema(row.schema_id)
-        current = SchemaVersion(row.version, loaded.parsed, loaded.text, loaded.documents)
+        current = SchemaVersion(
+            row.version, loaded.parsed, loaded.text, loaded.documents, schema_type=loaded.schema_type
+        )
         differences: list[Any] = []
         if previous is not None:
             differences = check_compatibility(current, [previous], CompatibilityLevel.BACKWARD).differences
@@ -171,7 +194,11 @@ def subject_schema(subject: str, *, personal_data: list[str] | None = None) -> S
         version=latest.version,
         schema_id=latest.schema_id,
         schema=schema,
-        fields=field_rows(schema, personal_data),
+        fields=(
+            avro_field_rows(schema, latest_loaded.documents, personal_data)
+            if latest_loaded.schema_type == "AVRO"
+            else field_rows(schema, personal_data)
+        ),
         versions=list(reversed(versions)),
     )
 

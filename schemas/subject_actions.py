@@ -25,6 +25,14 @@ from schemas.services import ConfigUpdate, config_update, schema_version_delete,
 LEVELS = [level.value for level in CompatibilityLevel]
 
 
+def subject_schema_type(subject: str) -> str:
+    """A candidate typed on the subject page is in the format of the subject's latest version
+    (JSON Schema for a new subject): the form has no format picker, and Confluent refuses a
+    change of format at every level but NONE anyway."""
+    versions = selectors.all_versions(subject)
+    return selectors.loaded_schema(versions[-1].schema_id).schema_type if versions else "JSON"
+
+
 def check_context(subject: str, text: str) -> dict[str, Any]:
     """The verbose check of a candidate as registration would run it: compatible or not, the
     breaking and allowed changes, and (when it breaks) the consumers who would break."""
@@ -33,7 +41,7 @@ def check_context(subject: str, text: str) -> dict[str, Any]:
         return context
     try:
         result = selectors.compatibility_check(
-            subject=subject, schema=text, schema_type="JSON", references=None, normalize=False, version=None
+            subject=subject, schema=text, schema_type=subject_schema_type(subject), references=None, normalize=False, version=None
         )
     except RegistryError as exc:
         context["error"] = exc.message
@@ -66,7 +74,7 @@ def subject_register(request: HttpRequest, subject: str) -> HttpResponse:
     text = request.POST.get("schema", "")
     try:
         registered = schema_version_register(
-            subject=subject, schema=text, schema_type="JSON", actor=principal_for_user(request.user)
+            subject=subject, schema=text, schema_type=subject_schema_type(subject), actor=principal_for_user(request.user)
         )
     except IncompatibleSchema:
         context = {**check_context(subject, text), "refused": True}

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from schemas import selectors
+from schemas.avro.fields import field_rows_of
 from schemas.errors import RegistryError
 from schemas.naming import normalize_subject
 from schemas.subject_actions import LEVELS, check_context
@@ -60,7 +61,11 @@ def subject_detail(request: HttpRequest, subject: str) -> HttpResponse:
         "live_count": len(live),
         "shown": shown,
         "schema_pretty": json.dumps(document.parsed, indent=2, ensure_ascii=False),
-        "fields": _fields(document.parsed),
+        "fields": (
+            field_rows_of(document.parsed, dict(document.documents))
+            if document.schema_type == "AVRO"
+            else _fields(document.parsed)
+        ),
         "references": document.references,
         "referenced_by": selectors.version_referenced_by(subject, shown.version, deleted=True),
         "config": config,

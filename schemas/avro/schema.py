@@ -76,6 +76,7 @@ class AvroField:
     aliases: tuple[str, ...] = ()
     has_default: bool = False
     default: Any = None
+    doc: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class _Builder:
                         aliases=tuple(item.get("aliases", ()) or ()),
                         has_default="default" in item,
                         default=item.get("default"),
+                        doc=str(item.get("doc", "")),
                     )
                 )
         return node
