@@ -5,7 +5,9 @@
 * registering a 50-property schema checked FULL_TRANSITIVE against 10 versions over HTTP,
   beside the pure checker's time for the same check in-process;
 * validating a ~1 KB event against a 30-property schema with the broker's validator
-  (jsonschema-rs), beside the `jsonschema` library on the same event (fastjsonschema printed too).
+  (jsonschema-rs), beside the `jsonschema` library on the same event (fastjsonschema printed too);
+* Avro beside JSON Schema in the same run: ids of 1,000 Avro schemas, an Avro registration
+  FULL_TRANSITIVE against 10 versions, and the same event validated in Avro's JSON encoding.
 
     python -m bench.registry --db sqlite|postgres [--quick]
 """
@@ -123,6 +125,36 @@ def event_instance(properties: int) -> dict:
     return event
 
 
+def avro_event_schema(index: int, fields: int, *, note: str = "") -> dict:
+    """The Avro record `event_instance` fits in Avro's JSON encoding, field for field as
+    `event_schema`: the required properties have no default, the others one. Docs do not change
+    an Avro schema's id, so versions differ by the default of a last field, `note`."""
+    out: list[dict] = []
+    for n in range(fields):
+        kind = n % 6
+        if kind == 0:
+            field: dict = {"type": "string", "default": ""}
+        elif kind == 1:
+            field = {"type": "long", "default": 0}
+        elif kind == 2:
+            field = {"type": "double", "default": 0.0}
+        elif kind == 3:
+            field = {"type": "boolean", "default": False}
+        elif kind == 4:
+            symbols = ["new", "paid", "shipped", "cancelled"]
+            field = {"type": {"type": "enum", "name": "Status", "symbols": symbols} if n == 4 else "Status"}
+            field["default"] = "new"
+        else:
+            item = {"type": "record", "name": "Item", "fields": [
+                {"name": "id", "type": "string"}, {"name": "count", "type": "long", "default": 0}]}
+            field = {"type": item if n == 5 else "Item", "default": {"id": ""}}
+        if n % 3 == 0:
+            field.pop("default")
+        out.append({"name": f"field_{n:02d}", **field})
+    out.append({"name": "note", "type": "string", "default": note})
+    return {"type": "record", "name": f"Event{index}", "namespace": "bench", "fields": out}
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures
 
@@ -137,12 +169,22 @@ def bench_get_by_id(report: Report, server: Server, token: str, quick: bool) -> 
             subject=f"bench-{index % 100}-value", schema=json.dumps(event_schema(index, 8)), schema_type="JSON"
         )
     print(f"  (registered {SCHEMA_COUNT:,} schemas in {time.perf_counter() - began:.1f} s)")
+    began = time.perf_counter()
+    avro_ids = [
+        schema_version_register(
+            subject=f"bench-avro-{index % 100}-value", schema=json.dumps(avro_event_schema(index, 8)), schema_type="AVRO"
+        ).schema_id
+        for index in range(SCHEMA_COUNT)
+    ]
+    print(f"  (registered {SCHEMA_COUNT:,} Avro schemas in {time.perf_counter() - began:.1f} s)")
     seconds = 4 if quick else 10
     connections = 16
     paths = [f"/registry/schemas/ids/{n}" for n in range(1, SCHEMA_COUNT + 1)]
-    get_rate(server, token, paths[:50], connections, 1)  # warm both workers
+    avro_paths = [f"/registry/schemas/ids/{n}" for n in avro_ids]
+    get_rate(server, token, paths[:50] + avro_paths[:50], connections, 1)  # warm both workers
     baseline = get_rate(server, token, ["/healthz"], connections, seconds)
     rate = get_rate(server, token, paths, connections, seconds)
+    avro_rate = get_rate(server, token, avro_paths, connections, seconds)
     report.add(
         Figure(
             f"GET /registry/schemas/ids/{{id}}, {SCHEMA_COUNT:,} schemas (requests/s)",
@@ -154,9 +196,20 @@ def bench_get_by_id(report: Report, server: Server, token: str, quick: bool) -> 
             rate >= 3000,
         )
     )
+    report.add(
+        Figure(
+            f"GET /registry/schemas/ids/{{id}}, {SCHEMA_COUNT:,} Avro schemas (requests/s)",
+            avro_rate,
+            "req/s",
+            "JSON Schema ids, same run",
+            rate,
+            ">= 3,000 req/s",
+            avro_rate >= 3000,
+        )
+    )
 
 
-def bench_register_full_transitive(report: Report, server: Server, token: str, quick: bool) -> None:
+def bench_register_full_transitive(report: Report, server: Server, token: str, quick: bool) -> float:
     from schemas.compatibility import CompatibilityLevel, SchemaVersion, check_compatibility
     from schemas.services import ConfigUpdate, config_update, schema_version_register
 
@@ -206,9 +259,63 @@ def bench_register_full_transitive(report: Report, server: Server, token: str, q
         )
     )
     print(f"  (register p95 {percentile(register_ms, 95):.1f} ms; checker p95 {percentile(checker_ms, 95):.1f} ms)")
+    return median
 
 
-def bench_validation(report: Report, quick: bool) -> None:
+def bench_register_avro(report: Report, server: Server, token: str, quick: bool, json_schema_ms: float) -> None:
+    """The same registration with a 50-field Avro record, beside JSON Schema's p50 from this run."""
+    from schemas.compatibility import CompatibilityLevel, SchemaVersion, check_compatibility
+    from schemas.services import ConfigUpdate, config_update, schema_version_register
+
+    subject = "bench-avro-full-value"
+    versions = [avro_event_schema(0, 50, note=f"v{n}") for n in range(1, 11)]
+    config_update(subject=subject, update=ConfigUpdate(compatibility="NONE"))
+    for schema in versions:
+        schema_version_register(subject=subject, schema=json.dumps(schema), schema_type="AVRO")
+    config_update(subject=subject, update=ConfigUpdate(compatibility="FULL_TRANSITIVE"))
+    previous = [
+        SchemaVersion(n + 1, schema, json.dumps(schema), schema_type="AVRO") for n, schema in enumerate(versions)
+    ]
+    runs = 30 if quick else 100
+    checker_ms = []
+    for run in range(runs):
+        candidate = avro_event_schema(0, 50, note=f"candidate {run}")
+        new = SchemaVersion(None, candidate, json.dumps(candidate), schema_type="AVRO")
+        began = time.perf_counter()
+        result = check_compatibility(new, previous, CompatibilityLevel.FULL_TRANSITIVE)
+        checker_ms.append((time.perf_counter() - began) * 1000)
+        assert result.is_compatible, result.messages[:2]
+    http = Http(server.url, token)
+    register_ms = []
+    for run in range(runs):
+        candidate = avro_event_schema(0, 50, note=f"candidate {run}")
+        body = json.dumps({"schema": json.dumps(candidate)}).encode()  # no schemaType: Avro, as in Confluent
+        began = time.perf_counter()
+        status, raw = http.request(
+            "POST", f"/registry/subjects/{subject}/versions", body, "application/vnd.schemaregistry.v1+json"
+        )
+        register_ms.append((time.perf_counter() - began) * 1000)
+        assert status == 200, raw[:300]
+        http.json("DELETE", f"/registry/subjects/{subject}/versions/{json.loads(raw)['version']}")
+    median = statistics.median(register_ms)
+    report.add(
+        Figure(
+            "Register Avro, FULL_TRANSITIVE vs 10 versions, 50 fields (p50 ms)",
+            median,
+            "ms",
+            "JSON Schema, 50 properties, same run, p50",
+            json_schema_ms,
+            "< 20 ms",
+            median < 20,
+        )
+    )
+    print(
+        f"  (Avro register p95 {percentile(register_ms, 95):.1f} ms; Avro checker p50 "
+        f"{statistics.median(checker_ms):.2f} ms, p95 {percentile(checker_ms, 95):.2f} ms)"
+    )
+
+
+def bench_validation(report: Report, quick: bool) -> float:
     import fastjsonschema
     import jsonschema
 
@@ -246,6 +353,45 @@ def bench_validation(report: Report, quick: bool) -> None:
         )
     )
     print(f"  (fastjsonschema on the same event: {fast_us:.2f} us; drafts 4, 6 and 7 only)")
+    return ours
+
+
+def bench_validation_avro(report: Report, quick: bool, json_schema_us: float) -> None:
+    """The same event in Avro's JSON encoding against the same fields as an Avro record, with the
+    broker's Avro validator, beside the JSON Schema validator's figure from this run."""
+    import fastavro.validation
+
+    from schemas.services import schema_version_register
+    from schemas.validation import resolve_subject, validator_for
+
+    schema = avro_event_schema(0, 30)
+    schema_version_register(subject="bench-validate-avro-value", schema=json.dumps(schema), schema_type="AVRO")
+    resolved = resolve_subject("bench-validate-avro-value")
+    assert resolved is not None
+    validator = validator_for(resolved.schema_id)
+    event = event_instance(30)
+    size = len(json.dumps(event, separators=(",", ":")))
+    assert validator.validate(event) == [], validator.validate(event)[:3]
+
+    def per_call_us(function, number: int) -> float:
+        return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
+
+    number = 20_000 if quick else 100_000
+    ours = per_call_us(lambda: validator.validate(event), number)
+    parsed = fastavro.parse_schema(schema)
+    fastavro_us = per_call_us(lambda: fastavro.validation.validate(event, parsed), number // 10)
+    report.add(
+        Figure(
+            f"Validate a {size:,}-byte event, 30-field Avro record (us/event)",
+            ours,
+            "us",
+            "JSON Schema validator, same event, same run",
+            json_schema_us,
+            "< 10 us",
+            ours < 10,
+        )
+    )
+    print(f"  (fastavro.validation.validate on the same datum: {fastavro_us:.2f} us)")
 
 
 def main() -> None:
@@ -271,9 +417,11 @@ def main() -> None:
             if "ids" in sections:
                 bench_get_by_id(report, server, token, args.quick)
             if "register" in sections:
-                bench_register_full_transitive(report, server, token, args.quick)
+                json_schema_ms = bench_register_full_transitive(report, server, token, args.quick)
+                bench_register_avro(report, server, token, args.quick, json_schema_ms)
             if "validate" in sections:
-                bench_validation(report, args.quick)
+                json_schema_us = bench_validation(report, args.quick)
+                bench_validation_avro(report, args.quick, json_schema_us)
         finally:
             server.stop()
         Path(var_dir / "report.json").write_text(json.dumps([f.__dict__ for f in report.figures]))
