@@ -30,6 +30,16 @@ PAYMENT_AVRO = json.dumps({"type": "record", "name": "PaymentTaken", "fields": [
 SHIPPED_PROTO = 'syntax = "proto3";\nmessage OrderShipped {\n  string order_id = 1;\n}\n'
 
 
+@pytest.fixture(autouse=True)
+def _fresh_lineage_cache():
+    """The impact provider's graph is cached per process; another test's estate must not answer."""
+    from lineage.selectors import lineage_cache_clear
+
+    lineage_cache_clear()
+    yield
+    lineage_cache_clear()
+
+
 @pytest.fixture
 def estate(db, make_topic, django_user_model):
     """A small catalog: two domains and teams (one with a member), a documented service, three
