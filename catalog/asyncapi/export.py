@@ -48,8 +48,17 @@ def _payload(event_type: EventType) -> dict[str, Any]:
     schema = latest_schema(event_type.subject)
     if schema is None:
         return {"type": "object", "description": "No schema registered yet."}
+    schema_format = _FORMATS.get(_schema_type(event_type.subject))
+    if schema_format is not None:
+        # Not JSON Schema: a Multi Format Schema Object naming the format, as AsyncAPI 3.0 defines.
+        return {"schemaFormat": schema_format, "schema": schema}
     # Drafts 2019-09 and later are declared as such; AsyncAPI's own schema format is draft-07.
     return {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
+
+
+def _schema_type(subject: str) -> str:
+    resolved = resolve_subject(subject)
+    return loaded_schema(resolved.schema_id).schema_type if resolved is not None else "JSON"
 
 
 def public_url(request: HttpRequest) -> str:
