@@ -24,6 +24,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that touch no database `db_independent`: the PostgreSQL pass of `make test`
+    leaves them out (they would only repeat the SQLite pass: pure checkers, fixtures, property
+    tests), which keeps the second pass to what the database can change."""
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") is not None or bool(
+            _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        )
+        if not uses_database:
+            item.add_marker(pytest.mark.db_independent)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_cache() -> Iterator[None]:
     clear_key_cache()
