@@ -47,10 +47,14 @@ class IncompatibleSchema(RegistryError):
     (up to 10 KiB) before the settings; the 409 drops it, since it buries the rest of the message
     and `{oldSchemaVersion: N}` says where to read it. `messages` keeps Confluent's list whole."""
 
-    def __init__(self, subject: str, messages: list[str], *, sentences: Sequence[str] = ()) -> None:
+    def __init__(
+        self, subject: str, messages: list[str], *, sentences: Sequence[str] = (), example: str = ""
+    ) -> None:
         self.subject = subject
         self.messages = messages
         self.sentences = [sentence.rstrip(".") + "." for sentence in sentences]
+        # One line after the sentences: "Example: {...} is accepted by version N and refused by ..."
+        self.example = example
         super().__init__(c.incompatible_error_code(), "")
         self.name_consumers("")
 
@@ -58,7 +62,7 @@ class IncompatibleSchema(RegistryError):
         """Compose the message with `consumers` ("Would break: ...") right after the sentences.
         With neither, it is Confluent's message without the old schema."""
         details = ", ".join(m for m in self.messages if not m.startswith(_OLD_SCHEMA_DETAIL))
-        lead = " ".join([*self.sentences, *([consumers] if consumers else [])])
+        lead = " ".join([*self.sentences, *([self.example] if self.example else []), *([consumers] if consumers else [])])
         template = c.MSG_INCOMPATIBLE_LED if lead else c.MSG_INCOMPATIBLE
         self.message = template.format(subject=self.subject, lead=lead, details=details)
 

@@ -28,8 +28,10 @@ from schemas.documents import (
     fingerprint,
 )
 from schemas.errors import InvalidSchema, RegistryError, SchemaNotFound
+from schemas.examples import example_for_result
 from schemas.models import RegistryState, Schema, SchemaReference, Subject, SubjectVersion
 from schemas.naming import Latest, context_of, normalize_subject, supported_schema_type
+from schemas.validation import validator_for
 
 # ---------------------------------------------------------------------------------------------
 # Config and mode
@@ -610,16 +612,20 @@ def compatibility_check(
 def check_against(
     candidate: Candidate, previous: Sequence[SubjectVersion], config: EffectiveConfig
 ) -> CompatibilityResult:
-    """The checker's verdict for `candidate` against live versions (oldest first) at the level."""
+    """The checker's verdict for `candidate` against live versions (oldest first) at the level;
+    a failing verdict carries an example event when one is found in the budget (schemas.examples)."""
     if config.level is CompatibilityLevel.NONE or not previous:
         return CompatibilityResult(is_compatible=True)
-    return check_compatibility(
-        candidate.as_version(),
-        [as_schema_version(row) for row in previous],
-        config.level,
-        config.policy,
-        validate_fields=config.validate_fields,
+    new = candidate.as_version()
+    versions = [as_schema_version(row) for row in previous]
+    result = check_compatibility(new, versions, config.level, config.policy, validate_fields=config.validate_fields)
+    if result.is_compatible:
+        return result
+    failing = next((row for row in previous if row.version == result.failing_version), None)
+    example = example_for_result(
+        result, new, versions, old_validator=validator_for(failing.schema_id) if failing is not None else None
     )
+    return replace(result, example=example) if example is not None else result
 
 
 def live_versions(subject: str) -> list[SubjectVersion]:

@@ -144,7 +144,8 @@ def schema_version_register(
         result = s.check_against(candidate, live, config)
         if not result.is_compatible:
             sentences = [difference.explanation for difference in result.differences if difference.breaks]
-            raise IncompatibleSchema(subject, result.messages, sentences=sentences)
+            example = result.example.line() if result.example is not None else ""
+            raise IncompatibleSchema(subject, result.messages, sentences=sentences, example=example)
 
     schema_row = _schema_for(candidate, state, schema_id)
     if subject_row is None:

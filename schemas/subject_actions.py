@@ -49,6 +49,7 @@ def check_context(subject: str, text: str) -> dict[str, Any]:
     context["result"] = result
     context["breaking"] = [d for d in result.differences if d.breaks]
     context["allowed"] = [d for d in result.differences if not d.breaks]
+    context["example"] = result.example
     context["level"] = selectors.effective_config(selectors.subject_get(subject)).level.value
     if not result.is_compatible:
         context["affected"], context["downstream"] = split_affected(affected_consumers(subject))

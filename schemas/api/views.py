@@ -269,6 +269,10 @@ def _compatibility(request: HttpRequest, subject: str, version: str | None) -> H
         if result.differences:
             # Eventline's addition: each difference with type, path, values, direction and a sentence.
             shape["differences"] = [difference.to_dict() for difference in result.differences]
+        if result.example is not None:
+            # Eventline's addition (issue 15): an event the failing version accepts and the new
+            # schema refuses (or the reverse for FORWARD), with the rule it shows.
+            shape["example"] = result.example.to_dict()
         affected = [] if result.is_compatible else affected_consumers(normalize_subject(subject))
         breaking, downstream = split_affected(affected)
         if breaking:

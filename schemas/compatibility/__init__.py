@@ -30,6 +30,7 @@ from .checker import (
     diff_schemas,
 )
 from .difference import Difference
+from .example import Example
 from .levels import CompatibilityLevel, CompatibilityPolicy
 from .refs import UnresolvedReference
 from .types import DifferenceType, is_allowed
@@ -39,6 +40,7 @@ __all__ = [
     "CompatibilityPolicy",
     "CompatibilityResult",
     "Difference",
+    "Example",
     "DifferenceType",
     "ReportedDifference",
     "SchemaVersion",
