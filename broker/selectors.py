@@ -8,7 +8,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, QuerySet, Sum
 
-from broker.log import ReadBatch, get_log
+from broker.log import PartitionOffsets, ReadBatch, get_log, get_topic_admin
 from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
 from core.auth import Principal
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
@@ -43,14 +43,26 @@ def event_columns_at(positions: Sequence[Position], columns: Sequence[str]) -> d
 
 
 def topic_get(*, name: str) -> Topic:
+    """The topic `name`. On the Kafka backend a cluster topic with no row yet is adopted on sight
+    (broker.services.topics.topic_adopt): the cluster decides which topics exist."""
     topic = Topic.objects.filter(name=name).first()
+    if topic is None and get_topic_admin() is not None:
+        from broker.services.topics import topic_adopt
+
+        topic = topic_adopt(name=name)
     if topic is None:
         raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
     return topic
 
 
 def topic_list(*, visible_to: Principal | None = None) -> QuerySet[Topic]:
-    """Topics with their totals, in one query; with `visible_to`, only those it may describe."""
+    """Topics with their totals, in one query; with `visible_to`, only those it may describe. On
+    the Kafka backend the rows are first matched to the cluster's topics (topics_sync_with_cluster:
+    those other clients created are adopted, internal ones stay hidden)."""
+    if get_topic_admin() is not None:
+        from broker.services.topics import topics_sync_with_cluster
+
+        topics_sync_with_cluster()
     topics = Topic.objects.all()
     if visible_to is not None:
         topics = topics.filter(name_rule_q(visible_to.rules[SCOPE_DESCRIBE]))
@@ -71,27 +83,53 @@ def partition_summary(partition: Partition) -> dict[str, Any]:
     }
 
 
+def _offsets_from_cluster(topic: Topic, partitions: list[Partition]) -> None:
+    """Kafka backend: the rows' offsets are not kept (the cluster holds them); copy the log's onto
+    these rows (never saved) so they read as on SQL."""
+    log = get_log()
+    for row in partitions:
+        offsets: PartitionOffsets = log.offsets(topic_id=topic.id, partition=row.number)
+        row.log_start_offset, row.end_offset = offsets.start, offsets.end
+
+
 def topic_describe(*, name: str) -> dict[str, Any]:
+    """A topic with its partitions' offsets. On Kafka the offsets and cleanup.policy come from
+    the cluster; size_bytes and last_append_time are not known there (0 and null)."""
     topic = topic_get(name=name)
     partitions = list(Partition.objects.filter(topic=topic).order_by("number"))
+    config: dict[str, Any] = topic.config
+    admin = get_topic_admin()
+    if admin is not None:
+        _offsets_from_cluster(topic, partitions)
+        cluster_config = admin.topic_describe(name=topic.name).config
+        config = {**config, "cleanup.policy": cluster_config.get("cleanup.policy", "delete")}
     return {
         "name": topic.name,
         "partitions": [partition_summary(p) for p in partitions],
         "partition_count": topic.partition_count,
-        "config": topic.config,
+        "config": config,
         "size_bytes": sum(p.size_bytes for p in partitions),
         "created_at": topic.created_at.isoformat(),
     }
 
 
-def partition_read(*, topic_name: str, partition: int, offset: int | None, limit: int) -> tuple[Partition, ReadBatch]:
-    """Browse a partition without a group; an offset before the log start starts at the log start."""
+def partition_read(
+    *, topic_name: str, partition: int, offset: int | None, limit: int, timestamp_ms: int | None = None
+) -> tuple[Partition, ReadBatch]:
+    """Browse a partition without a group; an offset before the log start starts at the log start.
+    With `timestamp_ms` (and no offset) reading starts at the first event whose time is at or
+    after it, or at the log end when every event is older (a seek by time)."""
     topic = topic_get(name=topic_name)
     row = Partition.objects.filter(topic=topic, number=partition).first()
     if row is None:
         raise field_error(
             "partition", f"partition {partition} does not exist: '{topic_name}' has 0..{topic.partition_count - 1}"
         )
+    if get_topic_admin() is not None:
+        _offsets_from_cluster(topic, [row])
+    if offset is None and timestamp_ms is not None:
+        found = partition_offset_for_time(topic=topic, partition=partition, timestamp_ms=timestamp_ms)
+        offset = row.end_offset if found is None else found
     start = row.log_start_offset if offset is None else max(offset, row.log_start_offset)
     batch = get_log().read(topic_id=topic.id, partition=partition, offset=start, max_events=limit, max_bytes=1 << 62)
     return row, batch

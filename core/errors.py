@@ -85,6 +85,13 @@ class Unavailable(EventlineError):
     code = "unavailable"
 
 
+class NotImplementedOnBackend(EventlineError):
+    """The feature is not available on the log backend this deployment runs (BROKER_BACKEND)."""
+
+    status_code = status.HTTP_501_NOT_IMPLEMENTED
+    code = "not_implemented"
+
+
 class ValidationFailed(EventlineError):
     """Input that parsed but breaks a rule: 422, with the offending fields in `details`."""
 

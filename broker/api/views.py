@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
@@ -39,7 +40,7 @@ from broker.services.produce import events_produce
 from broker.services.retries import event_ack, event_nack, retries_due, retry_policy_get, retry_policy_set
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
-from core.errors import EventlineError, ValidationFailed, field_error
+from core.errors import EventlineError, NotImplementedOnBackend, ValidationFailed, field_error
 from core.jsonutil import dumps
 from core.metrics import EVENTS_IN, EVENTS_OUT, EVENTS_REFUSED, FETCH_SECONDS, PRODUCE_SECONDS
 from core.pagination import LimitOffsetPagination
@@ -186,19 +187,30 @@ class PartitionEventsView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("offset", int, description="first offset to read; the log start when missing"),
+            OpenApiParameter(
+                "timestamp",
+                int,
+                description=(
+                    "without `offset`: start at the first event whose time (epoch ms) is at or after this "
+                    "(Kafka's offsetsForTimes); at the log end when every event is older"
+                ),
+            ),
             OpenApiParameter("limit", int, description="at most this many events (1-10000, default 100)"),
         ],
         responses=s.EventPageSerializer,
-        summary="Read a partition by offset, without a group (browse and replay)",
+        summary="Read a partition by offset or time, without a group (browse and replay)",
     )
     def get(self, request: Request, topic: str, partition: int) -> HttpResponse:
         principal = principal_of(request)
         principal.require("consume", topic)
         offset = _int_param(request, "offset", None, 0, 2**63 - 1)
+        timestamp_ms = _int_param(request, "timestamp", None, 0, 2**63 - 1)
         limit = _int_param(request, "limit", 100, 1, 10_000)
         assert limit is not None
-        row, batch = selectors.partition_read(topic_name=topic, partition=partition, offset=offset, limit=limit)
-        next_offset = batch.next_offset if batch.payloads else max(offset or 0, row.log_start_offset)
+        row, batch = selectors.partition_read(
+            topic_name=topic, partition=partition, offset=offset, limit=limit, timestamp_ms=timestamp_ms
+        )
+        next_offset = batch.next_offset  # an empty read answers where it started (a seek by time's offset too)
         return events_response(
             mask_payloads(batch.payloads, principal),
             next_offset=next_offset,
@@ -207,7 +219,22 @@ class PartitionEventsView(APIView):
         )
 
 
-class GroupListView(APIView):
+class GroupsOnSQLOnly:
+    """Consumer groups run on the SQL backend only so far: on Kafka these endpoints answer 501
+    (issue 17's next slice makes them real Kafka consumer groups)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if settings.BROKER_BACKEND != "sql":
+            raise NotImplementedOnBackend(
+                f"Consumer groups are not available on BROKER_BACKEND={settings.BROKER_BACKEND} yet: "
+                "browse partitions with GET /api/v1/topics/{topic}/partitions/{p}/events, or use a Kafka "
+                "consumer group directly.",
+                code="groups_not_on_backend",
+            )
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class GroupListView(GroupsOnSQLOnly, APIView):
     pagination_class = LimitOffsetPagination
 
     @extend_schema(
@@ -230,7 +257,7 @@ class GroupListView(APIView):
         )
 
 
-class GroupDetailView(APIView):
+class GroupDetailView(GroupsOnSQLOnly, APIView):
     @extend_schema(responses=s.GroupSerializer, summary="Describe a group: state, generation, members")
     def get(self, request: Request, group: str) -> Response:
         principal_of(request).require_group(group)
@@ -242,7 +269,7 @@ class GroupDetailView(APIView):
         return Response(status=204)
 
 
-class GroupMembersView(APIView):
+class GroupMembersView(GroupsOnSQLOnly, APIView):
     @extend_schema(request=s.JoinSerializer, responses=s.MemberSerializer, summary="Join a group")
     def post(self, request: Request, group: str) -> Response:
         if not isinstance(request.data, dict):
@@ -262,21 +289,21 @@ class GroupMembersView(APIView):
         return Response(view.as_dict())
 
 
-class MemberDetailView(APIView):
+class MemberDetailView(GroupsOnSQLOnly, APIView):
     @extend_schema(responses={204: None}, summary="Leave a group (the member's own key), or remove a member (admin)")
     def delete(self, request: Request, group: str, member: str) -> Response:
         group_leave(group_name=group, member_id=member, principal=principal_of(request))
         return Response(status=204)
 
 
-class MemberHeartbeatView(APIView):
+class MemberHeartbeatView(GroupsOnSQLOnly, APIView):
     @extend_schema(request=None, responses=s.MemberSerializer, summary="Heartbeat; learn about rebalances")
     def post(self, request: Request, group: str, member: str) -> Response:
         view = group_heartbeat(group_name=group, member_id=member, principal=principal_of(request))
         return Response(view.as_dict())
 
 
-class MemberEventsView(APIView):
+class MemberEventsView(GroupsOnSQLOnly, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("max_wait_ms", int, description="long-poll at most this long (default 500)"),
@@ -306,7 +333,7 @@ class MemberEventsView(APIView):
         return events_response(payloads)
 
 
-class MemberNackView(APIView):
+class MemberNackView(GroupsOnSQLOnly, APIView):
     @extend_schema(
         request=s.NackSerializer,
         responses=OpenApiTypes.OBJECT,
@@ -326,7 +353,7 @@ class MemberNackView(APIView):
         return Response(result)
 
 
-class MemberAckView(APIView):
+class MemberAckView(GroupsOnSQLOnly, APIView):
     @extend_schema(
         request=s.EventCoordinatesSerializer,
         responses=OpenApiTypes.OBJECT,
@@ -345,7 +372,7 @@ class MemberAckView(APIView):
         return Response(result)
 
 
-class GroupRetryPolicyView(APIView):
+class GroupRetryPolicyView(GroupsOnSQLOnly, APIView):
     @extend_schema(
         parameters=[OpenApiParameter("topic", str, description="the topic's own policy; omitted: the group's")],
         responses=s.RetryPolicySerializer,
@@ -371,7 +398,7 @@ class GroupRetryPolicyView(APIView):
         return Response(policy.as_dict())
 
 
-class MemberSeekView(APIView):
+class MemberSeekView(GroupsOnSQLOnly, APIView):
     @extend_schema(request=s.SeekSerializer, responses=OpenApiTypes.OBJECT, summary="Move the member's position")
     def post(self, request: Request, group: str, member: str) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
@@ -403,7 +430,7 @@ def _require_topic_names(offsets: Any) -> None:
         )
 
 
-class GroupOffsetsView(APIView):
+class GroupOffsetsView(GroupsOnSQLOnly, APIView):
     @extend_schema(responses=s.OffsetsResponseSerializer, summary="Committed offsets of a group")
     def get(self, request: Request, group: str) -> Response:
         principal_of(request).require_group(group)
@@ -427,7 +454,7 @@ class GroupOffsetsView(APIView):
         return Response({"offsets": committed})
 
 
-class GroupOffsetsResetView(APIView):
+class GroupOffsetsResetView(GroupsOnSQLOnly, APIView):
     @extend_schema(
         request=s.ResetSerializer,
         responses=s.ResetResponseSerializer,

@@ -101,6 +101,9 @@ class TopicAdmin(Protocol):
     def topic_list(self) -> list[str]:
         """Every topic, those other clients created included; internal ones hidden."""
 
+    def topic_partition_counts(self) -> dict[str, int]:
+        """topic_list with each topic's partition count."""
+
     def topic_describe(self, *, name: str) -> TopicDescription: ...
 
 

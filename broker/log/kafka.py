@@ -32,9 +32,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic, ResourceType
 
 from broker.envelope import PreparedEvent
+from broker.log import wire
 from broker.log.base import AppendedEvent, PartitionOffsets, ReadBatch, RetentionResult, TopicDescription
 from core.db import Expectation, execute_together
-from core.errors import NotFound
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.jsonutil import dumps, loads
 
 # Attributes the rendered document carries outside `attributes` (PreparedEvent.render_body).
@@ -55,6 +56,8 @@ _TIMEOUT_S = 15.0
 DEDUP_WINDOW = 100_000
 
 _TOPIC_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
+# A partition new to this client's metadata, or whose leader moved: answered after a refresh.
+_STALE_LEADER_ERRORS = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
 
 
 def _topic_not_found(name: str) -> NotFound:
@@ -91,12 +94,32 @@ def record_headers(document: dict[str, Any], event: PreparedEvent, producer_id: 
     return headers
 
 
-def record_value(document: dict[str, Any]) -> bytes | None:
+def record_value(document: dict[str, Any], schema_id: int | None = None) -> bytes | None:
+    """The record value: the data, in Confluent's wire format when it was checked against a
+    registry schema and fits it (broker.log.wire), else as JSON (raw bytes for binary data)."""
     if "data_base64" in document:
         return base64.b64decode(document["data_base64"])
     if "data" in document:
+        if schema_id is not None and not document.get("schema_errors"):
+            framed = wire.encode(schema_id, document["data"])
+            if framed is not None:
+                return framed
         return dumps(document["data"])
     return None
+
+
+def _data_of(value: bytes) -> tuple[str, Any]:
+    """("data", JSON) or ("data_base64", text) of a value that lacks Eventline's binary header:
+    framed values are unwrapped; what is neither framed nor JSON (another client's bytes) is
+    shown as binary data."""
+    if value[:1] == wire.MAGIC_BYTE:
+        framed = wire.decode(value)
+        if framed is not None:
+            return "data", framed[1]
+    try:
+        return "data", loads(value)
+    except ValueError:
+        return "data_base64", base64.b64encode(value).decode("ascii")
 
 
 def render_record(
@@ -122,22 +145,25 @@ def render_record(
             attributes[name[len(_CE_PREFIX) :]] = loads(text[1:]) if text[:1] == b"\0" else text.decode()
         else:
             user_headers.append({"key": name, "value": raw.decode() if raw is not None else None})
+    # A record another client wrote may lack the CloudEvents headers: its coordinates and topic
+    # stand in for the required attributes.
     document: dict[str, Any] = {
         "topic": topic,
         "partition": partition,
         "offset": offset,
-        "id": attributes.pop("id"),
-        "source": attributes.pop("source"),
-        "type": attributes.pop("type"),
+        "id": attributes.pop("id", None) or f"{topic}-{partition}-{offset}",
+        "source": attributes.pop("source", None) or f"kafka:{topic}",
+        "type": attributes.pop("type", None) or topic,
         **attributes,
-        "key": key.decode() if key is not None else None,
+        "key": key.decode(errors="replace") if key is not None else None,
         "headers": user_headers,
     }
     if value is not None:
         if _DATA_BINARY in own:
             document["data_base64"] = base64.b64encode(value).decode("ascii")
         else:
-            document["data"] = loads(value)
+            field, data = _data_of(value)
+            document[field] = data
     if own.get(_SCHEMA_ERRORS):
         document["schema_errors"] = loads(own[_SCHEMA_ERRORS])  # type: ignore[arg-type]
     document["timestamp"] = timestamp_ms
@@ -229,7 +255,14 @@ class KafkaLog:
             [NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config or {})],
             request_timeout=self._timeout_s,
         )
-        self._wait(futures[name], name)
+        try:
+            self._wait(futures[name], name)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                raise Conflict(f"Topic '{name}' already exists in the cluster.", code="topic_exists") from None
+            if exc.args and exc.args[0].code() in (KafkaError.INVALID_CONFIG, KafkaError.INVALID_PARTITIONS):
+                raise ValidationFailed(exc.args[0].str(), code="invalid_topic_config") from None
+            raise
         self._until_visible(name, partitions)
 
     def _until_visible(self, name: str, partitions: int) -> None:
@@ -274,8 +307,17 @@ class KafkaLog:
 
     def topic_list(self) -> list[str]:
         """Every topic of the cluster, those other clients created included; internal ones hidden."""
+        return sorted(self.topic_partition_counts())
+
+    def topic_partition_counts(self) -> dict[str, int]:
+        """Every topic of the cluster (internal ones hidden) with its partition count, from one
+        metadata request."""
         metadata = self._admin.list_topics(timeout=self._timeout_s)
-        return sorted(name for name in metadata.topics if not name.startswith("__"))
+        return {
+            name: len(topic.partitions)
+            for name, topic in metadata.topics.items()
+            if not name.startswith("__") and topic.error is None
+        }
 
     def topic_describe(self, *, name: str) -> TopicDescription:
         metadata = self._admin.list_topics(topic=name, timeout=self._timeout_s)
@@ -370,7 +412,7 @@ class KafkaLog:
                     document = loads(event.body)
                     producer.produce(
                         topic,
-                        value=record_value(document),
+                        value=record_value(document, event.schema_id),
                         key=event.key.encode() if event.key is not None else None,
                         partition=event.partition,
                         headers=record_headers(document, event, producer_id),
@@ -474,11 +516,23 @@ class KafkaLog:
         topic = self._topic_name_of(topic_id)
         reader = self._readers.take()
         try:
-            low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=self._timeout_s)
-        except KafkaException as exc:
-            if exc.args and exc.args[0].code() in _TOPIC_ERRORS:
-                raise _topic_not_found(topic) from None
-            raise
+            deadline = time.monotonic() + 2.0
+            while True:
+                try:
+                    low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=self._timeout_s)
+                    break
+                except KafkaException as exc:
+                    code = exc.args[0].code() if exc.args else None
+                    if code not in _TOPIC_ERRORS and code not in _STALE_LEADER_ERRORS:
+                        raise
+                    if time.monotonic() >= deadline:
+                        if code in _TOPIC_ERRORS:
+                            raise _topic_not_found(topic) from None
+                        raise
+                    # A pooled reader's metadata may predate the topic, its new partitions or
+                    # their leaders: refresh it before calling the partition unknown.
+                    reader.list_topics(topic=topic, timeout=self._timeout_s)
+                    time.sleep(0.05)
         finally:
             self._readers.give(reader)
         return PartitionOffsets(low, high)

@@ -92,7 +92,11 @@ def _topic_for_produce_read(name: str) -> ProduceTarget:
         )
         row = cursor.fetchone()
     if row is None:
-        raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+        from broker.services.topics import topic_adopt
+
+        if topic_adopt(name=name) is None:  # a cluster topic another client created is adopted on sight
+            raise NotFound(f"Topic '{name}' does not exist.", code="topic_not_found")
+        return _topic_for_produce_read(name)
     policy, producers, consumers = row[6:9]
     access = (
         TopicAccess()

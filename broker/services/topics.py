@@ -1,4 +1,11 @@
-"""Create, configure, grow and delete topics."""
+"""Create, configure, grow and delete topics.
+
+On the Kafka backend (broker.log.get_topic_admin) the topics live in the cluster: every change is
+made there too, inside the database transaction that records it, so a refusal from the cluster
+leaves no row behind. Topics other clients create are adopted on sight: the topic list, a
+describe, a browse or a produce that meets a cluster topic with no Topic row records one (its
+partition count and retention from the cluster, Eventline's defaults for the rest, audited as
+created by the system); rows of topics gone from the cluster are dropped when the list is read."""
 
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ from broker.constants import (
     TOPIC_NAME_PATTERN,
     VALIDATION_MODES,
 )
+from broker.log import get_topic_admin
+from broker.log.base import TopicAdmin
 from broker.models import GroupMember, Partition, Topic
 from broker.services.produce import produce_targets_forget
 from core.auth import Principal
@@ -52,6 +61,11 @@ _CONFIG_CHOICES = {
     "access.policy": ACCESS_POLICIES,
 }
 _SERVICE_LISTS = ("access.producers", "access.consumers")
+# Settings the cluster holds as well as the row (Kafka backend). max.message.bytes stays
+# Eventline's alone: it checks each event on produce, while Kafka applies its own to whole record
+# batches, which a transaction's events share. cleanup.policy is the cluster's alone.
+_CLUSTER_SETTINGS = ("retention.ms", "retention.bytes")
+CLEANUP_POLICIES = ("delete", "compact", "delete,compact")
 
 
 def _service_names(value: Any) -> list[str] | None:
@@ -63,7 +77,8 @@ def _service_names(value: Any) -> list[str] | None:
     return sorted(set(value))
 
 
-def validate_config(config: Any) -> dict[str, Any]:
+def validate_config(config: Any, *, cluster: bool = False) -> dict[str, Any]:
+    """Checked topic settings; `cluster` (the Kafka backend) also takes cleanup.policy."""
     if config is None:
         return {}
     if not isinstance(config, Mapping):
@@ -71,6 +86,15 @@ def validate_config(config: Any) -> dict[str, Any]:
     errors = []
     clean: dict[str, Any] = {}
     for key, value in config.items():
+        if key == "cleanup.policy" and cluster:
+            policy = ",".join(sorted(part.strip() for part in value.split(","))) if isinstance(value, str) else None
+            if policy not in CLEANUP_POLICIES:
+                errors.append(
+                    {"field": "config.cleanup.policy", "reason": f"must be one of {', '.join(CLEANUP_POLICIES)}"}
+                )
+            else:
+                clean[key] = policy
+            continue
         if key not in TOPIC_CONFIG_FIELDS:
             errors.append(
                 {"field": f"config.{key}", "reason": f"unknown setting; known: {', '.join(TOPIC_CONFIG_FIELDS)}"}
@@ -127,18 +151,32 @@ def _audited(topic: Topic) -> dict[str, Any]:
     return {"partitions": topic.partition_count, "config": topic.config}
 
 
+def _cluster_config(topic: Topic, settings: Mapping[str, Any], *, all_settings: bool) -> dict[str, str]:
+    """The cluster's share of a topic's settings: all of them (a new topic) or those in `settings`."""
+    config = {
+        key: str(getattr(topic, TOPIC_CONFIG_FIELDS[key]))
+        for key in _CLUSTER_SETTINGS
+        if all_settings or key in settings
+    }
+    if "cleanup.policy" in settings:
+        config["cleanup.policy"] = settings["cleanup.policy"]
+    return config
+
+
 def topic_create(
     *, name: Any, partitions: Any = DEFAULT_PARTITIONS, config: Any = None, actor: Principal = SYSTEM_ACTOR
 ) -> Topic:
     """Create a topic with `partitions` empty partitions. 409 if the name is taken. Audited."""
     name = validate_topic_name(name)
     partitions = _validate_partitions(partitions)
-    settings = validate_config(config)
+    admin = get_topic_admin()
+    settings = validate_config(config, cluster=admin is not None)
     try:
         with transaction.atomic():
             topic = Topic(name=name, partition_count=partitions)
             for key, value in settings.items():
-                setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
+                if key in TOPIC_CONFIG_FIELDS:
+                    setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
             topic.save()
             Partition.objects.bulk_create(Partition(topic=topic, number=n) for n in range(partitions))
             audit_record(
@@ -148,6 +186,10 @@ def topic_create(
                 target=name,
                 after=_audited(topic),
             )
+            if admin is not None:  # last: the row is rolled back if the cluster refuses
+                admin.topic_create(
+                    name=name, partitions=partitions, config=_cluster_config(topic, settings, all_settings=True)
+                )
     except IntegrityError as exc:
         raise Conflict(f"Topic '{name}' already exists.", code="topic_exists") from exc
     produce_targets_forget(name)
@@ -157,7 +199,10 @@ def topic_create(
 def topic_update(*, name: str, config: Any = None, partitions: Any = None, actor: Principal = SYSTEM_ACTOR) -> Topic:
     """Change settings and/or grow the partition count (partitions are never removed). Audited
     when something changes."""
-    settings = validate_config(config)
+    admin = get_topic_admin()
+    settings = validate_config(config, cluster=admin is not None)
+    if admin is not None:
+        topic_adopt(name=name)
     with transaction.atomic():
         topic = Topic.objects.select_for_update().filter(name=name).first()
         if topic is None:
@@ -165,8 +210,10 @@ def topic_update(*, name: str, config: Any = None, partitions: Any = None, actor
         before = _audited(topic)
         fields = []
         for key, value in settings.items():
-            setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
-            fields.append(TOPIC_CONFIG_FIELDS[key])
+            if key in TOPIC_CONFIG_FIELDS:
+                setattr(topic, TOPIC_CONFIG_FIELDS[key], value)
+                fields.append(TOPIC_CONFIG_FIELDS[key])
+        grown = False
         if partitions is not None:
             partitions = _validate_partitions(partitions)
             if partitions < topic.partition_count:
@@ -180,11 +227,17 @@ def topic_update(*, name: str, config: Any = None, partitions: Any = None, actor
                 )
                 topic.partition_count = partitions
                 fields.append("partition_count")
+                grown = True
         if fields:
             topic.save(update_fields=fields)
+        cluster_config = _cluster_config(topic, settings, all_settings=False)
+        if admin is not None and (grown or cluster_config):
+            admin.topic_update(name=name, partitions=topic.partition_count if grown else None, config=cluster_config)
         if "partition_count" in fields:
             _rebalance_subscribers(topic.name)
         after = _audited(topic)
+        if "cleanup.policy" in settings:
+            after["config"] = {**after["config"], "cleanup.policy": settings["cleanup.policy"]}
         if after != before:
             audit_record(
                 principal=actor,
@@ -201,6 +254,9 @@ def topic_update(*, name: str, config: Any = None, partitions: Any = None, actor
 def topic_delete(*, name: str, actor: Principal = SYSTEM_ACTOR) -> None:
     """Delete a topic, its events, and every group's offsets for it; subscribed groups rebalance.
     Audited."""
+    admin = get_topic_admin()
+    if admin is not None:
+        topic_adopt(name=name)
     with transaction.atomic():
         topic = Topic.objects.select_for_update().filter(name=name).first()
         if topic is None:
@@ -210,7 +266,92 @@ def topic_delete(*, name: str, actor: Principal = SYSTEM_ACTOR) -> None:
         )
         topic.delete()
         _rebalance_subscribers(name, removed=True)
+        if admin is not None:
+            try:
+                admin.topic_delete(name=name)
+            except NotFound:
+                pass  # another client deleted it from the cluster meanwhile
     produce_targets_forget(name)
+
+
+def topic_adopt(*, name: str) -> Topic | None:
+    """The Topic row of cluster topic `name`, recorded now if the cluster has it and the database
+    does not (a topic another client created); None when the cluster has no such topic, or on
+    the SQL backend, where the rows are the topics."""
+    topic = Topic.objects.filter(name=name).first()
+    if topic is not None:
+        return topic
+    admin = get_topic_admin()
+    if admin is None:
+        return None
+    try:
+        described = admin.topic_describe(name=name)
+    except NotFound:
+        return None
+    return _adopt(admin, name, described.partitions, described.config)
+
+
+def _adopt(admin: TopicAdmin, name: str, partitions: int, config: Mapping[str, str] | None) -> Topic:
+    if config is None:
+        config = admin.topic_describe(name=name).config
+    topic = Topic(name=name, partition_count=partitions)
+    for key in _CLUSTER_SETTINGS:
+        if key in config:
+            setattr(topic, TOPIC_CONFIG_FIELDS[key], int(config[key]))
+    try:
+        with transaction.atomic():
+            topic.save()
+            Partition.objects.bulk_create(Partition(topic=topic, number=n) for n in range(partitions))
+            audit_record(
+                principal=SYSTEM_ACTOR,
+                action=AuditAction.TOPIC_CREATED,
+                target_type="topic",
+                target=name,
+                after={**_audited(topic), "adopted_from_cluster": True},
+            )
+    except IntegrityError:  # adopted (or created through Eventline) by another request meanwhile
+        return Topic.objects.get(name=name)
+    return topic
+
+
+def topics_sync_with_cluster() -> None:
+    """Make the Topic rows match the cluster's topics (Kafka backend; nothing on SQL): adopt the
+    ones other clients created, add partitions others added, drop rows of topics the cluster no
+    longer has. One metadata request, plus a describe per newly seen topic."""
+    admin = get_topic_admin()
+    if admin is None:
+        return
+    in_cluster = admin.topic_partition_counts()
+    known = dict(Topic.objects.values_list("name", "partition_count"))
+    for name, partitions in sorted(in_cluster.items()):
+        if name not in known:
+            _adopt(admin, name, partitions, None)
+        elif partitions > known[name]:
+            with transaction.atomic():
+                topic = Topic.objects.select_for_update().get(name=name)
+                if partitions > topic.partition_count:
+                    Partition.objects.bulk_create(
+                        Partition(topic=topic, number=n) for n in range(topic.partition_count, partitions)
+                    )
+                    topic.partition_count = partitions
+                    topic.save(update_fields=["partition_count"])
+                    _rebalance_subscribers(name)
+            produce_targets_forget(name)
+    for name in sorted(set(known) - set(in_cluster)):
+        with transaction.atomic():
+            topic = Topic.objects.select_for_update().filter(name=name).first()
+            if topic is None or name in admin.topic_partition_counts():
+                continue  # gone already, or re-created meanwhile
+            audit_record(
+                principal=SYSTEM_ACTOR,
+                action=AuditAction.TOPIC_DELETED,
+                target_type="topic",
+                target=name,
+                before={**_audited(topic), "deleted_in_cluster": True},
+            )
+            topic.delete()
+            _rebalance_subscribers(name, removed=True)
+        produce_targets_forget(name)
 
 
 def _rebalance_subscribers(topic_name: str, removed: bool = False) -> None:

@@ -220,9 +220,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_IGNORE_RESULT = False
 
-# The log backend (DESIGN.md §4). Only the SQL log ships today.
+# The log backend (DESIGN.md §4): "sql" (default) or "kafka" (the cluster KAFKA_BOOTSTRAP_SERVERS
+# names). A real cluster's client settings come from the environment; unset ones are left out.
 BROKER_BACKEND = os.environ.get("BROKER_BACKEND", "sql")
 KAFKA_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+KAFKA_CLIENT_CONFIG = {
+    key: value
+    for key, value in {
+        "security.protocol": os.environ.get("KAFKA_SECURITY_PROTOCOL", ""),
+        "sasl.mechanism": os.environ.get("KAFKA_SASL_MECHANISM", ""),
+        "sasl.username": os.environ.get("KAFKA_SASL_USERNAME", ""),
+        "sasl.password": os.environ.get("KAFKA_SASL_PASSWORD", ""),
+        "ssl.ca.location": os.environ.get("KAFKA_SSL_CA_LOCATION", ""),
+    }.items()
+    if value
+}
 
 EVENTLINE = {
     # How often the periodic tasks run, in seconds.
