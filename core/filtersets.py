@@ -25,7 +25,7 @@ class StrictNullBooleanField(forms.NullBooleanField):
     def to_python(self, value: Any) -> bool | None:
         if value in (None, "") or isinstance(value, bool):
             return value if isinstance(value, bool) else None
-        word = str(value).strip().lower()
+        word = str(value)
         if word in TRUE_WORDS:
             return True
         if word in FALSE_WORDS:

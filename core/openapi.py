@@ -10,6 +10,8 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
+from core.constants import FALSE_WORDS, TRUE_WORDS
+
 ERROR_COMPONENT = "Error"
 
 # Every operation may answer these: the request limits (core.request_limits) run before any view,
@@ -168,9 +170,12 @@ class AreaTaggedAutoSchema(AutoSchema):
 
 
 def allow_empty_query_values(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """POSTPROCESSING_HOOKS: on /api/v1/ an empty query parameter (`?window=&resolved=`) is the
-    same as leaving it out, as the pages' filter forms send them (django-filter reads them so, and
-    the hand-read parameters do too); a non-empty value must fit the parameter's schema."""
+    """POSTPROCESSING_HOOKS: on /api/v1/ an empty choice or yes/no query parameter (`?window=`,
+    `?resolved=`) is the same as leaving it out, as the pages' filter forms send them (django-filter
+    reads them so, and the hand-read parameters do too). Said as "" among the choices, and a yes/no
+    as the words the server reads (core.constants), not `allowEmptyValue`: schemathesis negates that
+    one's `anyOf` into values the other branch accepts."""
+    yes_no = sorted({"", *TRUE_WORDS, *FALSE_WORDS})
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/"):
             continue
@@ -178,6 +183,11 @@ def allow_empty_query_values(result: dict[str, Any], generator: Any, request: An
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "query" and not parameter.get("required"):
-                    parameter["allowEmptyValue"] = True
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "query" or parameter.get("required"):
+                    continue
+                if schema.get("type") == "boolean":
+                    parameter["schema"] = {"type": "string", "enum": yes_no}
+                elif "enum" in schema and "" not in schema["enum"]:
+                    schema["enum"] = [*schema["enum"], ""]
     return result

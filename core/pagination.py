@@ -13,7 +13,7 @@ from core.errors import field_error
 
 def _whole_number(request: Request, name: str, *, minimum: int, default: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

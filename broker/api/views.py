@@ -40,6 +40,7 @@ from broker.services.produce import events_produce
 from broker.services.retries import event_ack, event_nack, retries_due, retry_policy_get, retry_policy_set
 from broker.services.topics import topic_create, topic_delete, topic_update
 from core.auth import principal_of
+from core.constants import FALSE_WORDS, TRUE_WORDS
 from core.errors import EventlineError, NotImplementedOnBackend, ValidationFailed, field_error
 from core.jsonutil import dumps
 from core.metrics import EVENTS_IN, EVENTS_OUT, EVENTS_REFUSED, FETCH_SECONDS, PRODUCE_SECONDS
@@ -492,13 +493,13 @@ class DeadLetterListView(APIView):
     )
     def get(self, request: Request) -> Response:
         resolved = request.query_params.get("resolved", "")
-        if resolved not in ("", "true", "false"):
+        if resolved not in TRUE_WORDS | FALSE_WORDS | {""}:
             raise field_error("resolved", "must be true or false")
         rows = selectors.dead_letter_list(
             visible_to=principal_of(request),
             group=request.query_params.get("group", ""),
             topic=request.query_params.get("topic", ""),
-            resolved=None if resolved == "" else resolved == "true",
+            resolved=None if resolved == "" else resolved in TRUE_WORDS,
         )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(rows, request, view=self)

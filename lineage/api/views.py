@@ -53,7 +53,7 @@ def _flag(request: Request, name: str, default: bool) -> bool:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    word = raw.strip().lower()
+    word = raw
     if word not in TRUE_WORDS | FALSE_WORDS:
         raise field_error(name, "must be true or false")
     return word in TRUE_WORDS
