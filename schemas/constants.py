@@ -23,6 +23,8 @@ DEFAULT_REQUEST_SCHEMA_TYPE = SCHEMA_TYPE_AVRO
 
 # Versions: 1..2^31-1, "latest" or -1 (registry-api.md §3).
 VERSION_MAX = 2**31 - 1
+# Schema ids are Java ints in Confluent's API and in the wire format's four id bytes.
+SCHEMA_ID_MAX = 2**31 - 1
 VERSION_LATEST = "latest"
 VERSION_LATEST_NUMBER = -1
 

@@ -185,9 +185,13 @@ def version_referenced_by(request: HttpRequest, subject: str, version: str) -> H
 
 def _schema_id(raw: str) -> int:
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
-        raise RegistryError(c.SCHEMA_NOT_FOUND, c.MSG_SCHEMA_ID_NOT_FOUND.format(id=raw)) from None
+        number = None
+    # No schema has an id past a Java int; SQLite cannot even compare one past 64 bits (a 500).
+    if number is None or not 0 < number <= c.SCHEMA_ID_MAX:
+        raise RegistryError(c.SCHEMA_NOT_FOUND, c.MSG_SCHEMA_ID_NOT_FOUND.format(id=raw))
+    return number
 
 
 def schema_by_id(request: HttpRequest, schema_id: str) -> HttpResponse:

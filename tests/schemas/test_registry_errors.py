@@ -57,6 +57,14 @@ def test_40403_schema_not_found(registry):
     assert _error(registry.post("/subjects/s", sr_body(V2)), 404, 40403) == "Schema not found"
 
 
+@pytest.mark.parametrize("schema_id", ["24626168415742926848", "2147483648", "0", "-1"])
+@pytest.mark.parametrize("suffix", ["", "/schema", "/subjects", "/versions"])
+def test_an_id_out_of_a_java_ints_range_is_40403_not_a_500(registry, schema_id, suffix):
+    # Past 64 bits SQLite could not even bind the id (OverflowError, a 500; found by schemathesis).
+    message = _error(registry.get(f"/schemas/ids/{schema_id}{suffix}"), 404, 40403)
+    assert schema_id in message
+
+
 def test_40404_soft_deleting_a_soft_deleted_subject(registry):
     registry.register("s", V1)
     registry.delete("/subjects/s")
