@@ -121,6 +121,13 @@ def dead_letter_edit_and_redrive(*, id: int, data: Any, actor: Principal) -> dic
     # Asked before the append: a provider that cannot answer refuses the edit rather than audit
     # personal data unmasked.
     pointers = personal_data_fields().get(event.get("type") or row.event_type, ())
+    if pointers and not actor.may_see_personal_data:
+        # Someone who sees the classified fields masked would send "***" back into them.
+        raise Forbidden(
+            "This event holds personal data, which you see masked: editing and redriving it needs the "
+            "right to see personal data (the pii:read scope, or the pii group).",
+            code="personal_data_hidden",
+        )
     raw = _copy(event, row)
     raw.pop("id")
     raw["data"] = data

@@ -215,3 +215,29 @@ def test_a_key_without_produce_on_the_original_topic_cannot_redrive(make_api, ap
     assert redrive(consumer, ids=[row.id]).status_code == 403
     assert redrive(api, ids=[]).status_code == 422
     assert len(read(api)) == 1
+
+
+def test_an_editor_who_sees_personal_data_masked_cannot_edit_and_redrive_it_over_the_api(
+    api, make_topic, client, django_user_model
+):
+    make_topic("orders")
+    provider = {**settings.EVENTLINE, "PERSONAL_DATA_PROVIDER": f"{__name__}.card_is_personal_data"}
+    editor = django_user_model.objects.create_user("eddie", password="pw")
+    editor.groups.add(Group.objects.get_or_create(name="editor")[0])
+    client.force_login(editor)
+    with override_settings(EVENTLINE=provider):
+        personal_data_forget()
+        try:
+            (row,) = dead_letters(api, data={"n": 0, "email": "ann@example.com"})
+            refused = client.post(
+                f"/api/v1/dead-letters/{row.id}/edit-and-redrive",
+                {"data": {"n": 1, "email": "***"}},
+                content_type="application/json",
+            )
+        finally:
+            personal_data_forget()
+
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["error"]["code"] == "personal_data_hidden"
+    assert len(read(api)) == 1, "nothing was sent"
+    assert not AuditEntry.objects.filter(action="dead_letter.edited_redriven").exists()
