@@ -27,6 +27,8 @@ SENTENCE = (
     'Field \'order_id\' is "integer" in the new schema but "string" in version 1, so events written with '
     "version 1 may be refused by the new schema."
 )
+# The example event (issue 15): accepted by version 1, refused by the breaking schema.
+EXAMPLE = 'Example: {"order_id": "text"} is accepted by version 1 and refused by the new schema.'
 DETAILS = (
     '{errorType:"TYPE_CHANGED", description:"A type at path \'#/properties/order_id\' is different between the '
     "new schema and the old schema'}, {oldSchemaVersion: 1}, {validateFields: 'false', compatibility: 'BACKWARD'}"
@@ -107,7 +109,7 @@ def test_a_refused_registration_leads_with_what_breaks_then_who_would_break_then
     error = response.json()
     assert error["error_code"] == 40901
     assert error["message"] == (
-        f"{OPENING}: {SENTENCE} Would break: analytics (Data Team), inventory (Warehouse Team). "
+        f"{OPENING}: {SENTENCE} {EXAMPLE} Would break: analytics (Data Team), inventory (Warehouse Team). "
         f"Downstream, not counted as broken: payments (Payments Team). Details: [{DETAILS}]"
     )
     assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "still refused"
@@ -130,7 +132,7 @@ def test_a_subject_no_one_consumes_is_refused_exactly_as_before(registry, order_
     error = registry.register("lonely-value", BREAKING).json()
     assert error["message"] == (
         f'Schema being registered is incompatible with an earlier schema for subject "lonely-value": {SENTENCE} '
-        f"Details: [{DETAILS}]"
+        f"{EXAMPLE} Details: [{DETAILS}]"
     )
 
 
@@ -151,7 +153,7 @@ def test_without_a_provider_the_registry_answers_as_before(registry, order_flow)
         ).json()
         refused = registry.register("orders-OrderPlaced", BREAKING).json()
     assert answer["is_compatible"] is False and "affected_consumers" not in answer
-    assert refused["message"] == f"{OPENING}: {SENTENCE} Details: [{DETAILS}]"
+    assert refused["message"] == f"{OPENING}: {SENTENCE} {EXAMPLE} Details: [{DETAILS}]"
 
 
 def failing_provider(subject: str) -> list[dict]:
@@ -167,7 +169,7 @@ def test_a_failing_provider_is_logged_and_the_registry_answers_as_before(registr
             ).json()
             refused = registry.register("orders-OrderPlaced", BREAKING)
     assert answer["is_compatible"] is False and "affected_consumers" not in answer
-    assert refused.status_code == 409 and refused.json()["message"] == f"{OPENING}: {SENTENCE} Details: [{DETAILS}]"
+    assert refused.status_code == 409 and refused.json()["message"] == f"{OPENING}: {SENTENCE} {EXAMPLE} Details: [{DETAILS}]"
     assert any("impact provider" in record.getMessage() for record in caplog.records)
     assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "the database is still usable"
 
