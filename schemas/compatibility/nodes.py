@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from .drafts import known_keywords
 from .jsonvalues import JSON, json_key
+from .patterns import accepts_every_string
 from .refs import Document, DocumentSet
 
 
@@ -104,6 +105,14 @@ ASSERTION_KEYWORDS = (
 _REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 #: Keywords that need more than the one-``type`` fast path.
 _COMPOUND_KEYWORDS = frozenset({"enum", "const", "not", *COMBINATORS, *_REF_KEYWORDS})
+#: Keywords that say something about a schema without constraining what it accepts.
+_NOTES = frozenset({"$schema", "$id", "id", "$comment", "title", "description", "default", "examples"})
+_NOT_AND_NOTES = _NOTES | {"not"}
+
+
+def _constrains_nothing(schema: JSON) -> bool:
+    """`true`, `{}` or a schema of notes only: it accepts every instance."""
+    return schema is True or (isinstance(schema, dict) and set(schema) <= _NOTES)
 
 
 class Node:
@@ -240,6 +249,13 @@ class Resolver:
         # Nodes read only the keywords the document's draft knows; `raw` stays the identity
         # that $ref resolution and the node cache key on.
         keywords = known_keywords(raw, doc.draft)
+        pattern = keywords.get("pattern")
+        if isinstance(pattern, str) and accepts_every_string(pattern):
+            # `a*` searched matches every string: the keyword constrains nothing.
+            keywords = {keyword: value for keyword, value in keywords.items() if keyword != "pattern"}
+        if "not" in keywords and set(keywords) <= _NOT_AND_NOTES and _constrains_nothing(keywords["not"]):
+            # `{"not": {}}` accepts nothing, exactly as `false` does.
+            return self._plain(Kind.FALSE, False, doc)
         if _COMPOUND_KEYWORDS.isdisjoint(keywords):
             type_name = keywords.get("type")
             if isinstance(type_name, str) and type_name in _TYPE_NAMES:

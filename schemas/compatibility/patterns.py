@@ -36,3 +36,18 @@ def linear_regex(pattern: str) -> Any | None:
         return re2.compile(pattern, options=_OPTIONS)
     except re2.error:
         return None
+
+
+#: Pattern syntax that ties a match to a place in the string; without it, a pattern that matches
+#: the empty string matches (by search) at the start of every string.
+_PLACE_BOUND = ("^", "$", "\\b", "\\B", "\\A", "\\z", "\\Z")
+
+
+def accepts_every_string(pattern: str) -> bool:
+    """Whether `pattern` (searched, as JSON Schema does) matches every string: it matches the
+    empty string and nothing in it anchors the match (`a*`, `.*`, `x?`, ``""``). Conservative: a
+    pattern with any anchor or word boundary, even one inside a class, is not claimed."""
+    if any(marker in pattern for marker in _PLACE_BOUND):
+        return False
+    regex = linear_regex(pattern)
+    return regex is not None and regex.search("") is not None
