@@ -425,10 +425,12 @@ class KafkaLog:
                     raise _delivery_failed(topic, errors, remaining)
                 if expect:
                     # The database's conditions (the registry guard) are checked just before the
-                    # commit, not inside it: base.py says what that leaves open.
-                    from django.db import connection
+                    # commit, not inside it: base.py says what that leaves open. A savepoint (or a
+                    # transaction of its own) keeps a refused condition from aborting the caller's
+                    # PostgreSQL transaction along with this batch.
+                    from django.db import connection, transaction
 
-                    with connection.cursor() as cursor:
+                    with transaction.atomic(), connection.cursor() as cursor:
                         execute_together(cursor, list(expect))
                 producer.commit_transaction(self._timeout_s)
             except BaseException:
