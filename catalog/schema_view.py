@@ -92,10 +92,15 @@ class SubjectSchema:
     versions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def avro_field_rows(schema: Any, documents: Any, personal_data: list[str] | None = None) -> list[FieldRow]:
-    """An Avro schema's record fields as the same table: type, default (as a constraint) and doc."""
+def format_field_rows(
+    schema_type: str, schema: Any, documents: Any, personal_data: list[str] | None = None
+) -> list[FieldRow]:
+    """An Avro schema's record fields, or a Protobuf schema's message fields, as the same table:
+    type, default or field number (as constraints) and doc."""
     from schemas.avro.fields import field_rows_of
+    from schemas.protobuf.fields import field_rows_of as protobuf_field_rows_of
 
+    rows_of = protobuf_field_rows_of if schema_type == "PROTOBUF" else field_rows_of
     personal = set(personal_data or [])
     return [
         FieldRow(
@@ -108,7 +113,7 @@ def avro_field_rows(schema: Any, documents: Any, personal_data: list[str] | None
             description=row.description,
             personal=row.path in personal,
         )
-        for row in field_rows_of(schema, dict(documents))
+        for row in rows_of(schema, dict(documents))
     ]
 
 
@@ -195,8 +200,8 @@ def subject_schema(subject: str, *, personal_data: list[str] | None = None) -> S
         schema_id=latest.schema_id,
         schema=schema,
         fields=(
-            avro_field_rows(schema, latest_loaded.documents, personal_data)
-            if latest_loaded.schema_type == "AVRO"
+            format_field_rows(latest_loaded.schema_type, schema, latest_loaded.documents, personal_data)
+            if latest_loaded.schema_type in ("AVRO", "PROTOBUF")
             else field_rows(schema, personal_data)
         ),
         versions=list(reversed(versions)),

@@ -16,6 +16,7 @@ from schemas import selectors
 from schemas.avro.fields import field_rows_of
 from schemas.errors import RegistryError
 from schemas.naming import normalize_subject
+from schemas.protobuf.fields import field_rows_of as protobuf_field_rows_of
 from schemas.subject_actions import LEVELS, check_context
 
 _MAX_DEPTH = 4
@@ -60,12 +61,9 @@ def subject_detail(request: HttpRequest, subject: str) -> HttpResponse:
         "versions": list(reversed(versions)),
         "live_count": len(live),
         "shown": shown,
-        "schema_pretty": json.dumps(document.parsed, indent=2, ensure_ascii=False),
-        "fields": (
-            field_rows_of(document.parsed, dict(document.documents))
-            if document.schema_type == "AVRO"
-            else _fields(document.parsed)
-        ),
+        "schema_pretty": _pretty(document.schema_type, document.parsed),
+        "schema_type": document.schema_type,
+        "fields": _field_rows(document.schema_type, document.parsed, dict(document.documents)),
         "references": document.references,
         "referenced_by": selectors.version_referenced_by(subject, shown.version, deleted=True),
         "config": config,
@@ -166,6 +164,22 @@ def _pick_version(versions: list[Any], raw: str | None, *, default: Any) -> Any:
         if str(row.version) == raw:
             return row
     raise Http404(f"Version {raw} not found.")
+
+
+def _pretty(schema_type: str, parsed: Any) -> str:
+    """The schema as its tab shows it and the candidate form starts from: `.proto` text as stored,
+    JSON (Avro, JSON Schema) indented."""
+    if schema_type == "PROTOBUF":
+        return str(parsed)
+    return json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
+def _field_rows(schema_type: str, parsed: Any, documents: dict[str, Any]) -> list[Any]:
+    if schema_type == "AVRO":
+        return field_rows_of(parsed, documents)
+    if schema_type == "PROTOBUF":
+        return protobuf_field_rows_of(parsed, documents)
+    return _fields(parsed)
 
 
 @dataclass(frozen=True)
