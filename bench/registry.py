@@ -6,8 +6,9 @@
   beside the pure checker's time for the same check in-process;
 * validating a ~1 KB event against a 30-property schema with the broker's validator
   (jsonschema-rs), beside the `jsonschema` library on the same event (fastjsonschema printed too);
-* Avro beside JSON Schema in the same run: ids of 1,000 Avro schemas, an Avro registration
-  FULL_TRANSITIVE against 10 versions, and the same event validated in Avro's JSON encoding.
+* Avro and Protobuf beside JSON Schema in the same run: ids of 1,000 schemas of each, a
+  registration FULL_TRANSITIVE against 10 versions of each, and the same event validated in Avro's
+  JSON encoding and in Protobuf's JSON mapping.
 
     python -m bench.registry --db sqlite|postgres [--quick]
 """
@@ -145,14 +146,35 @@ def avro_event_schema(index: int, fields: int, *, note: str = "") -> dict:
             field = {"type": {"type": "enum", "name": "Status", "symbols": symbols} if n == 4 else "Status"}
             field["default"] = "new"
         else:
-            item = {"type": "record", "name": "Item", "fields": [
-                {"name": "id", "type": "string"}, {"name": "count", "type": "long", "default": 0}]}
+            item = {
+                "type": "record",
+                "name": "Item",
+                "fields": [{"name": "id", "type": "string"}, {"name": "count", "type": "long", "default": 0}],
+            }
             field = {"type": item if n == 5 else "Item", "default": {"id": ""}}
         if n % 3 == 0:
             field.pop("default")
         out.append({"name": f"field_{n:02d}", **field})
     out.append({"name": "note", "type": "string", "default": note})
     return {"type": "record", "name": f"Event{index}", "namespace": "bench", "fields": out}
+
+
+def proto_event_schema(index: int, fields: int, *, note: int = 0) -> str:
+    """The Protobuf message `event_instance` fits in Protobuf's JSON mapping, field for field as
+    `event_schema` (the enum's values are the JSON Schema enum's strings). Comments do not change a
+    Protobuf schema's id, so versions differ by a last field, `note_{note}`, whose number moves
+    (a field removed and one added: compatible both ways, as in Confluent)."""
+    lines = ['syntax = "proto3";', "package bench;", "", f"message Event{index} {{"]
+    for n in range(fields):
+        kind = ("string", "int64", "double", "bool", "Status", "Item")[n % 6]
+        lines.append(f"  {kind} field_{n:02d} = {n + 1};")
+    lines.append(f"  string note_{note} = {1000 + note};")
+    lines += [
+        "  enum Status { new = 0; paid = 1; shipped = 2; cancelled = 3; }",
+        "  message Item { string id = 1; int64 count = 2; }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,22 +191,29 @@ def bench_get_by_id(report: Report, server: Server, token: str, quick: bool) -> 
             subject=f"bench-{index % 100}-value", schema=json.dumps(event_schema(index, 8)), schema_type="JSON"
         )
     print(f"  (registered {SCHEMA_COUNT:,} schemas in {time.perf_counter() - began:.1f} s)")
-    began = time.perf_counter()
-    avro_ids = [
-        schema_version_register(
-            subject=f"bench-avro-{index % 100}-value", schema=json.dumps(avro_event_schema(index, 8)), schema_type="AVRO"
-        ).schema_id
-        for index in range(SCHEMA_COUNT)
-    ]
-    print(f"  (registered {SCHEMA_COUNT:,} Avro schemas in {time.perf_counter() - began:.1f} s)")
+    other_paths: dict[str, list[str]] = {}
+    for label, schema_type, text_of in (
+        ("Avro", "AVRO", lambda index: json.dumps(avro_event_schema(index, 8))),
+        ("Protobuf", "PROTOBUF", lambda index: proto_event_schema(index, 8)),
+    ):
+        began = time.perf_counter()
+        other_paths[label] = [
+            "/registry/schemas/ids/%d"
+            % schema_version_register(
+                subject=f"bench-{schema_type.lower()}-{index % 100}-value",
+                schema=text_of(index),
+                schema_type=schema_type,
+            ).schema_id
+            for index in range(SCHEMA_COUNT)
+        ]
+        print(f"  (registered {SCHEMA_COUNT:,} {label} schemas in {time.perf_counter() - began:.1f} s)")
     seconds = 4 if quick else 10
     connections = 16
     paths = [f"/registry/schemas/ids/{n}" for n in range(1, SCHEMA_COUNT + 1)]
-    avro_paths = [f"/registry/schemas/ids/{n}" for n in avro_ids]
-    get_rate(server, token, paths[:50] + avro_paths[:50], connections, 1)  # warm both workers
+    warm = paths[:50] + [path for found in other_paths.values() for path in found[:50]]
+    get_rate(server, token, warm, connections, 1)  # warm both workers
     baseline = get_rate(server, token, ["/healthz"], connections, seconds)
     rate = get_rate(server, token, paths, connections, seconds)
-    avro_rate = get_rate(server, token, avro_paths, connections, seconds)
     report.add(
         Figure(
             f"GET /registry/schemas/ids/{{id}}, {SCHEMA_COUNT:,} schemas (requests/s)",
@@ -196,17 +225,19 @@ def bench_get_by_id(report: Report, server: Server, token: str, quick: bool) -> 
             rate >= 3000,
         )
     )
-    report.add(
-        Figure(
-            f"GET /registry/schemas/ids/{{id}}, {SCHEMA_COUNT:,} Avro schemas (requests/s)",
-            avro_rate,
-            "req/s",
-            "JSON Schema ids, same run",
-            rate,
-            ">= 3,000 req/s",
-            avro_rate >= 3000,
+    for label, found in other_paths.items():
+        other_rate = get_rate(server, token, found, connections, seconds)
+        report.add(
+            Figure(
+                f"GET /registry/schemas/ids/{{id}}, {SCHEMA_COUNT:,} {label} schemas (requests/s)",
+                other_rate,
+                "req/s",
+                "JSON Schema ids, same run",
+                rate,
+                ">= 3,000 req/s",
+                other_rate >= 3000,
+            )
         )
-    )
 
 
 def bench_register_full_transitive(report: Report, server: Server, token: str, quick: bool) -> float:
@@ -262,25 +293,36 @@ def bench_register_full_transitive(report: Report, server: Server, token: str, q
     return median
 
 
-def bench_register_avro(report: Report, server: Server, token: str, quick: bool, json_schema_ms: float) -> None:
-    """The same registration with a 50-field Avro record, beside JSON Schema's p50 from this run."""
+def bench_register_format(
+    report: Report, server: Server, token: str, quick: bool, json_schema_ms: float, schema_type: str
+) -> None:
+    """The same registration with a 50-field Avro record or Protobuf message, beside JSON
+    Schema's p50 from this run."""
     from schemas.compatibility import CompatibilityLevel, SchemaVersion, check_compatibility
     from schemas.services import ConfigUpdate, config_update, schema_version_register
 
-    subject = "bench-avro-full-value"
-    versions = [avro_event_schema(0, 50, note=f"v{n}") for n in range(1, 11)]
+    label = "Avro" if schema_type == "AVRO" else "Protobuf"
+
+    def schema_text(variant: int) -> str:
+        if schema_type == "AVRO":
+            return json.dumps(avro_event_schema(0, 50, note=f"v{variant}"))
+        return proto_event_schema(0, 50, note=variant)
+
+    def parsed(text: str):  # the checker's input: Avro's JSON value, Protobuf's text
+        return json.loads(text) if schema_type == "AVRO" else text
+
+    subject = f"bench-{schema_type.lower()}-full-value"
+    versions = [schema_text(n) for n in range(1, 11)]
     config_update(subject=subject, update=ConfigUpdate(compatibility="NONE"))
-    for schema in versions:
-        schema_version_register(subject=subject, schema=json.dumps(schema), schema_type="AVRO")
+    for text in versions:
+        schema_version_register(subject=subject, schema=text, schema_type=schema_type)
     config_update(subject=subject, update=ConfigUpdate(compatibility="FULL_TRANSITIVE"))
-    previous = [
-        SchemaVersion(n + 1, schema, json.dumps(schema), schema_type="AVRO") for n, schema in enumerate(versions)
-    ]
+    previous = [SchemaVersion(n + 1, parsed(text), text, schema_type=schema_type) for n, text in enumerate(versions)]
     runs = 30 if quick else 100
     checker_ms = []
     for run in range(runs):
-        candidate = avro_event_schema(0, 50, note=f"candidate {run}")
-        new = SchemaVersion(None, candidate, json.dumps(candidate), schema_type="AVRO")
+        text = schema_text(100 + run)
+        new = SchemaVersion(None, parsed(text), text, schema_type=schema_type)
         began = time.perf_counter()
         result = check_compatibility(new, previous, CompatibilityLevel.FULL_TRANSITIVE)
         checker_ms.append((time.perf_counter() - began) * 1000)
@@ -288,11 +330,12 @@ def bench_register_avro(report: Report, server: Server, token: str, quick: bool,
     http = Http(server.url, token)
     register_ms = []
     for run in range(runs):
-        candidate = avro_event_schema(0, 50, note=f"candidate {run}")
-        body = json.dumps({"schema": json.dumps(candidate)}).encode()  # no schemaType: Avro, as in Confluent
+        text = schema_text(100 + run)
+        # No schemaType means Avro, as in Confluent.
+        body = json.dumps({"schema": text} if schema_type == "AVRO" else {"schema": text, "schemaType": schema_type})
         began = time.perf_counter()
         status, raw = http.request(
-            "POST", f"/registry/subjects/{subject}/versions", body, "application/vnd.schemaregistry.v1+json"
+            "POST", f"/registry/subjects/{subject}/versions", body.encode(), "application/vnd.schemaregistry.v1+json"
         )
         register_ms.append((time.perf_counter() - began) * 1000)
         assert status == 200, raw[:300]
@@ -300,7 +343,7 @@ def bench_register_avro(report: Report, server: Server, token: str, quick: bool,
     median = statistics.median(register_ms)
     report.add(
         Figure(
-            "Register Avro, FULL_TRANSITIVE vs 10 versions, 50 fields (p50 ms)",
+            f"Register {label}, FULL_TRANSITIVE vs 10 versions, 50 fields (p50 ms)",
             median,
             "ms",
             "JSON Schema, 50 properties, same run, p50",
@@ -310,7 +353,7 @@ def bench_register_avro(report: Report, server: Server, token: str, quick: bool,
         )
     )
     print(
-        f"  (Avro register p95 {percentile(register_ms, 95):.1f} ms; Avro checker p50 "
+        f"  ({label} register p95 {percentile(register_ms, 95):.1f} ms; {label} checker p50 "
         f"{statistics.median(checker_ms):.2f} ms, p95 {percentile(checker_ms, 95):.2f} ms)"
     )
 
@@ -394,6 +437,47 @@ def bench_validation_avro(report: Report, quick: bool, json_schema_us: float) ->
     print(f"  (fastavro.validation.validate on the same datum: {fastavro_us:.2f} us)")
 
 
+def bench_validation_protobuf(report: Report, quick: bool, json_schema_us: float) -> None:
+    """The same event in Protobuf's JSON mapping against the same fields as a Protobuf message,
+    with the broker's Protobuf validator, beside the JSON Schema validator's figure from this run
+    (and protobuf's own json_format.ParseDict on the same event, printed)."""
+    from google.protobuf import json_format, message_factory
+
+    from schemas.protobuf import parse_protobuf
+    from schemas.protobuf.validation import first_message
+    from schemas.services import schema_version_register
+    from schemas.validation import resolve_subject, validator_for
+
+    text = proto_event_schema(0, 30)
+    schema_version_register(subject="bench-validate-protobuf-value", schema=text, schema_type="PROTOBUF")
+    resolved = resolve_subject("bench-validate-protobuf-value")
+    assert resolved is not None
+    validator = validator_for(resolved.schema_id)
+    event = event_instance(30)
+    size = len(json.dumps(event, separators=(",", ":")))
+    assert validator.validate(event) == [], validator.validate(event)[:3]
+
+    def per_call_us(function, number: int) -> float:
+        return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
+
+    number = 20_000 if quick else 100_000
+    ours = per_call_us(lambda: validator.validate(event), number)
+    message_class = message_factory.GetMessageClass(first_message(parse_protobuf(text)))
+    parse_us = per_call_us(lambda: json_format.ParseDict(event, message_class()), number // 10)
+    report.add(
+        Figure(
+            f"Validate a {size:,}-byte event, 30-field Protobuf message (us/event)",
+            ours,
+            "us",
+            "JSON Schema validator, same event, same run",
+            json_schema_us,
+            "< 10 us",
+            ours < 10,
+        )
+    )
+    print(f"  (protobuf json_format.ParseDict on the same event: {parse_us:.2f} us)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -418,10 +502,12 @@ def main() -> None:
                 bench_get_by_id(report, server, token, args.quick)
             if "register" in sections:
                 json_schema_ms = bench_register_full_transitive(report, server, token, args.quick)
-                bench_register_avro(report, server, token, args.quick, json_schema_ms)
+                for schema_type in ("AVRO", "PROTOBUF"):
+                    bench_register_format(report, server, token, args.quick, json_schema_ms, schema_type)
             if "validate" in sections:
                 json_schema_us = bench_validation(report, args.quick)
                 bench_validation_avro(report, args.quick, json_schema_us)
+                bench_validation_protobuf(report, args.quick, json_schema_us)
         finally:
             server.stop()
         Path(var_dir / "report.json").write_text(json.dumps([f.__dict__ for f in report.figures]))

@@ -10,6 +10,7 @@ from typing import Any
 
 from schemas import constants as c
 from schemas.avro import AvroSchemaError, avro_json_issues, canonical_form, parse_avro
+from schemas.avro.validation import compile_check
 from schemas.documents import (
     canonical_text,
     check_nesting,
@@ -84,19 +85,25 @@ def texts(
 class AvroEventValidator:
     """Event data (JSON) against an Avro schema in Avro's JSON encoding."""
 
-    __slots__ = ("_root", "schema_id")
+    __slots__ = ("_root", "_valid", "schema_id")
 
     def __init__(self, schema_id: int, root: Any) -> None:
         self.schema_id = schema_id
         self._root = root
+        self._valid = compile_check(root)
 
     def validate(self, instance: Any) -> list[Any]:
+        if self._valid(instance):
+            return []
         from schemas.validation import ValidationIssue
 
-        return [ValidationIssue(pointer=pointer, reason=reason) for pointer, reason in avro_json_issues(self._root, instance)]
+        return [
+            ValidationIssue(pointer=pointer, reason=reason)
+            for pointer, reason in avro_json_issues(self._root, instance)
+        ]
 
     def is_valid(self, instance: Any) -> bool:
-        return not avro_json_issues(self._root, instance)
+        return self._valid(instance)
 
 
 def event_validator(schema_id: int, schema_type: str, parsed: Any, documents: Mapping[str, Any]) -> Any:

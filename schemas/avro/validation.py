@@ -11,6 +11,7 @@ or the full name of a named type.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from schemas.avro.schema import Node
@@ -25,6 +26,102 @@ def avro_json_issues(node: Node, datum: Any) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
     _check(node, datum, "", issues)
     return issues[:_MAX_ISSUES]
+
+
+Check = Callable[[Any], bool]
+
+
+def compile_check(node: Node) -> Check:
+    """A yes/no check of `datum` against `node` with the same rules as `avro_json_issues`, built
+    once per schema as closures, so the common case (a valid event) costs no pointer strings and
+    no dispatch on the kind. Callers run `avro_json_issues` only when it says no."""
+    return _compiled(node, {})
+
+
+def _compiled(node: Node, done: dict[int, Check]) -> Check:
+    found = done.get(id(node))
+    if found is not None:
+        return found
+    if node.kind in ("record", "array", "map", "union"):
+        # Named types may recur: register a forwarder before compiling the children.
+        holder: list[Check] = []
+        done[id(node)] = lambda datum: holder[0](datum)
+        holder.append(_compiled_composite(node, done))
+        done[id(node)] = holder[0]
+        return holder[0]
+    check = _compiled_leaf(node)
+    done[id(node)] = check
+    return check
+
+
+def _compiled_leaf(node: Node) -> Check:
+    kind = node.kind
+    if kind == "null":
+        return lambda datum: datum is None
+    if kind == "boolean":
+        return lambda datum: datum is True or datum is False
+    if kind in ("int", "long"):
+        low, high = _INT_RANGE if kind == "int" else _LONG_RANGE
+        return lambda datum: type(datum) is int and low <= datum <= high
+    if kind in ("float", "double"):
+        isfinite = math.isfinite
+        return lambda datum: type(datum) is int or (type(datum) is float and isfinite(datum))
+    if kind == "string":
+        return lambda datum: type(datum) is str
+    if kind in ("bytes", "fixed"):
+        size = node.size if kind == "fixed" else None
+        return lambda datum: (
+            type(datum) is str
+            and (not datum or datum.isascii() or max(datum) <= "\xff")
+            and (size is None or len(datum) == size)
+        )
+    if kind == "enum":
+        symbols = frozenset(node.symbols)
+        return lambda datum: type(datum) is str and datum in symbols
+    return lambda datum: True  # a kind the detailed walk does not check either
+
+
+def _compiled_composite(node: Node, done: dict[int, Check]) -> Check:
+    kind = node.kind
+    if kind == "array":
+        if node.items is None:
+            return lambda datum: type(datum) is list
+        item = _compiled(node.items, done)
+        return lambda datum: type(datum) is list and all(map(item, datum))
+    if kind == "map":
+        if node.values is None:
+            return lambda datum: type(datum) is dict
+        value = _compiled(node.values, done)
+        return lambda datum: type(datum) is dict and all(map(value, datum.values()))
+    if kind == "record":
+        fields = [(item.name, _compiled(item.type, done), item.has_default) for item in node.fields]
+        names = frozenset(name for name, _, _ in fields)
+
+        def record(datum: Any) -> bool:
+            if type(datum) is not dict or not names.issuperset(datum):
+                return False
+            for name, check, has_default in fields:
+                if name in datum:
+                    if not check(datum[name]):
+                        return False
+                elif not has_default:
+                    return False
+            return True
+
+        return record
+    branches = {branch.branch_name(): _compiled(branch, done) for branch in node.branches}
+    nullable = "null" in branches
+
+    def union(datum: Any) -> bool:
+        if datum is None:
+            return nullable
+        if type(datum) is not dict or len(datum) != 1:
+            return False
+        ((name, value),) = datum.items()
+        check = branches.get(name)
+        return check is not None and check(value)
+
+    return union
 
 
 def _check(node: Node, datum: Any, pointer: str, issues: list[tuple[str, str]]) -> None:
@@ -97,7 +194,7 @@ def _union(node: Node, datum: Any, pointer: str, issues: list[tuple[str, str]]) 
     if type(datum) is not dict or len(datum) != 1:
         issues.append((pointer, 'must be null or {"<branch>": value} naming one branch of ' + ", ".join(names)))
         return
-    (name, value), = datum.items()
+    ((name, value),) = datum.items()
     for branch in node.branches:
         if branch.branch_name() == name:
             _check(branch, value, f"{pointer}/{_escape(name)}", issues)
