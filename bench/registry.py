@@ -197,15 +197,15 @@ def bench_get_by_id(report: Report, server: Server, token: str, quick: bool) -> 
         ("Protobuf", "PROTOBUF", lambda index: proto_event_schema(index, 8)),
     ):
         began = time.perf_counter()
-        other_paths[label] = [
-            "/registry/schemas/ids/%d"
-            % schema_version_register(
+        ids = [
+            schema_version_register(
                 subject=f"bench-{schema_type.lower()}-{index % 100}-value",
                 schema=text_of(index),
                 schema_type=schema_type,
             ).schema_id
             for index in range(SCHEMA_COUNT)
         ]
+        other_paths[label] = [f"/registry/schemas/ids/{n}" for n in ids]
         print(f"  (registered {SCHEMA_COUNT:,} {label} schemas in {time.perf_counter() - began:.1f} s)")
     seconds = 4 if quick else 10
     connections = 16
