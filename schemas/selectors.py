@@ -610,17 +610,28 @@ def compatibility_check(
 
 
 def check_against(
-    candidate: Candidate, previous: Sequence[SubjectVersion], config: EffectiveConfig
+    candidate: Candidate, previous: Sequence[SubjectVersion], config: EffectiveConfig, *, with_example: bool = True
 ) -> CompatibilityResult:
     """The checker's verdict for `candidate` against live versions (oldest first) at the level;
-    a failing verdict carries an example event when one is found in the budget (schemas.examples)."""
+    a failing verdict carries an example event when one is found in the budget (schemas.examples),
+    unless `with_example` is off (registration searches after releasing the registry lock)."""
     if config.level is CompatibilityLevel.NONE or not previous:
         return CompatibilityResult(is_compatible=True)
     new = candidate.as_version()
     versions = [as_schema_version(row) for row in previous]
     result = check_compatibility(new, versions, config.level, config.policy, validate_fields=config.validate_fields)
-    if result.is_compatible:
+    if result.is_compatible or not with_example:
         return result
+    return add_example(result, candidate, previous)
+
+
+def add_example(
+    result: CompatibilityResult, candidate: Candidate, previous: Sequence[SubjectVersion]
+) -> CompatibilityResult:
+    """`result` with an example event of its first breaking change, when one is found in the
+    budget. Reads no row: the versions are the ones the check read."""
+    new = candidate.as_version()
+    versions = [as_schema_version(row) for row in previous]
     failing = next((row for row in previous if row.version == result.failing_version), None)
     example = example_for_result(
         result, new, versions, old_validator=validator_for(failing.schema_id) if failing is not None else None

@@ -86,7 +86,15 @@ def _refuse_if_read_only(subject: str, mode: Mode) -> None:
 # Register
 
 
-@transaction.atomic
+class _Refused(Exception):
+    """Inside the registration's transaction: the candidate is incompatible. Carries what the
+    example search needs, so it runs after the transaction has released the registry lock."""
+
+    def __init__(self, subject: str, result: Any, candidate: Any, previous: list[Any]) -> None:
+        super().__init__(subject)
+        self.subject, self.result, self.candidate, self.previous = subject, result, candidate, previous
+
+
 def schema_version_register(
     *,
     subject: str,
@@ -106,7 +114,41 @@ def schema_version_register(
     (or a new one) and version max(all versions, soft-deleted included) + 1. IMPORT mode keeps an
     explicit `schema_id` (and `version`) and skips the compatibility check; READONLY refuses (42205).
     A new version is audited; an idempotent re-registration changes nothing and is not.
+
+    The 409's example event (schemas.examples, up to its time budget) is searched for after the
+    registration's transaction ends, so a refused change never holds the registry lock while it
+    searches (the lock is still held when a caller's own transaction encloses this one).
     """
+    try:
+        return _register_locked(
+            subject=subject,
+            schema=schema,
+            schema_type=schema_type,
+            references=references,
+            normalize=normalize,
+            schema_id=schema_id,
+            version=version,
+            actor=actor,
+        )
+    except _Refused as refused:
+        result = s.add_example(refused.result, refused.candidate, refused.previous)
+        sentences = [difference.explanation for difference in result.differences if difference.breaks]
+        example = result.example.line() if result.example is not None else ""
+        raise IncompatibleSchema(refused.subject, result.messages, sentences=sentences, example=example) from None
+
+
+@transaction.atomic
+def _register_locked(
+    *,
+    subject: str,
+    schema: object,
+    schema_type: object,
+    references: object,
+    normalize: bool,
+    schema_id: int | None,
+    version: int | None,
+    actor: Principal,
+) -> RegisteredVersion:
     subject = valid_subject(subject)
     state = _lock_state()
     versions = s.version_heads(subject)
@@ -141,11 +183,9 @@ def schema_version_register(
         elif version != next_version:
             raise InvalidSchema(c.MSG_VERSION_NOT_NEXT)
     if not mode.takes_explicit_ids:
-        result = s.check_against(candidate, live, config)
+        result = s.check_against(candidate, live, config, with_example=False)
         if not result.is_compatible:
-            sentences = [difference.explanation for difference in result.differences if difference.breaks]
-            example = result.example.line() if result.example is not None else ""
-            raise IncompatibleSchema(subject, result.messages, sentences=sentences, example=example)
+            raise _Refused(subject, result, candidate, live)
 
     schema_row = _schema_for(candidate, state, schema_id)
     if subject_row is None:

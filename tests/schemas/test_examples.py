@@ -145,3 +145,27 @@ def test_the_subject_pages_check_shows_the_example(as_role):
     page = as_role("editor").post("/schemas/orders-value/check/", {"schema": json.dumps(BREAKING)}).content.decode()
     assert 'id="check-example"' in page and "{&quot;name&quot;: &quot;text&quot;}" in page
     assert "accepted by version 1 and refused by the new schema" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_409s_example_is_searched_for_after_the_registry_lock_is_released(registry, monkeypatch):
+    """The search may take its whole budget: a registration refused must not hold the registry's
+    lock (and other registrations) meanwhile. Autocommit outside the search = no transaction open."""
+    from django.db import connection
+
+    import schemas.selectors
+
+    searched_in_transaction = []
+    search = schemas.selectors.example_for_result
+
+    def watched(*args, **kwargs):
+        searched_in_transaction.append(connection.in_atomic_block)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(schemas.selectors, "example_for_result", watched)
+    registry.register("s", V1)
+
+    response = registry.post("/subjects/s/versions", sr_body(BREAKING))
+
+    assert response.status_code == 409 and "Example: " in response.json()["message"]
+    assert searched_in_transaction == [False]
