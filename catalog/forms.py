@@ -40,6 +40,13 @@ class EventTypeForm(forms.Form):
         label="Business keys",
         help_text="One JSON pointer per line, e.g. /order_id: trace search, topic browser and search find events by them.",
     )
+    correlation_id_location = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Correlation id location",
+        help_text="Empty for the CloudEvents correlationid attribute; else $message.header#/<name> or "
+        "$message.payload#/<JSON pointer>, as AsyncAPI's correlationId.location.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +85,7 @@ class EventTypeForm(forms.Form):
             "subject": event_type.subject,
             "personal_data_fields": "\n".join(event_type.personal_data_fields),
             "business_key_fields": "\n".join(event_type.business_key_fields),
+            "correlation_id_location": event_type.correlation_id_location,
         }
 
 

@@ -48,8 +48,28 @@ EVENT_TYPE_FIELDS = (
     "subject",
     "personal_data_fields",
     "business_key_fields",
+    "correlation_id_location",
     "example",
 )
+
+
+def _correlation_location(value: Any) -> str:
+    """AsyncAPI's runtime expression for where the correlation id lives: `$message.header#/name`
+    (a CloudEvents attribute or header) or `$message.payload#/pointer` (in the data); empty for
+    the default, the CloudEvents `correlationid` attribute."""
+    from broker.correlation import HEADER, PAYLOAD
+
+    if value is None or value == "":
+        return ""
+    field = "correlation_id_location"
+    if not isinstance(value, str) or len(value) > 300:
+        raise field_error(field, "must be a string of at most 300 characters")
+    for prefix in (HEADER, PAYLOAD):
+        if value.startswith(prefix) and _POINTER.match(value[len(prefix) :]):
+            return value
+    raise field_error(
+        field, "must be $message.header#/<name> or $message.payload#/<JSON pointer>, e.g. $message.payload#/order_id"
+    )
 
 
 def _errors(errors: list[dict[str, str]]) -> ValidationFailed:
@@ -410,6 +430,13 @@ def _apply_event_type_fields(
         )
         if keys is not None:
             event_type.business_key_fields = keys
+    if "correlation_id_location" in data:
+        location = attempt("correlation_id_location", lambda: _correlation_location(data["correlation_id_location"]))
+        if location is not None and location != event_type.correlation_id_location:
+            event_type.correlation_id_location = location
+            from broker.correlation import correlation_locations_forget
+
+            transaction.on_commit(correlation_locations_forget)
     if "example" in data:
         event_type.example = data["example"]
     if "topics" in data:

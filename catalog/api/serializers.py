@@ -110,6 +110,7 @@ class EventTypeSerializer(serializers.Serializer):
     subject = serializers.CharField(allow_blank=True)
     personal_data_fields = serializers.ListField(child=serializers.CharField())
     business_key_fields = serializers.ListField(child=serializers.CharField())
+    correlation_id_location = serializers.CharField(allow_blank=True)
     example = serializers.JSONField(allow_null=True)
     producers = serializers.SerializerMethodField()
     consumers = serializers.SerializerMethodField()
@@ -149,6 +150,13 @@ class EventTypeWriteSerializer(serializers.Serializer):
     personal_data_fields = serializers.ListField(child=serializers.CharField(), required=False)
     business_key_fields = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="JSON pointers, e.g. /order_id"
+    )
+    correlation_id_location = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Where the correlation id lives: $message.header#/<name> or $message.payload#/<pointer>; "
+        "empty for the CloudEvents correlationid attribute",
     )
     example = serializers.JSONField(required=False)
     producers = FlowSerializer(many=True, required=False)

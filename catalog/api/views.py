@@ -344,7 +344,7 @@ class AsyncAPIImportView(APIView):
         summary="Import an AsyncAPI 3.0 or 2.x document or bundle (editor)",
         description=(
             "One JSON or YAML document; a zip (application/zip) or several files (multipart/form-data) "
-            "with relative $refs between them; or JSON {\"document\": ..., \"topics\": {channel: topic}} "
+            'with relative $refs between them; or JSON {"document": ..., "topics": {channel: topic}} '
             "to point channels at existing topics (multipart: a `topics` field holding that JSON). "
             "The answer lists per item create, update, unchanged or skipped and why."
         ),

@@ -52,6 +52,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "consumers": [],
         "personal_data_fields": [],
         "business_key_fields": [],
+        "correlation_id_location": "",
         "example": None,
     },
     "business_flow": {"start_event_type": None, "terminals": {}, "stuck_after_seconds": 60},

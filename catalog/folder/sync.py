@@ -92,6 +92,7 @@ def catalog_state() -> CatalogFolder:
                 "subject": event_type.subject,
                 "personal_data_fields": event_type.personal_data_fields,
                 "business_key_fields": event_type.business_key_fields,
+                "correlation_id_location": event_type.correlation_id_location,
                 "example": event_type.example,
                 **flows,
             },

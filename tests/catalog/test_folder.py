@@ -78,6 +78,7 @@ def estate(db, make_topic, django_user_model):
             "subject": "orders-value",
             "personal_data_fields": ["/customer/email"],
             "business_key_fields": ["/order_id"],
+            "correlation_id_location": "$message.payload#/order_id",
             "example": {"order_id": "o-1", "when": "2025-01-01"},
             "sunset_date": "2030-01-01",
         },
@@ -163,6 +164,7 @@ def test_export_writes_one_folder_per_entry_with_front_matter_and_schemas_in_the
     placed = files["event-types/OrderPlaced/index.md"]
     assert placed.startswith("---\nname: OrderPlaced\ndomain: Ordering\nowner_team: Checkout Team\n")
     assert placed.endswith("---\n\n# Placed\n\nThe order is *binding*.\n\n")
+    assert "\ncorrelation_id_location: $message.payload#/order_id\n" in placed
     assert json.loads(files["event-types/PaymentTaken/schema.avsc"]) == json.loads(PAYMENT_AVRO)
     assert "asyncapi: 3.0.0" in files["services/checkout/asyncapi.yaml"]
 
@@ -177,6 +179,7 @@ def test_export_then_import_into_an_empty_catalog_reproduces_it_exactly(estate, 
     assert code == 0, out
     again = catalog_state()
     assert again.entities == estate.entities
+    assert EventType.objects.get(name="OrderPlaced").correlation_id_location == "$message.payload#/order_id"
     assert again.schemas == estate.schemas
     assert resolve_subject("payments-value").version == 1
     actors = set(AuditEntry.objects.filter(action__startswith="catalog.").values_list("actor", flat=True))
