@@ -194,6 +194,41 @@ def _resolve(document: dict[str, Any], node: Any, where: str) -> tuple[Any, str,
     raise _Unresolved(str(node.get("$ref")), "references loop")
 
 
+def _with_traits(
+    document: dict[str, Any], message: dict[str, Any], version: int, where: str, plan: ImportPlan
+) -> dict[str, Any]:
+    """The message with its `traits` applied, in their order, by JSON Merge Patch (RFC 7396):
+    in AsyncAPI 2.x a trait is the patch (its fields win); in 3.0 a trait never overrides a field
+    the message sets itself. The stored document keeps the traits as published."""
+    traits = message.get("traits")
+    if not isinstance(traits, list) or not traits:
+        return message
+    merged: dict[str, Any] = {key: value for key, value in message.items() if key != "traits"}
+    for index, node in enumerate(traits):
+        try:
+            trait, _, _ = _resolve(document, node, f"{where}/traits/{index}")
+        except _Unresolved as exc:
+            plan.warnings.append({"path": f"{where}/traits/{index}", "message": f"trait not applied: {exc}"})
+            continue
+        if not isinstance(trait, dict):
+            continue
+        merged = _merge_patch(merged, trait) if version == 2 else _merge_patch(trait, merged)
+    return merged
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge key by key, a null removes the key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_patch(result.get(key), value)
+    return result
+
+
 def _inline(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
     """A copy of a payload schema with the document's `#/...` references inlined, so the
     registry gets a standalone schema. Raises _Unresolved for a reference it cannot follow."""
@@ -455,6 +490,7 @@ def _planned_messages(
             continue
         if not isinstance(message, dict):
             continue
+        message = _with_traits(document, message, version, where, plan)
         raw_name = (
             message.get("name")
             or (last_ref.rsplit("/", 1)[-1] if last_ref else "")
@@ -531,7 +567,15 @@ def _plan_items(
         first = group[0]
         usable = [m for m in group if m.channel not in bad_topics]
         existing = EventType.objects.filter(name=name).prefetch_related("topics").first()
-        subject = existing.subject if existing and existing.subject else f"{first.topic}-{name}"
+        # The subject the catalog already binds, else the one Eventline's export named, else
+        # Confluent's TopicRecordNameStrategy spelling.
+        exported = first.message.get("x-eventline-subject")
+        if existing and existing.subject:
+            subject = existing.subject
+        elif isinstance(exported, str) and exported.strip():
+            subject = exported.strip()
+        else:
+            subject = f"{first.topic}-{name}"
         item = {
             "name": name,
             "subject": subject if first.payload else "",
