@@ -3,6 +3,7 @@ history. Views parse input, call selectors or services, and render."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -338,22 +339,75 @@ def inbox_dismiss(request: HttpRequest) -> HttpResponse:
 
 @role_required("editor")
 def asyncapi_import_page(request: HttpRequest) -> HttpResponse:
-    """Paste an AsyncAPI 3.0 or 2.6 document, see what it would change, then apply it."""
+    """Paste an AsyncAPI 3.0 or 2.x document, or upload one, several files or a zip with relative
+    references between them; see what it would change, point channels at existing topics, then
+    apply. Uploaded files travel with the preview (a hidden field), so Apply needs no re-upload."""
     from catalog.asyncapi.importer import asyncapi_import
 
     document = request.POST.get("document", "")
-    plan = None
-    if request.method == "POST" and document.strip():
+    plan, files, problem = None, None, ""
+    try:
+        files = _uploaded_bundle(request)
+    except (ValueError, EventlineError) as error:
+        problem = getattr(error, "message", None) or str(error)
+    topics = {
+        key.removeprefix("topic:"): value
+        for key, value in request.POST.items()
+        if key.startswith("topic:") and value.strip()
+    }
+    if problem:
+        messages.error(request, problem)
+    elif request.method == "POST" and (files or document.strip()):
         apply = request.POST.get("action") == "apply"
         try:
-            plan = asyncapi_import(principal=_principal(request), raw=document, dry_run=not apply)
+            plan = asyncapi_import(
+                principal=_principal(request),
+                raw=None if files else document,
+                files=files,
+                topics=topics or None,
+                dry_run=not apply,
+            )
         except EventlineError as error:
             messages.error(request, error.message)
         else:
             if plan.applied:
                 messages.success(request, f"Imported {plan.service['name']}.")
                 return redirect("catalog:service-detail", name=plan.service["name"])
-    return render(request, "catalog/asyncapi_import.html", {"document": document, "plan": plan})
+    context = {
+        "document": "" if files else document,
+        "plan": plan,
+        "bundle": json.dumps(files) if files else "",
+        "bundle_names": sorted(files) if files else [],
+        "chosen_topics": topics,
+        "existing_topics": list(Topic.objects.order_by("name").values_list("name", flat=True)),
+    }
+    return render(request, "catalog/asyncapi_import.html", context)
+
+
+def _uploaded_bundle(request: HttpRequest) -> dict[str, str] | None:
+    """The files of an upload (several files, or one zip unpacked), or of the preview before
+    (the hidden `bundle` field), as {path: text}; None when the document is pasted."""
+    from catalog.asyncapi.bundle import unzip
+
+    uploads = request.FILES.getlist("files") if request.method == "POST" else []
+    if uploads:
+        raw: dict[str, bytes] = {upload.name: upload.read() for upload in uploads}
+        if len(raw) == 1 and next(iter(raw)).lower().endswith(".zip"):
+            raw = unzip(next(iter(raw.values())))
+        try:
+            return {name: body.decode("utf-8") for name, body in raw.items()}
+        except UnicodeDecodeError:
+            raise ValueError("Every file of a bundle must be UTF-8 text (JSON or YAML).") from None
+    carried = request.POST.get("bundle", "")
+    if not carried:
+        return None
+    try:
+        files = json.loads(carried)
+    except ValueError:
+        raise ValueError("The previewed files could not be read back: upload them again.") from None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ValueError("The previewed files could not be read back: upload them again.")
+    return files
 
 
 @login_required

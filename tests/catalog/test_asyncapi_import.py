@@ -151,3 +151,63 @@ def test_a_nul_character_in_a_yaml_document_is_422_naming_where(api, db):
     assert response.json()["error"]["details"]["errors"] == [
         {"path": "/info/title", "message": "must not contain a NUL character (\\u0000)"}
     ]
+
+
+def test_the_import_page_takes_a_zip_bundle_carries_it_to_apply_and_lets_a_channel_go_to_an_existing_topic(
+    client, admin_user, make_topic
+):
+    """The HTML page does what the API does (issue 16): a zip upload with relative references, the
+    plan with each channel's topic, rule and parameters, the remote reference reported, and a
+    channel pointed at an existing topic before applying, with no second upload."""
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.catalog.asyncapi_documents import BUNDLE_FILES
+
+    make_topic("orders.v1")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in BUNDLE_FILES.items():
+            archive.writestr(name, text)
+    client.force_login(admin_user)
+
+    preview = client.post(
+        "/catalog/import/",
+        {"files": SimpleUploadedFile("desk.zip", buffer.getvalue(), "application/zip"), "action": "preview"},
+    )
+
+    assert preview.status_code == 200
+    plan = preview.context["plan"]
+    assert [(t["channel"], t["name"], t["rule"], t["action"]) for t in plan.topics] == [
+        ("placed", "orders.placed", "address", "create")
+    ]
+    page = preview.content.decode()
+    assert "https://schemas.example.org/audit.json" in page  # the remote $ref, reported
+    assert 'name="topic:placed"' in page and '<option value="orders.v1">' in page
+    assert sorted(preview.context["bundle_names"]) == sorted(BUNDLE_FILES)
+    assert not EventType.objects.exists()
+
+    applied = client.post(
+        "/catalog/import/",
+        {"bundle": preview.context["bundle"], "topic:placed": "orders.v1", "action": "apply"},
+    )
+
+    assert applied.status_code == 302, applied.content.decode()[:3000]
+    placed = EventType.objects.prefetch_related("topics").get(name="OrderPlaced")
+    assert [topic.name for topic in placed.topics.all()] == ["orders.v1"]
+    assert not Topic.objects.filter(name="orders.placed").exists()
+
+
+def test_the_import_page_says_what_is_wrong_with_an_upload_that_is_not_text(client, admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(admin_user)
+    response = client.post(
+        "/catalog/import/",
+        {"files": SimpleUploadedFile("a.yaml", b"\xff\xfe\x00", "application/yaml"), "action": "preview"},
+    )
+
+    assert response.status_code == 200 and response.context["plan"] is None
+    assert "must be UTF-8 text" in response.content.decode()
