@@ -75,6 +75,15 @@ def service_asyncapi_document(*, service: Service, public_url: str) -> dict[str,
     profile = getattr(service, "profile", None) if hasattr(service, "profile") else None
     if profile is not None and profile.asyncapi.get("document"):
         return _published_document(service, profile.asyncapi)
+    return {**_generated_document(service, public_url), GENERATED: True}
+
+
+#: Marks a document Eventline built from the catalog (a catalog folder does not read it back),
+#: as opposed to one a team published and imported (kept, and read back from a folder).
+GENERATED = "x-eventline-generated"
+
+
+def _generated_document(service: Service, public_url: str) -> dict[str, Any]:
     flows = list(
         service.declared_flows.select_related("event_type", "event_type__owner_team").prefetch_related(
             "event_type__topics"

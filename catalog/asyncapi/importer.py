@@ -54,7 +54,7 @@ SPECS = Path(__file__).resolve().parent / "specs"
 DEFAULT_DOMAIN = "Imported"
 DEFAULT_TEAM = "Unassigned"
 # Keys Eventline's export adds; an exported document imported again is not changed by them.
-EVENTLINE_KEYS = ("x-eventline-topic", "x-eventline-subject", "x-eventline-lifecycle")
+EVENTLINE_KEYS = ("x-eventline-topic", "x-eventline-subject", "x-eventline-lifecycle", "x-eventline-generated")
 _EVENT_TYPE_NAME = re.compile(r"[^A-Za-z0-9 ._-]")
 _MAX_INLINE_DEPTH = 64
 
@@ -452,6 +452,65 @@ def plan_import(
         )
         plan.service = {"name": service_name, "action": "unchanged" if same else "update"}
     return plan, messages, context
+
+
+def published_fragment(document: dict[str, Any]) -> tuple[dict[str, Any], list[PlannedMessage]] | None:
+    """What an import keeps of a published document (the service's `asyncapi` fragment) and the
+    messages it reads, for a document Eventline exported (channels carry `x-eventline-topic`);
+    None when it is not a valid AsyncAPI 2.x or 3.0 document. Reads nothing from the database."""
+    version_text = str(document.get("asyncapi", ""))
+    version = 3 if version_text.startswith("3.") else 2 if version_text.startswith("2.") else 0
+    if not version or any(True for _ in _validator("3.0.0" if version == 3 else "2.6.0").iter_errors(document)):
+        return None
+    plan = ImportPlan()
+    bundle = Bundle(root="", document=document)
+    found = _Reader(document, bundle, version).read()
+    service_name = str(
+        document.get("x-eventline-service") or _service_name(str((document.get("info") or {}).get("title", "")))
+    )
+    mappings = _topic_mappings(document, version, {channel for channel, _, _, _ in found}, service_name, {})
+    messages = _planned_messages(document, bundle, version, found, mappings, plan)
+    fragment = {
+        "version": version_text,
+        "document": _without_eventline_keys(document),
+        "messages": {m.pointer: m.event_type for m in messages},
+        "topics": {
+            channel: {"topic": mapping.topic, "parameters": mapping.parameters, "rule": mapping.rule}
+            for channel, mapping in mappings.items()
+        },
+    }
+    return fragment, messages
+
+
+def fragment_identity(fragment: Mapping[str, Any]) -> Any:
+    """What makes two kept fragments the same document: the rule a channel's topic came by is
+    not part of it (an export names every topic, so a re-read says `x-eventline-topic`)."""
+    if not fragment or not fragment.get("document"):
+        return None
+    topics = {
+        channel: (mapping.get("topic"), mapping.get("parameters"))
+        for channel, mapping in (fragment.get("topics") or {}).items()
+    }
+    return (fragment.get("version"), fragment.get("document"), fragment.get("messages"), topics)
+
+
+def messages_keep(messages: list[PlannedMessage]) -> None:
+    """Keep each message as published on its event type (see _keep_message), with the schema id
+    its subject has now, leaving the correlation id location to the caller (a catalog folder
+    states it in the event type's own file)."""
+    first_of: dict[str, PlannedMessage] = {}
+    for message in messages:
+        first_of.setdefault(message.event_type, message)
+    for event_type in EventType.objects.filter(name__in=first_of):
+        message = first_of[event_type.name]
+        schema_id = _latest_schema_id(event_type.subject) if event_type.subject else None
+        event_type.asyncapi_message = {
+            "message": copy.deepcopy(_without_eventline_keys(message.message)),
+            "summary": message.summary,
+            "description": message.description,
+            "schema_id": schema_id,
+        }
+        event_type.save(update_fields=["asyncapi_message"])
 
 
 def _topic_mappings(

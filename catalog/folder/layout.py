@@ -4,7 +4,9 @@ out (and the reverse); nothing here reads the database.
     teams/<team>.md                       contact, members; body: description
     domains/<domain>/index.md             body: description
     services/<service>/index.md           owner_team, domain, summary, repository_url; body: description
-    services/<service>/asyncapi.yaml      written by the export, never read (derived from the rest)
+    services/<service>/asyncapi.yaml      the service's AsyncAPI document: one Eventline built from the
+                                          rest (marked x-eventline-generated) is not read back; one
+                                          the team published and imported is (sync.py keeps it)
     event-types/<type>/index.md           domain, owner_team, summary, lifecycle, tags, topics, subject,
                                           producers, consumers, ...; body: business meaning
     event-types/<type>/schema.json|.avsc|.proto   the subject's latest schema, in its own format
@@ -81,6 +83,9 @@ class CatalogFolder:
 
     entities: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {kind: {} for kind in KINDS})
     schemas: dict[str, SchemaFile] = field(default_factory=dict)
+    # Per service: the text of its asyncapi.yaml (a folder), or the AsyncAPI fragment it was
+    # imported from (the server's side).
+    asyncapi: dict[str, Any] = field(default_factory=dict)
     paths: dict[tuple[str, str], str] = field(default_factory=dict)
     problems: list[dict[str, str]] = field(default_factory=list)
 
@@ -213,9 +218,10 @@ def read_folder(files: Mapping[str, str]) -> CatalogFolder:
         if located is None:
             continue
         kind, name, _ = located
-        if kind == "asyncapi":
-            continue
         text = files[path]
+        if kind == "asyncapi":
+            folder.asyncapi[name] = text
+            continue
         if kind == "schema":
             if name in folder.schemas:
                 folder.problem(path, f"{name} already has a schema file ({folder.schemas[name].path})")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -55,6 +56,8 @@ def catalog_state() -> CatalogFolder:
     for domain in Domain.objects.all():
         entities["domain"][domain.name] = normalized("domain", {"description": domain.description})
     for profile in ServiceProfile.objects.select_related("service", "owner_team", "domain"):
+        if profile.asyncapi.get("document"):
+            state.asyncapi[profile.service.name] = profile.asyncapi
         entities["service"][profile.service.name] = normalized(
             "service",
             {
@@ -215,6 +218,7 @@ def catalog_folder_check(*, files: Mapping[str, str], prune: bool = False) -> tu
                 }
                 for name in missing
             ]
+    _check_published(folder, current, report)
     known_topics = set(Topic.objects.values_list("name", flat=True))
     for topic in sorted(
         {t for values in folder.entities["event_type"].values() for t in values["topics"]} - known_topics
@@ -230,6 +234,35 @@ def catalog_folder_check(*, files: Mapping[str, str], prune: bool = False) -> tu
         )
         report.schemas.append(checked)
     return report, folder
+
+
+def _check_published(folder: CatalogFolder, current: CatalogFolder, report: FolderReport) -> None:
+    """Each service's asyncapi.yaml that a team published (not one Eventline generated): readable,
+    beside its service, and kept as the service's document when it differs from the one kept now.
+    Leaves `folder.asyncapi` holding the fragments to keep."""
+    from catalog.asyncapi.export import GENERATED
+    from catalog.asyncapi.importer import fragment_identity, published_fragment
+
+    texts, folder.asyncapi = folder.asyncapi, {}
+    for name, text in sorted(texts.items()):
+        path = layout.asyncapi_path(name)
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            report.problems.append({"file": path, "reason": f"not YAML or JSON: {str(exc).splitlines()[0]}"})
+            continue
+        if isinstance(document, dict) and document.get(GENERATED):
+            continue
+        read = published_fragment(document) if isinstance(document, dict) else None
+        if read is None:
+            report.problems.append({"file": path, "reason": "not a valid AsyncAPI 2.x or 3.0 document"})
+            continue
+        if name not in folder.entities["service"]:
+            report.problems.append({"file": path, "reason": f"no {layout.entity_path('service', name)} beside it"})
+            continue
+        if fragment_identity(read[0]) != fragment_identity(current.asyncapi.get(name, {})):
+            folder.asyncapi[name] = read
+            report.changes.append({"kind": "asyncapi", "name": name, "action": "update"})
 
 
 def _check_unique(folder: CatalogFolder, report: FolderReport) -> None:
@@ -322,7 +355,7 @@ def _apply(principal: Principal, report: FolderReport, folder: CatalogFolder) ->
     from broker.services.topics import topic_create
     from schemas.services import schema_version_register
 
-    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in (*KINDS, "topic")}
+    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in (*KINDS, "topic", "asyncapi")}
     for change in report.changes:
         by_kind[change["kind"]].append(change)
 
@@ -357,10 +390,34 @@ def _apply(principal: Principal, report: FolderReport, folder: CatalogFolder) ->
             if change["action"] != "delete":
                 values = folder.entities[kind][change["name"]]
                 attempt(kind, change["name"], lambda k=kind, c=change, v=values: _WRITERS[k](principal, c, v))
+    for change in by_kind["asyncapi"]:
+        attempt("service", change["name"], lambda n=change["name"]: _keep_published(principal, n, folder.asyncapi[n]))
     for kind in reversed(APPLY_ORDER):
         for change in by_kind[kind]:
             if change["action"] == "delete":
                 attempt(kind, change["name"], lambda k=kind, n=change["name"]: _delete(principal, k, n))
+
+
+def _keep_published(principal: Principal, name: str, read: tuple[dict[str, Any], list[Any]]) -> None:
+    """Keep a service's published AsyncAPI document as an import would (the fragment, and each
+    message as published), so its export gives that document back; the entries themselves come
+    from the folder's Markdown, already applied."""
+    from catalog.asyncapi.importer import messages_keep
+    from core.choices import AuditAction
+    from core.services import audit_record
+
+    fragment, messages = read
+    before = ServiceProfile.objects.filter(service__name=name).values_list("asyncapi", flat=True).first()
+    ServiceProfile.objects.filter(service__name=name).update(asyncapi=fragment)
+    messages_keep(messages)
+    audit_record(
+        principal=principal,
+        action=AuditAction.ASYNCAPI_IMPORTED,
+        target_type="service",
+        target=name,
+        before={"messages": (before or {}).get("messages")} if before else None,
+        after={"source": layout.asyncapi_path(name), "messages": fragment["messages"]},
+    )
 
 
 def _write_team(principal: Principal, change: dict[str, Any], values: dict[str, Any]) -> None:

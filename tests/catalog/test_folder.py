@@ -335,3 +335,50 @@ def test_api_round_trip_as_a_zip(estate, api, make_api):
 def test_api_import_refuses_what_is_not_a_zip(api, db):
     response = api.post("/api/v1/catalog/import", b"not a zip", content_type="application/zip")
     assert response.status_code == 422
+
+
+def test_a_published_asyncapi_document_survives_a_folder_round_trip(api, db, tmp_path):
+    """A service imported from its own AsyncAPI document keeps that document (servers, bindings,
+    parameters, examples, its correlation id location) through export, an empty catalog and
+    import; a generated document is not read back; an edit to the published one is kept."""
+    import yaml
+
+    from tests.catalog.asyncapi_documents import LAMPS_V3
+
+    imported = api.post("/api/v1/catalog/asyncapi/import?dry_run=false", LAMPS_V3, content_type="application/yaml")
+    assert imported.status_code == 200 and imported.json()["applied"], imported.content
+    service = imported.json()["service"]["name"]
+    before = api.get(f"/api/v1/catalog/services/{service}/asyncapi").json()
+    locations = dict(EventType.objects.values_list("name", "correlation_id_location"))
+    _run("catalog", "export", str(tmp_path))
+    _empty_catalog()
+    ServiceProfile.objects.all().delete()
+
+    code, out = _run("catalog", "import", str(tmp_path))
+
+    assert code == 0, out
+    assert f"update asyncapi {service}" in out
+    assert api.get(f"/api/v1/catalog/services/{service}/asyncapi").json() == before
+    assert dict(EventType.objects.values_list("name", "correlation_id_location")) == locations
+    assert "no changes" in _run("catalog", "import", str(tmp_path))[1]
+
+    path = tmp_path / "services" / service / "asyncapi.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["servers"]["backup"] = {"host": "backup.example.com:1883", "protocol": "mqtt"}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    code, out = _run("catalog", "import", str(tmp_path))
+
+    assert code == 0, out
+    assert api.get(f"/api/v1/catalog/services/{service}/asyncapi").json()["servers"]["backup"]["host"] == (
+        "backup.example.com:1883"
+    )
+
+
+def test_a_generated_asyncapi_document_is_not_read_back(estate, tmp_path):
+    _run("catalog", "export", str(tmp_path))
+    assert "x-eventline-generated: true" in (tmp_path / "services/checkout/asyncapi.yaml").read_text()
+
+    code, out = _run("catalog", "import", str(tmp_path))
+
+    assert code == 0 and "no changes" in out, out
+    assert not ServiceProfile.objects.get(service__name="checkout").asyncapi
