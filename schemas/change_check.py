@@ -79,8 +79,11 @@ class SchemaChangeReport:
         return lines
 
 
-def schema_change_check(*, subject: str, text: str, schema_type: str, file: str = "") -> SchemaChangeReport:
-    """Whether registering `text` under `subject` would succeed, and what it would change."""
+def schema_change_check(
+    *, subject: str, text: str, schema_type: str, file: str = "", references: object = None
+) -> SchemaChangeReport:
+    """Whether registering `text` (with its registry `references`, [{name, subject, version}])
+    under `subject` would succeed, and what it would change."""
     registry_cache.sync()
     subject = normalize_subject(subject)
     report = SchemaChangeReport(subject=subject, schema_type=schema_type, action="new version", is_compatible=True)
@@ -90,7 +93,7 @@ def schema_change_check(*, subject: str, text: str, schema_type: str, file: str 
     report.level = config.level.value
     try:
         candidate = selectors.candidate_from_request(
-            schema=text, schema_type=schema_type, references=None, normalize=config.normalize
+            schema=text, schema_type=schema_type, references=references, normalize=config.normalize
         )
     except RegistryError as error:
         report.action, report.is_compatible, report.messages = "invalid", False, [error.message]

@@ -10,6 +10,8 @@ out (and the reverse); nothing here reads the database.
     event-types/<type>/index.md           domain, owner_team, summary, lifecycle, tags, topics, subject,
                                           producers, consumers, ...; body: business meaning
     event-types/<type>/schema.json|.avsc|.proto   the subject's latest schema, in its own format
+                                          (its registry references, {name, subject, version}, are
+                                          the index.md's schema_references)
     flows/<flow>.md                       start_event_type, terminals, stuck_after_seconds; body: description
 
 Names are the folder or file names (a `name` in the front matter must agree), so a folder cannot
@@ -50,6 +52,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "tags": [],
         "topics": [],
         "subject": "",
+        "schema_references": [],
         "producers": [],
         "consumers": [],
         "personal_data_fields": [],

@@ -103,6 +103,9 @@ def catalog_state() -> CatalogFolder:
         resolved = resolve_subject(event_type.subject) if event_type.subject else None
         if resolved is not None:
             document = loaded_schema(resolved.schema_id)
+            entities["event_type"][event_type.name]["schema_references"] = [
+                {"name": ref.name, "subject": ref.subject, "version": ref.version} for ref in document.references
+            ]
             state.schemas[event_type.name] = layout.SchemaFile(
                 path=layout.schema_path(event_type.name, document.schema_type),
                 schema_type=document.schema_type,
@@ -230,7 +233,11 @@ def catalog_folder_check(*, files: Mapping[str, str], prune: bool = False) -> tu
             report.problems.append({"file": schema.path, "reason": "a schema file needs a subject in its index.md"})
             continue
         checked = schema_change_check(
-            subject=subject, text=schema.text, schema_type=schema.schema_type, file=schema.path
+            subject=subject,
+            text=schema.text,
+            schema_type=schema.schema_type,
+            file=schema.path,
+            references=folder.entities["event_type"][name]["schema_references"] or None,
         )
         report.schemas.append(checked)
     return report, folder
@@ -375,14 +382,19 @@ def _apply(principal: Principal, report: FolderReport, folder: CatalogFolder) ->
             if change["action"] != "delete":
                 values = folder.entities[kind][change["name"]]
                 attempt(kind, change["name"], lambda k=kind, c=change, v=values: _WRITERS[k](principal, c, v))
+    name_of = {schema.path: name for name, schema in folder.schemas.items()}
     for schema_report in report.schemas:
         if schema_report.action in ("create", "new version"):
             schema = next(s for s in folder.schemas.values() if s.path == schema_report.file)
             attempt(
                 "event_type",
                 schema_report.file,
-                lambda r=schema_report, s=schema: schema_version_register(
-                    subject=r.subject, schema=s.text, schema_type=s.schema_type, actor=principal
+                lambda r=schema_report, s=schema, n=name_of[schema_report.file]: schema_version_register(
+                    subject=r.subject,
+                    schema=s.text,
+                    schema_type=s.schema_type,
+                    references=folder.entities["event_type"][n]["schema_references"] or None,
+                    actor=principal,
                 ),
             )
     for kind in APPLY_ORDER[3:]:
@@ -445,7 +457,8 @@ def _write_service(principal: Principal, change: dict[str, Any], values: dict[st
     )
 
 
-_EVENT_TYPE_KEYS = tuple(key for key in layout.FIELDS["event_type"] if key not in _FLOW_ROLES)
+# schema_references belong to the schema file's registration, not to the event type.
+_EVENT_TYPE_KEYS = tuple(key for key in layout.FIELDS["event_type"] if key not in (*_FLOW_ROLES, "schema_references"))
 
 
 def _write_event_type(principal: Principal, change: dict[str, Any], values: dict[str, Any]) -> None:

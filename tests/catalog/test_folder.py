@@ -382,3 +382,57 @@ def test_a_generated_asyncapi_document_is_not_read_back(estate, tmp_path):
 
     assert code == 0 and "no changes" in out, out
     assert not ServiceProfile.objects.get(service__name="checkout").asyncapi
+
+
+COMMON = '{"type": "object", "properties": {"currency": {"type": "string"}}}'
+PRICED = '{"type": "object", "properties": {"price": {"$ref": "common.json"}}}'
+
+
+def test_a_schema_with_registry_references_exports_checks_and_imports_with_them(estate, tmp_path):
+    """The references of an event type's schema travel in its index.md (schema_references), so
+    the folder passes its own check and a new version registers with them."""
+    schema_version_register(subject="common-value", schema=COMMON, schema_type="JSON")
+    references = [{"name": "common.json", "subject": "common-value", "version": 1}]
+    schema_version_register(subject="priced-value", schema=PRICED, schema_type="JSON", references=references)
+    services.event_type_create(
+        principal=EDITOR,
+        data={
+            "name": "PriceSet",
+            "domain": "Ordering",
+            "owner_team": "Checkout Team",
+            "summary": "x",
+            "subject": "priced-value",
+        },
+    )
+    _run("catalog", "export", str(tmp_path))
+    index = (tmp_path / "event-types/PriceSet/index.md").read_text()
+    assert "schema_references:\n- name: common.json\n  subject: common-value\n  version: 1\n" in index
+
+    code, out = _run("catalog", "check", str(tmp_path))
+    assert code == 0 and "no changes" in out, out
+
+    changed = json.loads(PRICED)
+    changed["description"] = "A price in a currency"
+    (tmp_path / "event-types/PriceSet/schema.json").write_text(json.dumps(changed))
+    code, out = _run("catalog", "import", str(tmp_path))
+
+    assert code == 0, out
+    from schemas.selectors import loaded_schema
+
+    latest = resolve_subject("priced-value")
+    assert latest.version == 2
+    assert [(r.name, r.subject, r.version) for r in loaded_schema(latest.schema_id).references] == [
+        ("common.json", "common-value", 1)
+    ]
+
+
+def test_schema_check_takes_references(estate, tmp_path):
+    schema_version_register(subject="common-value", schema=COMMON, schema_type="JSON")
+    path = tmp_path / "priced.json"
+    path.write_text(PRICED)
+
+    assert _run("schema", "check", "--subject", "priced-value", str(path))[0] == 1  # $ref unresolved
+    code, out = _run(
+        "schema", "check", "--subject", "priced-value", str(path), "--reference", "common.json=common-value:1"
+    )
+    assert code == 0, out

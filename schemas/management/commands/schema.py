@@ -26,6 +26,13 @@ class Command(BaseCommand):
         check.add_argument(
             "--schema-type", choices=sorted(SCHEMA_TYPE_BY_SUFFIX.values()), help="default: by the file's suffix"
         )
+        check.add_argument(
+            "--reference",
+            action="append",
+            default=[],
+            metavar="NAME=SUBJECT:VERSION",
+            help="a registry reference the schema uses (repeat for several), as Confluent's references",
+        )
         check.add_argument("--json", action="store_true", help="one JSON object, for bots")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,10 +44,26 @@ class Command(BaseCommand):
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
-        report = schema_change_check(subject=options["subject"], text=text, schema_type=schema_type, file=str(path))
+        references = [_reference(value) for value in options["reference"]]
+        report = schema_change_check(
+            subject=options["subject"],
+            text=text,
+            schema_type=schema_type,
+            file=str(path),
+            references=references or None,
+        )
         if options["json"]:
             self.stdout.write(json.dumps({"ok": report.ok, **report.as_dict()}, indent=2, default=str))
         else:
             self.stdout.write("\n".join(report.as_text()))
         if not report.ok:
             sys.exit(1)
+
+
+def _reference(value: str) -> dict[str, Any]:
+    """`common.json=common-value:2` -> {"name": "common.json", "subject": "common-value", "version": 2}."""
+    name, _, target = value.partition("=")
+    subject, _, version = target.rpartition(":")
+    if not name or not subject or not version.isdigit():
+        raise CommandError(f"--reference {value!r}: write NAME=SUBJECT:VERSION, e.g. common.json=common-value:1")
+    return {"name": name, "subject": subject, "version": int(version)}
