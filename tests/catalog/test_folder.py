@@ -436,3 +436,27 @@ def test_schema_check_takes_references(estate, tmp_path):
         "schema", "check", "--subject", "priced-value", str(path), "--reference", "common.json=common-value:1"
     )
     assert code == 0, out
+
+
+def test_api_import_deletes_what_the_archive_lacks_only_with_prune(estate, api):
+    response = api.get("/api/v1/catalog/export")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist() if not name.startswith("flows/")}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    without_flow = buffer.getvalue()
+
+    kept = api.post("/api/v1/catalog/import", without_flow, content_type="application/zip")
+    assert kept.status_code == 200 and kept.json()["changes"] == []
+    assert "flows/Order to cash.md" in [w["file"] for w in kept.json()["warnings"]]
+    previewed = api.post("/api/v1/catalog/import?prune=true&dry_run=true", without_flow, content_type="application/zip")
+    assert previewed.json()["changes"] == [{"kind": "business_flow", "name": "Order to cash", "action": "delete"}]
+    assert BusinessFlow.objects.filter(name="Order to cash").exists()
+
+    pruned = api.post("/api/v1/catalog/import?prune=true", without_flow, content_type="application/zip")
+
+    assert pruned.status_code == 200 and pruned.json()["applied"], pruned.content
+    assert not BusinessFlow.objects.filter(name="Order to cash").exists()
+    assert EventType.objects.filter(name="OrderPlaced").exists()
