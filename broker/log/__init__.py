@@ -4,6 +4,7 @@ default backend; `BROKER_BACKEND=kafka` puts it on the Kafka cluster KAFKA_BOOTS
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from broker.log.base import AppendedEvent, Log, PartitionOffsets, ReadBatch, TopicAdmin
@@ -14,7 +15,11 @@ def get_log() -> Log:
     """The log the settings name (one per process and setting, so tests may switch backends)."""
     from django.conf import settings
 
-    return _log_for(settings.BROKER_BACKEND, settings.KAFKA_BOOTSTRAP_SERVERS)
+    with _log_lock:  # lru_cache may run the function twice for two first callers at once
+        return _log_for(settings.BROKER_BACKEND, settings.KAFKA_BOOTSTRAP_SERVERS)
+
+
+_log_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)

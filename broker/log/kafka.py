@@ -171,6 +171,16 @@ def render_record(
     return dumps(document).decode()
 
 
+_transactional_sequence = itertools.count()
+_transactional_lock = threading.Lock()
+
+
+def _next_transactional_id() -> str:
+    with _transactional_lock:
+        n = next(_transactional_sequence)
+    return f"eventline-{socket.gethostname()}-{os.getpid()}-{n}"
+
+
 class _Pool:
     """Clients reused across calls, one caller at a time each (a transactional producer runs one
     transaction at a time; a reading consumer holds one assignment)."""
@@ -208,8 +218,9 @@ class KafkaLog:
         self._timeout_s = timeout_s
         self._topic_name_of = topic_name_of or _topic_name_from_database
         self._admin = AdminClient(dict(self._common))
-        # One transactional.id per producer of this process: a restart fences its predecessor's.
-        self._transactional_ids = (f"eventline-{socket.gethostname()}-{os.getpid()}-{n}" for n in itertools.count())
+        # One transactional.id per producer of this process, counted across every KafkaLog of the
+        # process (two instances counting from 0 would fence each other's producers); a restart
+        # fences its predecessor's.
         self._producers = _Pool(self._new_producer)
         self._readers = _Pool(self._new_reader)
         self._seen: OrderedDict[tuple[str, str, str], tuple[int, int, int]] = OrderedDict()
@@ -225,7 +236,7 @@ class KafkaLog:
                 "enable.idempotence": True,
                 "acks": "all",
                 "partitioner": "murmur2_random",
-                "transactional.id": next(self._transactional_ids),
+                "transactional.id": _next_transactional_id(),
                 "transaction.timeout.ms": max(timeout_ms * 2, 10_000),
                 "message.timeout.ms": timeout_ms,
                 "linger.ms": 0,

@@ -86,11 +86,11 @@ def socket_path_for(database_name: str) -> str | None:
 
 
 def writer_socket_path() -> str | None:
-    """Where this database's writer listens: None on PostgreSQL, with EVENTLINE_APPEND_WRITER
-    off, or when socket_path_for finds no place for it."""
+    """Where this database's writer listens: None on PostgreSQL, on the Kafka backend (events go
+    to Kafka), with EVENTLINE_APPEND_WRITER off, or when socket_path_for finds no place for it."""
     from django.conf import settings
 
-    if connection.vendor != "sqlite" or not settings.EVENTLINE["APPEND_WRITER"]:
+    if connection.vendor != "sqlite" or settings.BROKER_BACKEND != "sql" or not settings.EVENTLINE["APPEND_WRITER"]:
         return None
     return socket_path_for(str(connection.settings_dict["NAME"]))
 

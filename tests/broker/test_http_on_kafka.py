@@ -369,3 +369,36 @@ def _iso(epoch_ms: int) -> str:
     from core.timeutil import ms_to_iso
 
     return ms_to_iso(epoch_ms)
+
+
+def test_two_kafka_logs_of_one_process_never_fence_each_others_producers(settings: Any, unique: str) -> None:
+    """Two KafkaLog instances in one process (two first callers of get_log at once could each
+    build one) used to number their transactional ids from 0 alike, so the second producer's
+    init fenced the first: its next transaction failed with _FENCED (a 500 under load)."""
+    from broker.envelope import prepare_event
+    from broker.log import get_log
+    from broker.log.kafka import KafkaLog
+    from broker.services.topics import topic_create
+
+    _need_kafka()
+    _use_kafka(settings)
+    topic = topic_create(name=f"{unique}-fence", partitions=1)
+    first, second = KafkaLog(KAFKA_BOOTSTRAP_SERVERS), KafkaLog(KAFKA_BOOTSTRAP_SERVERS)
+
+    def append(log: KafkaLog, n: int) -> None:
+        now_ms = int(time.time() * 1000)
+        event, errors = prepare_event(
+            0, {"id": f"e-{n}", "data": {"n": n}}, default_source="t", default_type="T", partition_count=1
+        )
+        assert not errors
+        event.partition = 0
+        event.render_body(now_ms, now_ms)
+        log.append(topic_id=topic.id, topic_name=topic.name, events=[event], producer_id=None, now_ms=now_ms)
+
+    try:
+        append(first, 1)  # first's producer holds transactional id ...-0
+        append(second, 2)  # second's producer initialises its own id: ...-0 before, fencing first's
+        append(first, 3)
+    finally:
+        _drop_topics(AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS}), unique)
+    assert get_log() is get_log()
