@@ -10,7 +10,7 @@ import struct
 
 import fastavro
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -26,6 +26,19 @@ ORDER_V1 = {
 ORDER_V2 = {
     **ORDER_V1,
     "fields": [*ORDER_V1["fields"], {"name": "currency", "type": "string", "default": "EUR"}],
+}
+ADDRESS = {
+    "type": "record",
+    "name": "Address",
+    "namespace": "shop",
+    "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": "string"}],
+}
+# Names shop.Address without defining it: the definition lives in the address-value subject.
+SHIPPED_ORDER = {
+    "type": "record",
+    "name": "Order",
+    "namespace": "shop",
+    "fields": [{"name": "id", "type": "long"}, {"name": "ship_to", "type": "shop.Address"}],
 }
 CONTEXT = SerializationContext("orders", MessageField.VALUE)
 
@@ -76,6 +89,33 @@ def test_use_latest_version_and_a_reader_schema_resolving_older_data(client):
     assert struct.unpack(">I", latest({"id": 3, "total": 4, "currency": "USD"}, CONTEXT)[1:5])[0] == v2
     reader = AvroDeserializer(client, json.dumps(ORDER_V2))
     assert reader(old_payload, CONTEXT) == {"id": 1, "total": 2, "currency": "EUR"}
+
+
+def test_a_record_referencing_a_named_type_from_another_subject_round_trips(client):
+    client.register_schema("address-value", Schema(json.dumps(ADDRESS), "AVRO"))
+    references = [SchemaReference("shop.Address", "address-value", 1)]
+    client.register_schema("orders-value", Schema(json.dumps(SHIPPED_ORDER), "AVRO", references))
+    serializer = AvroSerializer(
+        client,
+        Schema(json.dumps(SHIPPED_ORDER), "AVRO", references),
+        conf={"auto.register.schemas": False, "use.latest.version": True},
+    )
+    order = {"id": 42, "ship_to": {"city": "Lyon", "zip": "69001"}}
+
+    payload = serializer(order, CONTEXT)
+
+    latest = client.get_latest_version("orders-value")
+    assert [(ref.name, ref.subject, ref.version) for ref in latest.schema.references] == [
+        ("shop.Address", "address-value", 1)
+    ]
+    assert payload[:5] == b"\x00" + latest.schema_id.to_bytes(4, "big")
+    named_schemas: dict = {}
+    fastavro.parse_schema(ADDRESS, named_schemas=named_schemas)
+    expected = io.BytesIO()
+    fastavro.schemaless_writer(expected, fastavro.parse_schema(SHIPPED_ORDER, named_schemas=named_schemas), order)
+    assert payload[5:] == expected.getvalue()
+    # The deserializer resolves shop.Address only through the references the registry returns by id.
+    assert AvroDeserializer(client)(payload, CONTEXT) == order
 
 
 def test_an_incompatible_avro_schema_is_refused_to_the_client(client):

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,10 +29,19 @@ ORDER_V2 = {
     "properties": {**ORDER_V1["properties"], "currency": {"type": "string", "maxLength": 3}},
 }
 ORDER_BREAKING = {**ORDER_V1, "properties": {**ORDER_V1["properties"], "total": {"type": "string"}}}
+ADDRESS = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+CUSTOMER = {"type": "object", "properties": {"address": {"$ref": "address.json"}}, "required": ["address"]}
 
 
 def _schema(document: dict) -> Schema:
     return Schema(json.dumps(document), "JSON")
+
+
+def _framed(schema_id: int, value: dict) -> bytes:
+    """Confluent's JSON wire format: magic byte, big-endian id, then the value as confluent-kafka
+    encodes it (orjson, or its stdlib fallback: compact separators, non-ASCII kept)."""
+    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return b"\x00" + schema_id.to_bytes(4, "big") + body
 
 
 @pytest.fixture
@@ -99,11 +108,9 @@ def test_soft_then_permanent_delete_of_versions_and_subjects(client):
 
 
 def test_references_resolve_across_subjects(client):
-    address = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-    client.register_schema("address", _schema(address))
-    customer = {"type": "object", "properties": {"address": {"$ref": "address.json"}}, "required": ["address"]}
+    client.register_schema("address", _schema(ADDRESS))
     schema_id = client.register_schema(
-        "customer-value", Schema(json.dumps(customer), "JSON", [SchemaReference("address.json", "address", 1)])
+        "customer-value", Schema(json.dumps(CUSTOMER), "JSON", [SchemaReference("address.json", "address", 1)])
     )
     fetched = client.get_schema(schema_id)
     assert [(r.name, r.subject, r.version) for r in fetched.references] == [("address.json", "address", 1)]
@@ -131,3 +138,42 @@ def test_json_serializer_auto_registers_and_validates(client):
     assert client.get_latest_version("payments-value").schema_id == schema_id
     with pytest.raises(Exception, match="less than the minimum of 0"):
         serializer({"order_id": "o-3", "total": -1}, context)
+
+
+def test_json_serializer_validates_and_writes_a_schema_whose_ref_lives_in_another_subject(client):
+    client.register_schema("address", _schema(ADDRESS))
+    customer = Schema(json.dumps(CUSTOMER), "JSON", [SchemaReference("address.json", "address", 1)])
+    customer_id = client.register_schema("customers-value", customer)
+    serializer = JSONSerializer(customer, client, conf={"auto.register.schemas": False, "use.latest.version": True})
+    context = SerializationContext("customers", MessageField.VALUE)
+    value = {"address": {"city": "Lyon"}}
+
+    payload = serializer(value, context)
+
+    assert payload == _framed(customer_id, value)
+    # The referenced schema is enforced, so the registry served it: an address without a city is refused.
+    with pytest.raises(SerializationError, match="'city' is a required property"):
+        serializer({"address": {}}, context)
+    # A consumer's own client resolves address.json through the references served with the id.
+    consumer_client = SchemaRegistryClient(client.config())
+    assert JSONDeserializer(None, schema_registry_client=consumer_client)(payload, context) == value
+
+
+def test_json_serializer_that_may_not_register_looks_its_schema_up_and_fails_until_it_is_registered(client):
+    serializer = JSONSerializer(
+        json.dumps(ORDER_V1), client, conf={"auto.register.schemas": False, "use.latest.version": False}
+    )
+    context = SerializationContext("orders", MessageField.VALUE)
+    order = {"order_id": "o-1", "total": 12.5}
+
+    with pytest.raises(SchemaRegistryError) as refused:
+        serializer(order, context)
+    assert refused.value.error_code == 40401
+    assert client.get_subjects() == []
+
+    schema_id = client.register_schema("orders-value", _schema(ORDER_V1))
+    assert serializer(order, context) == _framed(schema_id, order)
+    unregistered = JSONSerializer(json.dumps(ORDER_V2), client, conf={"auto.register.schemas": False})
+    with pytest.raises(SchemaRegistryError) as refused:
+        unregistered({**order, "currency": "EUR"}, context)
+    assert refused.value.error_code == 40403

@@ -45,7 +45,14 @@ def classes(tmp_path_factory):
     (root / "shoptest" / "order.proto").write_text(ORDER)
     include = str(importlib.resources.files("grpc_tools") / "_proto")
     code = protoc.main(
-        ["protoc", f"-I{root}", f"-I{include}", f"--python_out={root}", "shoptest/address.proto", "shoptest/order.proto"]
+        [
+            "protoc",
+            f"-I{root}",
+            f"-I{include}",
+            f"--python_out={root}",
+            "shoptest/address.proto",
+            "shoptest/order.proto",
+        ]
     )
     assert code == 0
     sys.path.insert(0, str(root))
@@ -128,6 +135,34 @@ def test_a_serializer_that_may_not_register_finds_the_text_registered_schema(cli
 
     assert address_id != order_id
     assert struct.unpack(">I", payload[1:5])[0] == order_id
+
+
+def test_a_serializer_using_the_latest_version_writes_the_registered_id_and_a_deserializer_reads_it(client, classes):
+    from confluent_kafka.schema_registry import Schema, SchemaReference
+
+    client.register_schema("shoptest/address.proto", Schema(ADDRESS, "PROTOBUF"))
+    reference = SchemaReference("shoptest/address.proto", "shoptest/address.proto", 1)
+    order_id = client.register_schema("orders-value", Schema(ORDER, "PROTOBUF", [reference]))
+    serializer = ProtobufSerializer(
+        classes.Order,
+        client,
+        {"use.deprecated.format": False, "auto.register.schemas": False, "use.latest.version": True},
+    )
+
+    payload = serializer(_order(classes), CONTEXT)
+
+    assert payload[:6] == b"\x00" + order_id.to_bytes(4, "big") + b"\x00"
+    # Given the registry, the deserializer parses the writer schema it serves by id (with the
+    # address.proto reference) to find the message the indexes name before reading the body. It gets
+    # a client of its own, as a consumer would: the producer's client caches the registered .proto
+    # text by id and would hand it back for format=serialized without asking the registry.
+    consumer_client = SchemaRegistryClient(client.config())
+    deserializer = ProtobufDeserializer(
+        classes.Order, {"use.deprecated.format": False}, schema_registry_client=consumer_client
+    )
+    decoded = deserializer(payload, CONTEXT)
+    assert (decoded.id, decoded.total) == (42, 7)
+    assert (decoded.placed_at.seconds, decoded.ship_to.city) == (1_796_000_000, "Lyon")
 
 
 def test_an_incompatible_protobuf_schema_is_refused_to_the_client(client, classes):
