@@ -543,7 +543,8 @@ def schema_lookup(
     *, subject: str, schema: object, schema_type: object, references: object, normalize: bool, deleted: bool
 ) -> SubjectVersion:
     """POST /subjects/{s}: the version of this subject holding exactly this schema.
-    40401 if the subject has no version (live unless `deleted`); 40403 if none matches."""
+    40401 if the subject has no version (live unless `deleted`); 42201 if none matches and the
+    schema is invalid (an Avro name its references do not define, say); else 40403."""
     registry_cache.sync()
     subject_row = subject_get(subject)
     versions = [row for row in _versions_of(subject) if deleted or not row.deleted]
@@ -555,6 +556,8 @@ def schema_lookup(
     )
     matches = [row for row in versions if row.schema.fingerprint == candidate.fingerprint]
     if not matches:
+        # As Confluent: a schema that does not parse (with its references) is 42201, not "not found".
+        candidate_checked(candidate)
         raise SchemaNotFound()
     # A live version wins over a soft-deleted one holding the same schema.
     matches.sort(key=lambda row: (not row.deleted, row.version))

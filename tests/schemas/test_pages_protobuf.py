@@ -106,3 +106,25 @@ def test_the_candidate_form_starts_from_the_proto_text_and_checks_it_as_protobuf
     body = response.content.decode()
     assert "Incompatible at BACKWARD" in body and "FIELD_SCALAR_KIND_CHANGED" in body and "#/Order/1" in body
     assert "/order_id: must be a string" in body  # the example event, read as Protobuf's JSON mapping
+
+
+def test_the_diff_names_the_protobuf_rule_that_breaks_and_where(browser):
+    from schemas.services import ConfigUpdate, config_update
+
+    register("orders-value", ORDER)
+    config_update(subject="orders-value", update=ConfigUpdate(compatibility="NONE"))
+    register("orders-value", ORDER.replace("int64 order_id = 1;", "string order_id = 1;"))
+    config_update(subject="orders-value", update=ConfigUpdate(compatibility="BACKWARD"))
+
+    response = browser.get("/schemas/orders-value/diff/?from=1&to=2")
+
+    assert response.status_code == 200
+    [row] = response.context["diff_rows"]
+    assert row.path == "#/Order/1"
+    assert [(v.type, v.direction, v.breaks, v.breaks_checked) for v in row.verdicts] == [
+        ("FIELD_SCALAR_KIND_CHANGED", "backward", True, True),
+        ("FIELD_SCALAR_KIND_CHANGED", "forward", True, False),
+    ], "both directions break; BACKWARD checks only the first"
+    html = response.content.decode()
+    assert "breaks BACKWARD" in html and response.context["diff"].compatible_at_level is False
+    assert "#/Order/1" in html and "FIELD_<wbr>SCALAR_<wbr>KIND_<wbr>CHANGED" in html

@@ -43,8 +43,13 @@ def test_a_registration_without_schema_type_is_avro_and_answers_as_confluent_doe
 
 def test_formatting_key_order_and_docs_do_not_make_a_new_id(registry):
     first = registry.post("/subjects/s/versions", avro_body(ORDER_V1)).json()["id"]
-    reordered = {"fields": [{"type": "long", "name": "id", "doc": "the order id"}, {"name": "total", "type": "int"}],
-                 "name": "Order", "type": "record", "namespace": "shop", "doc": "An order"}
+    reordered = {
+        "fields": [{"type": "long", "name": "id", "doc": "the order id"}, {"name": "total", "type": "int"}],
+        "name": "Order",
+        "type": "record",
+        "namespace": "shop",
+        "doc": "An order",
+    }
     spaced = json.dumps(reordered, indent=4)
 
     again = registry.post("/subjects/s/versions", avro_body(spaced))
@@ -56,7 +61,9 @@ def test_formatting_key_order_and_docs_do_not_make_a_new_id(registry):
 
 
 def test_a_default_changes_the_identity(registry):
-    first = registry.post("/subjects/s/versions", avro_body(with_fields({"name": "note", "type": "string", "default": ""})))
+    first = registry.post(
+        "/subjects/s/versions", avro_body(with_fields({"name": "note", "type": "string", "default": ""}))
+    )
     second = registry.post(
         "/subjects/other/versions", avro_body(with_fields({"name": "note", "type": "string", "default": "n/a"}))
     )
@@ -64,12 +71,17 @@ def test_a_default_changes_the_identity(registry):
 
 
 def test_normalize_stores_the_canonical_form(registry):
-    spaced = json.dumps({"namespace": "shop", "name": "Order", "type": "record", "fields": ORDER_V1["fields"]}, indent=2)
+    spaced = json.dumps(
+        {"namespace": "shop", "name": "Order", "type": "record", "fields": ORDER_V1["fields"]}, indent=2
+    )
 
     schema_id = registry.post("/subjects/s/versions?normalize=true", avro_body(spaced)).json()["id"]
 
     stored = registry.get(f"/schemas/ids/{schema_id}").json()["schema"]
-    assert stored == '{"name":"shop.Order","type":"record","fields":[{"name":"id","type":"long"},{"name":"total","type":"int"}]}'
+    assert (
+        stored
+        == '{"name":"shop.Order","type":"record","fields":[{"name":"id","type":"long"},{"name":"total","type":"int"}]}'
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,7 +139,8 @@ def test_transitive_levels_check_every_version(registry):
     registry.put("/config/s", {"compatibility": "BACKWARD_TRANSITIVE"})
     registry.post("/subjects/s/versions", avro_body({"type": "enum", "name": "Status", "symbols": ["A", "B"]}))
     registry.post(
-        "/subjects/s/versions", avro_body({"type": "enum", "name": "Status", "symbols": ["A", "B", "C"], "default": "A"})
+        "/subjects/s/versions",
+        avro_body({"type": "enum", "name": "Status", "symbols": ["A", "B", "C"], "default": "A"}),
     )
     # Readable after v2 (it has a default) but not after v1 (no default there, B missing): v1 wrote B.
     narrowed = {"type": "enum", "name": "Status", "symbols": ["A", "C"]}
@@ -178,3 +191,107 @@ def test_produce_validates_data_against_the_bound_avro_schema(registry, api, mak
 def test_content_type_is_confluents(registry):
     response = registry.post("/subjects/s/versions", avro_body(ORDER_V1))
     assert response["Content-Type"] == SR_JSON
+
+
+ADDRESS_V1 = {
+    "type": "record",
+    "name": "Address",
+    "namespace": "shop",
+    "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": "string"}],
+}
+SHIPPED_ORDER = {
+    "type": "record",
+    "name": "Order",
+    "namespace": "shop",
+    "fields": [{"name": "id", "type": "long"}, {"name": "ship_to", "type": "shop.Address"}],
+}
+
+
+def address_reference(version):
+    return [{"name": "shop.Address", "subject": "address-value", "version": version}]
+
+
+@pytest.fixture
+def shipped_orders(registry):
+    """address-value v1 holds shop.Address; orders-value v1 uses it through a reference."""
+    assert registry.post("/subjects/address-value/versions", avro_body(ADDRESS_V1)).status_code == 200
+    response = registry.post(
+        "/subjects/orders-value/versions", avro_body(SHIPPED_ORDER, references=address_reference(1))
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["id"]
+
+
+def test_a_version_an_avro_schema_references_cannot_be_deleted(registry, shipped_orders):
+    refused = registry.delete("/subjects/address-value/versions/1")
+
+    assert refused.status_code == 422, refused.content
+    assert refused.json() == {
+        "error_code": 42206,
+        "message": "One or more references exist to the schema "
+        "{magic=1,keytype=SCHEMA,subject=address-value,version=1}.",
+    }
+    assert registry.delete("/subjects/address-value").json()["error_code"] == 42206
+    assert registry.get("/subjects/address-value/versions").json() == [1], "nothing was deleted"
+    registry.delete("/subjects/orders-value")
+    registry.delete("/subjects/orders-value?permanent=true")
+    assert registry.delete("/subjects/address-value/versions/1").json() == 1, "free once the referrer is gone"
+
+
+def test_compatibility_reads_the_avro_types_a_candidate_references(registry, shipped_orders):
+    registry.put("/config/address-value", {"compatibility": "NONE"})
+    retyped = {**ADDRESS_V1, "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": "int"}]}
+    extended = {**ADDRESS_V1, "fields": [*ADDRESS_V1["fields"], {"name": "country", "type": "string", "default": "NL"}]}
+    assert registry.post("/subjects/address-value/versions", avro_body(retyped)).json()["version"] == 2
+    assert registry.post("/subjects/address-value/versions", avro_body(extended)).json()["version"] == 3
+    check = "/compatibility/subjects/orders-value/versions/latest?verbose=true"
+
+    # The order's own text is unchanged: only the referenced Address differs from what v1 used.
+    breaking = registry.post(check, avro_body(SHIPPED_ORDER, references=address_reference(2))).json()
+    compatible = registry.post(check, avro_body(SHIPPED_ORDER, references=address_reference(3))).json()
+
+    assert breaking["is_compatible"] is False
+    assert breaking["messages"][0].startswith("{errorType:'TYPE_MISMATCH'")
+    assert "'/fields/1/type/fields/1/type'" in breaking["messages"][0], "the path runs into Address's zip"
+    assert "{validateFields: 'false', compatibility: 'BACKWARD'}" in breaking["messages"]
+    assert compatible == {"is_compatible": True}
+    refused = registry.post(
+        "/subjects/orders-value/versions", avro_body(SHIPPED_ORDER, references=address_reference(2))
+    )
+    assert refused.status_code == 409 and "/fields/1/type/fields/1/type" in refused.json()["message"]
+
+
+def test_dropping_a_field_of_a_referenced_type_breaks_forward_only(registry, shipped_orders):
+    # Avro's reader ignores a field the writer has: dropping one is what BACKWARD allows; an old
+    # reader, though, needs a default for the field new writers no longer send.
+    registry.put("/config/address-value", {"compatibility": "NONE"})
+    dropped = {**ADDRESS_V1, "fields": [{"name": "city", "type": "string"}]}
+    registry.post("/subjects/address-value/versions", avro_body(dropped))
+    candidate = avro_body(SHIPPED_ORDER, references=address_reference(2))
+    check = "/compatibility/subjects/orders-value/versions/latest?verbose=true"
+
+    backward = registry.post(check, candidate).json()
+    registry.put("/config/orders-value", {"compatibility": "FORWARD"})
+    forward = registry.post(check, candidate).json()
+
+    assert backward == {"is_compatible": True}
+    assert forward["is_compatible"] is False
+    assert "READER_FIELD_MISSING_DEFAULT_VALUE" in forward["messages"][0]
+    assert "/fields/1/type/fields/1" in forward["messages"][0]
+
+
+def test_a_lookup_finds_an_avro_schema_by_its_text_and_references(registry, shipped_orders):
+    found = registry.post("/subjects/orders-value", avro_body(SHIPPED_ORDER, references=address_reference(1)))
+
+    assert found.status_code == 200, found.content
+    assert (found.json()["id"], found.json()["version"]) == (shipped_orders, 1)
+    assert found.json()["references"] == address_reference(1)
+    # Without its references the text names a type it does not define: as Confluent, that is an
+    # invalid schema (42201), not one the subject lacks.
+    unresolved = registry.post("/subjects/orders-value", avro_body(SHIPPED_ORDER))
+    assert unresolved.status_code == 422
+    assert unresolved.json()["error_code"] == 42201 and "shop.Address" in unresolved.json()["message"]
+    extended = {**ADDRESS_V1, "fields": [*ADDRESS_V1["fields"], {"name": "country", "type": "string", "default": "NL"}]}
+    assert registry.post("/subjects/address-value/versions", avro_body(extended)).json()["version"] == 2
+    other_version = registry.post("/subjects/orders-value", avro_body(SHIPPED_ORDER, references=address_reference(2)))
+    assert other_version.json()["error_code"] == 40403

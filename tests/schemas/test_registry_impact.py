@@ -47,9 +47,16 @@ def _fresh_lineage_cache():
 
 
 @pytest.fixture
-def order_flow(db, make_topic, registry):
-    """OrderPlaced (subject orders-OrderPlaced, v1 registered) with inventory (declared and
-    seen), analytics (seen, undeclared) and, downstream of inventory, payments."""
+def order_flow(order_estate, registry):
+    """The estate below with JSON Schema V1 registered as orders-OrderPlaced v1."""
+    assert registry.register("orders-OrderPlaced", V1).status_code == 200
+    return order_estate
+
+
+@pytest.fixture
+def order_estate(db, make_topic):
+    """OrderPlaced (subject orders-OrderPlaced, nothing registered yet) with inventory (declared
+    and seen), analytics (seen, undeclared) and, downstream of inventory, payments."""
     estate = Estate(make_topic)
     (
         estate.service("orders", team="Checkout Team")
@@ -66,7 +73,6 @@ def order_flow(db, make_topic, registry):
         .consumed("inventory-service", "orders", "inventory")
         .consumed("analytics-service", "orders", "analytics")
     )
-    assert registry.register("orders-OrderPlaced", V1).status_code == 200
     return estate
 
 
@@ -169,7 +175,10 @@ def test_a_failing_provider_is_logged_and_the_registry_answers_as_before(registr
             ).json()
             refused = registry.register("orders-OrderPlaced", BREAKING)
     assert answer["is_compatible"] is False and "affected_consumers" not in answer
-    assert refused.status_code == 409 and refused.json()["message"] == f"{OPENING}: {SENTENCE} {EXAMPLE} Details: [{DETAILS}]"
+    assert (
+        refused.status_code == 409
+        and refused.json()["message"] == f"{OPENING}: {SENTENCE} {EXAMPLE} Details: [{DETAILS}]"
+    )
     assert any("impact provider" in record.getMessage() for record in caplog.records)
     assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "the database is still usable"
 
@@ -186,3 +195,56 @@ def test_the_subject_page_check_lists_who_would_break(client, django_user_model,
     assert 'id="downstream-consumers"' in html and "Downstream, not counted as broken" in html
     compatible = client.post("/schemas/orders-OrderPlaced/check/", {"schema": json.dumps(COMPATIBLE)})
     assert "affected" not in compatible.context and 'id="affected-consumers"' not in compatible.content.decode()
+
+
+AVRO_V1 = {"type": "record", "name": "OrderPlaced", "fields": [{"name": "order_id", "type": "string"}]}
+PROTO_V1 = 'syntax = "proto3";\nmessage OrderPlaced {\n  string order_id = 1;\n}\n'
+# Each format's breaking change to order_id, and the rule its checker names for it.
+BREAKING_BY_FORMAT = [
+    pytest.param(
+        "AVRO",
+        json.dumps(AVRO_V1),
+        json.dumps({**AVRO_V1, "fields": [{"name": "order_id", "type": "long"}]}),
+        "TYPE_MISMATCH",
+        id="avro",
+    ),
+    pytest.param(
+        "PROTOBUF",
+        PROTO_V1,
+        PROTO_V1.replace("string order_id", "int64 order_id"),
+        "FIELD_SCALAR_KIND_CHANGED",
+        id="protobuf",
+    ),
+]
+
+
+@pytest.mark.parametrize(("schema_type", "v1", "breaking", "rule"), BREAKING_BY_FORMAT)
+def test_a_breaking_change_in_any_format_names_who_would_break(
+    registry, order_estate, client, django_user_model, schema_type, v1, breaking, rule
+):
+    def typed(text):
+        return {"schemaType": schema_type, "schema": text}
+
+    assert registry.post("/subjects/orders-OrderPlaced/versions", typed(v1)).status_code == 200
+
+    answer = registry.post("/compatibility/subjects/orders-OrderPlaced/versions?verbose=true", typed(breaking)).json()
+    refused = registry.post("/subjects/orders-OrderPlaced/versions", typed(breaking))
+
+    assert answer["is_compatible"] is False and rule in answer["messages"][0]
+    assert [(a["breaks"], a["service"], a["owner_team"], a["flow"]) for a in answer["affected_consumers"]] == [
+        (True, "analytics", "Data Team", "observed"),
+        (True, "inventory", "Warehouse Team", "both"),
+    ]
+    assert [(a["service"], a["via"]) for a in answer["downstream_consumers"]] == [("payments", ["inventory"])]
+    assert refused.status_code == 409 and refused.json()["error_code"] == 40901
+    message = refused.json()["message"]
+    assert message.startswith(OPENING) and rule in message
+    assert (
+        "Would break: analytics (Data Team), inventory (Warehouse Team). "
+        "Downstream, not counted as broken: payments (Payments Team). Details: ["
+    ) in message
+    assert registry.get("/subjects/orders-OrderPlaced/versions").json() == [1], "still refused"
+    client.force_login(django_user_model.objects.create_user("reader", password="pw-reader-123"))
+    page = client.post("/schemas/orders-OrderPlaced/check/", {"schema": breaking})
+    assert [row["service"] for row in page.context["affected"]] == ["analytics", "inventory"]
+    assert [row["service"] for row in page.context["downstream"]] == ["payments"]
