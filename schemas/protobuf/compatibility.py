@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from google.protobuf import descriptor_pb2
 
@@ -55,11 +55,24 @@ class ProtobufDifference(enum.Enum):
 
 D = ProtobufDifference
 #: Confluent's compatible changes; every other difference breaks the level's direction.
-COMPATIBLE = frozenset({
-    D.MESSAGE_ADDED, D.MESSAGE_MOVED, D.ENUM_ADDED, D.ENUM_REMOVED, D.ENUM_CONST_ADDED, D.ENUM_CONST_CHANGED,
-    D.ENUM_CONST_REMOVED, D.FIELD_ADDED, D.FIELD_REMOVED, D.FIELD_NAME_CHANGED, D.ONEOF_ADDED, D.ONEOF_REMOVED,
-    D.ONEOF_FIELD_ADDED, D.ONEOF_FIELD_MOVED_TO_TOP_LEVEL,
-})
+COMPATIBLE = frozenset(
+    {
+        D.MESSAGE_ADDED,
+        D.MESSAGE_MOVED,
+        D.ENUM_ADDED,
+        D.ENUM_REMOVED,
+        D.ENUM_CONST_ADDED,
+        D.ENUM_CONST_CHANGED,
+        D.ENUM_CONST_REMOVED,
+        D.FIELD_ADDED,
+        D.FIELD_REMOVED,
+        D.FIELD_NAME_CHANGED,
+        D.ONEOF_ADDED,
+        D.ONEOF_REMOVED,
+        D.ONEOF_FIELD_ADDED,
+        D.ONEOF_FIELD_MOVED_TO_TOP_LEVEL,
+    }
+)
 
 #: Sentences per type; `{update}`/`{original}` name the schemas ("new"/"old" by direction).
 DESCRIPTIONS = {
@@ -82,6 +95,9 @@ DESCRIPTIONS = {
 class Change:
     type: ProtobufDifference
     path: str
+    # What the change was, for people (`int64` -> `string`); not part of its identity.
+    old: str | None = field(default=None, compare=False)
+    new: str | None = field(default=None, compare=False)
 
     @property
     def breaks(self) -> bool:
@@ -124,7 +140,9 @@ def differences(original: ParsedProto, update: ParsedProto) -> list[Change]:
     diff = _Diff(_Side(original), _Side(update))
     if original.file.package != update.file.package:
         diff.add(D.PACKAGE_CHANGED, "#/")
-    diff.types(original.file.message_type, original.file.enum_type, update.file.message_type, update.file.enum_type, "#")
+    diff.types(
+        original.file.message_type, original.file.enum_type, update.file.message_type, update.file.enum_type, "#"
+    )
     return diff.found
 
 
@@ -139,8 +157,8 @@ class _Diff:
         self.found: list[Change] = []
         self._visiting: set[tuple[str, str]] = set()
 
-    def add(self, kind: ProtobufDifference, path: str) -> None:
-        self.found.append(Change(kind, path))
+    def add(self, kind: ProtobufDifference, path: str, old: str | None = None, new: str | None = None) -> None:
+        self.found.append(Change(kind, path, old, new))
 
     def types(self, old_messages, old_enums, new_messages, new_enums, path: str) -> None:  # type: ignore[no-untyped-def]
         old_by_name = {message.name: (index, message) for index, message in enumerate(old_messages)}
@@ -180,13 +198,14 @@ class _Diff:
             elif number not in old_values:
                 self.add(D.ENUM_CONST_ADDED, where)
             elif old_values[number] != new_values[number]:
-                self.add(D.ENUM_CONST_CHANGED, where)
+                self.add(D.ENUM_CONST_CHANGED, where, old_values[number], new_values[number])
 
     def message(self, old: descriptor_pb2.DescriptorProto, new: descriptor_pb2.DescriptorProto, path: str) -> None:
         old_fields, old_oneof_of, old_oneofs = _fields(old)
         new_fields, new_oneof_of, new_oneofs = _fields(new)
         deleted_oneofs = {
-            name for name, numbers in old_oneofs.items()
+            name
+            for name, numbers in old_oneofs.items()
             if name not in new_oneofs and not any(number in new_fields for number in numbers)
         }
         # Fields that could be set together before but are now in one oneof: old data may hold
@@ -233,7 +252,7 @@ class _Diff:
 
     def field(self, old, new, old_in_oneof: bool, new_in_oneof: bool, path: str) -> None:  # type: ignore[no-untyped-def]
         if old.name != new.name:
-            self.add(D.FIELD_NAME_CHANGED, path)
+            self.add(D.FIELD_NAME_CHANGED, path, old.name, new.name)
         self.labels_and_types(
             _label(old, self.original, old_in_oneof), _label(new, self.update, new_in_oneof), old, new, path
         )
@@ -241,16 +260,16 @@ class _Diff:
     def labels_and_types(self, old_label, new_label, old, new, path: str) -> None:  # type: ignore[no-untyped-def]
         old_kind, new_kind = _kind(old, self.original), _kind(new, self.update)
         if old_kind != new_kind:
-            self.add(D.FIELD_KIND_CHANGED, path)
+            self.add(D.FIELD_KIND_CHANGED, path, _type_name(old), _type_name(new))
         elif old_kind == "SCALAR":
             old_group, new_group = _scalar_group(old), _scalar_group(new)
             if old_group != new_group:
-                self.add(D.FIELD_SCALAR_KIND_CHANGED, path)
+                self.add(D.FIELD_SCALAR_KIND_CHANGED, path, _type_name(old), _type_name(new))
             elif old_label is not None and new_label is not None and old_label != new_label:
                 if old_group == "STRING_OR_BYTES":
-                    self.add(D.FIELD_STRING_OR_BYTES_LABEL_CHANGED, path)
+                    self.add(D.FIELD_STRING_OR_BYTES_LABEL_CHANGED, path, old_label, new_label)
                 else:
-                    self.add(D.FIELD_NUMERIC_LABEL_CHANGED, path)
+                    self.add(D.FIELD_NUMERIC_LABEL_CHANGED, path, old_label, new_label)
         elif old_kind == "MESSAGE":
             self.named_types(old.type_name, new.type_name, path)
         elif old_kind == "MAP":
@@ -263,7 +282,7 @@ class _Diff:
         old_local = _local(old_name, self.original)
         new_local = _local(new_name, self.update)
         if old_local != new_local:
-            self.add(D.FIELD_NAMED_TYPE_CHANGED, path)
+            self.add(D.FIELD_NAMED_TYPE_CHANGED, path, old_local, new_local)
             return
         if self.original.is_local(old_name) and self.update.is_local(new_name):
             return  # compared where the type is declared
@@ -281,6 +300,13 @@ class _Diff:
         self.found.extend(inner.found)
         if any(change.breaks for change in inner.found):
             self.add(D.FIELD_NAMED_TYPE_CHANGED, path)
+
+
+def _type_name(item: F) -> str:
+    """`int64`, `string`, or a message or enum's name as written (`.shop.Address` -> `shop.Address`)."""
+    if item.type_name:
+        return item.type_name.lstrip(".")
+    return F.Type.Name(item.type).removeprefix("TYPE_").lower()
 
 
 def _fields(message: descriptor_pb2.DescriptorProto) -> tuple[dict[int, F], dict[int, str], dict[str, list[int]]]:
@@ -327,12 +353,22 @@ def _kind(item: F, side: _Side) -> str:
 
 
 _GROUPS = {
-    F.TYPE_INT32: "GENERAL_NUMBER", F.TYPE_INT64: "GENERAL_NUMBER", F.TYPE_UINT32: "GENERAL_NUMBER",
-    F.TYPE_UINT64: "GENERAL_NUMBER", F.TYPE_BOOL: "GENERAL_NUMBER", F.TYPE_ENUM: "GENERAL_NUMBER",
-    F.TYPE_SINT32: "SIGNED_NUMBER", F.TYPE_SINT64: "SIGNED_NUMBER",
-    F.TYPE_STRING: "STRING_OR_BYTES", F.TYPE_BYTES: "STRING_OR_BYTES",
-    F.TYPE_FIXED32: "FIXED32", F.TYPE_SFIXED32: "FIXED32", F.TYPE_FIXED64: "FIXED64", F.TYPE_SFIXED64: "FIXED64",
-    F.TYPE_FLOAT: "FLOAT", F.TYPE_DOUBLE: "DOUBLE",
+    F.TYPE_INT32: "GENERAL_NUMBER",
+    F.TYPE_INT64: "GENERAL_NUMBER",
+    F.TYPE_UINT32: "GENERAL_NUMBER",
+    F.TYPE_UINT64: "GENERAL_NUMBER",
+    F.TYPE_BOOL: "GENERAL_NUMBER",
+    F.TYPE_ENUM: "GENERAL_NUMBER",
+    F.TYPE_SINT32: "SIGNED_NUMBER",
+    F.TYPE_SINT64: "SIGNED_NUMBER",
+    F.TYPE_STRING: "STRING_OR_BYTES",
+    F.TYPE_BYTES: "STRING_OR_BYTES",
+    F.TYPE_FIXED32: "FIXED32",
+    F.TYPE_SFIXED32: "FIXED32",
+    F.TYPE_FIXED64: "FIXED64",
+    F.TYPE_SFIXED64: "FIXED64",
+    F.TYPE_FLOAT: "FLOAT",
+    F.TYPE_DOUBLE: "DOUBLE",
 }
 
 
@@ -345,7 +381,7 @@ def _local(type_name: str, side: _Side) -> str:
     found = side.lookup(type_name)
     package = found[1].package if found is not None else ""
     name = type_name.lstrip(".")
-    return name[len(package) + 1:] if package and name.startswith(package + ".") else name
+    return name[len(package) + 1 :] if package and name.startswith(package + ".") else name
 
 
 def describe(changes: Iterable[Change]) -> list[str]:

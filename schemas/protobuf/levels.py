@@ -76,7 +76,15 @@ def check_protobuf(
             found += [(Direction.BACKWARD, change) for change in incompatibilities(old_parsed, new_parsed)]
         if found:
             reported = [
-                ProtobufReportedDifference(change.type, change.path, None, None, direction.value, True, old.version)
+                ProtobufReportedDifference(
+                    change.type,
+                    change.path,
+                    change.old,  # the original's value: forward swaps them, as JSON Schema's differences do
+                    change.new,
+                    direction.value,
+                    True,
+                    old.version,
+                )
                 for direction, change in found
             ]
             messages = [_message(direction, change) for direction, change in found]
