@@ -78,7 +78,14 @@ class PartitionLag:
 
 
 def _append_times(positions: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
-    """Append time of the events at these (topic id, partition, offset) positions."""
+    """Append time of the events at these (topic id, partition, offset) positions: from the
+    events table, or on the Kafka backend the records' timestamps (monitoring.kafka_groups)."""
+    from broker.log import get_topic_admin
+
+    if get_topic_admin() is not None:
+        from monitoring.kafka_groups import record_times
+
+        return record_times(sorted(set(positions)))
     found = event_columns_at(sorted(set(positions)), ["append_time_ms"])
     return {position: row[0] for position, row in found.items()}
 
@@ -317,6 +324,9 @@ class SampleRound:
 def lag_sample_round(*, now_ms: int) -> SampleRound:
     """One sampling round over every group: live lag, Burrow windows brought up to date with the
     commits since the last round, status, the sparkline ring, and one history row per group."""
+    from monitoring.kafka_groups import cluster_groups_mirror
+
+    cluster_groups_mirror(now_ms=now_ms)  # the Kafka backend's groups; nothing on SQL
     cursor = SamplerCursor.objects.first() or SamplerCursor.objects.create()
     commits, last_id = _new_commits(cursor.last_activity_id, None)
     lags = partition_lags(now_ms=now_ms)

@@ -525,6 +525,27 @@ class KafkaLog:
             self._readers.give(reader)
         return ReadBatch(payloads, next_offset, total, first_offset)
 
+    def group_offsets(self) -> dict[str, list[tuple[str, int, int]]]:
+        """Every consumer group of the cluster with its committed offsets: {group: [(topic,
+        partition, next offset to read)]}. Groups with no commit are listed with none;
+        Eventline's own reader (assign only, never commits) is left out."""
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        listed = self._admin.list_consumer_groups(request_timeout=self._timeout_s).result()
+        names = sorted(g.group_id for g in listed.valid if g.group_id != "eventline-log-reader")
+        found: dict[str, list[tuple[str, int, int]]] = {}
+        for name in names:
+            futures = self._admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(name)], request_timeout=self._timeout_s
+            )
+            committed = next(iter(futures.values())).result()
+            found[name] = sorted(
+                (tp.topic, tp.partition, tp.offset)
+                for tp in committed.topic_partitions or []
+                if tp.offset >= 0 and not tp.topic.startswith("__")
+            )
+        return found
+
     def offsets(self, *, topic_id: int, partition: int) -> PartitionOffsets:
         topic = self._topic_name_of(topic_id)
         reader = self._readers.take()
