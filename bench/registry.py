@@ -23,7 +23,9 @@ import tempfile
 import threading
 import time
 import timeit
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.harness import Database, Figure, Http, Report, Server, django_setup, percentile, wrk_available, wrk_get
 
@@ -358,25 +360,32 @@ def bench_register_format(
     )
 
 
+def per_call_us(function: Callable[[], object], number: int) -> float:
+    """Microseconds per call, the best of five timed runs of `number` calls."""
+    return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
+
+
+def validator_and_event(subject: str, text: str, schema_type: str) -> tuple[Any, dict, int]:
+    """The broker's validator for `text` registered under `subject`, the 30-field event it must
+    accept, and that event's size in compact JSON."""
+    from schemas.services import schema_version_register
+    from schemas.validation import resolve_subject, validator_for
+
+    schema_version_register(subject=subject, schema=text, schema_type=schema_type)
+    resolved = resolve_subject(subject)
+    assert resolved is not None
+    validator = validator_for(resolved.schema_id)
+    event = event_instance(30)
+    assert validator.validate(event) == [], validator.validate(event)[:3]
+    return validator, event, len(json.dumps(event, separators=(",", ":")))
+
+
 def bench_validation(report: Report, quick: bool) -> float:
     import fastjsonschema
     import jsonschema
 
-    from schemas.services import schema_version_register
-    from schemas.validation import resolve_subject, validator_for
-
     schema = event_schema(0, 30)
-    schema_version_register(subject="bench-validate-value", schema=json.dumps(schema), schema_type="JSON")
-    resolved = resolve_subject("bench-validate-value")
-    assert resolved is not None
-    validator = validator_for(resolved.schema_id)
-    event = event_instance(30)
-    size = len(json.dumps(event, separators=(",", ":")))
-    assert validator.validate(event) == []
-
-    def per_call_us(function, number: int) -> float:
-        return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
-
+    validator, event, size = validator_and_event("bench-validate-value", json.dumps(schema), "JSON")
     number = 20_000 if quick else 100_000
     ours = per_call_us(lambda: validator.validate(event), number)
     reference = jsonschema.validators.validator_for(schema)(schema)
@@ -404,21 +413,8 @@ def bench_validation_avro(report: Report, quick: bool, json_schema_us: float) ->
     broker's Avro validator, beside the JSON Schema validator's figure from this run."""
     import fastavro.validation
 
-    from schemas.services import schema_version_register
-    from schemas.validation import resolve_subject, validator_for
-
     schema = avro_event_schema(0, 30)
-    schema_version_register(subject="bench-validate-avro-value", schema=json.dumps(schema), schema_type="AVRO")
-    resolved = resolve_subject("bench-validate-avro-value")
-    assert resolved is not None
-    validator = validator_for(resolved.schema_id)
-    event = event_instance(30)
-    size = len(json.dumps(event, separators=(",", ":")))
-    assert validator.validate(event) == [], validator.validate(event)[:3]
-
-    def per_call_us(function, number: int) -> float:
-        return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
-
+    validator, event, size = validator_and_event("bench-validate-avro-value", json.dumps(schema), "AVRO")
     number = 20_000 if quick else 100_000
     ours = per_call_us(lambda: validator.validate(event), number)
     parsed = fastavro.parse_schema(schema)
@@ -445,21 +441,9 @@ def bench_validation_protobuf(report: Report, quick: bool, json_schema_us: float
 
     from schemas.protobuf import parse_protobuf
     from schemas.protobuf.validation import first_message
-    from schemas.services import schema_version_register
-    from schemas.validation import resolve_subject, validator_for
 
     text = proto_event_schema(0, 30)
-    schema_version_register(subject="bench-validate-protobuf-value", schema=text, schema_type="PROTOBUF")
-    resolved = resolve_subject("bench-validate-protobuf-value")
-    assert resolved is not None
-    validator = validator_for(resolved.schema_id)
-    event = event_instance(30)
-    size = len(json.dumps(event, separators=(",", ":")))
-    assert validator.validate(event) == [], validator.validate(event)[:3]
-
-    def per_call_us(function, number: int) -> float:
-        return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
-
+    validator, event, size = validator_and_event("bench-validate-protobuf-value", text, "PROTOBUF")
     number = 20_000 if quick else 100_000
     ours = per_call_us(lambda: validator.validate(event), number)
     message_class = message_factory.GetMessageClass(first_message(parse_protobuf(text)))
