@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf import descriptor_pb2
 
-from schemas.protobuf.schema import ParsedProto
+from schemas.protobuf.schema import ParsedProto, scalar_type_name
 
 F = descriptor_pb2.FieldDescriptorProto
 
@@ -306,7 +306,7 @@ def _type_name(item: F) -> str:
     """`int64`, `string`, or a message or enum's name as written (`.shop.Address` -> `shop.Address`)."""
     if item.type_name:
         return item.type_name.lstrip(".")
-    return F.Type.Name(item.type).removeprefix("TYPE_").lower()
+    return scalar_type_name(item.type)
 
 
 def _fields(message: descriptor_pb2.DescriptorProto) -> tuple[dict[int, F], dict[int, str], dict[str, list[int]]]:

@@ -12,17 +12,11 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from schemas.protobuf.schema import ProtobufSchemaError, parse_protobuf
-from schemas.protobuf.validation import first_message
+from schemas.protobuf.schema import ProtobufSchemaError, parse_protobuf, scalar_type_name
+from schemas.protobuf.validation import first_message, is_map_field, is_synthetic_oneof_member
 
 MAX_DEPTH = 4
 FD = FieldDescriptor
-_SCALARS = {
-    FD.TYPE_DOUBLE: "double", FD.TYPE_FLOAT: "float", FD.TYPE_INT64: "int64", FD.TYPE_UINT64: "uint64",
-    FD.TYPE_INT32: "int32", FD.TYPE_FIXED64: "fixed64", FD.TYPE_FIXED32: "fixed32", FD.TYPE_BOOL: "bool",
-    FD.TYPE_STRING: "string", FD.TYPE_BYTES: "bytes", FD.TYPE_UINT32: "uint32", FD.TYPE_SFIXED32: "sfixed32",
-    FD.TYPE_SFIXED64: "sfixed64", FD.TYPE_SINT32: "sint32", FD.TYPE_SINT64: "sint64",
-}  # fmt: skip
 # Message types whose JSON form is a scalar or a free value: listed by name, never expanded.
 _OPAQUE_PACKAGE = "google.protobuf."
 
@@ -44,7 +38,7 @@ class ProtobufFieldRow:
 
 def type_label(item: FieldDescriptor) -> str:
     """`string`, `repeated int64`, `map<string, Order>`, `Status {NEW, PAID}`, `google.protobuf.Timestamp`."""
-    if _is_map(item):
+    if is_map_field(item):
         key, value = item.message_type.fields_by_name["key"], item.message_type.fields_by_name["value"]
         return f"map<{_single_label(key)}, {_single_label(value)}>"
     label = _single_label(item)
@@ -58,18 +52,13 @@ def _single_label(item: FieldDescriptor) -> str:
     if item.message_type is not None:
         full = item.message_type.full_name
         return full if full.startswith(_OPAQUE_PACKAGE) else item.message_type.name
-    return _SCALARS.get(item.type, "?")
-
-
-def _is_map(item: FieldDescriptor) -> bool:
-    return item.message_type is not None and item.message_type.GetOptions().map_entry
+    return scalar_type_name(item.type)
 
 
 def _constraints(item: FieldDescriptor) -> str:
     parts = [f"#{item.number}"]
-    oneof = item.containing_oneof
-    if oneof is not None and not (len(oneof.fields) == 1 and oneof.name == f"_{item.name}"):
-        parts.append(f"oneof {oneof.name}")
+    if item.containing_oneof is not None and not is_synthetic_oneof_member(item):
+        parts.append(f"oneof {item.containing_oneof.name}")
     if item.has_default_value and not item.is_repeated and item.message_type is None:
         default = item.default_value
         if item.type == FD.TYPE_ENUM:
@@ -106,7 +95,7 @@ def _walk(message: Descriptor, prefix: str, depth: int, rows: list[ProtobufField
             )
         )
         inner = item.message_type
-        if inner is not None and _is_map(item):
+        if inner is not None and is_map_field(item):
             inner = item.message_type.fields_by_name["value"].message_type
         if inner is not None and not inner.full_name.startswith(_OPAQUE_PACKAGE):
             _walk(inner, path, depth + 1, rows, open_messages)

@@ -159,6 +159,11 @@ def _all_messages(messages):  # type: ignore[no-untyped-def]
         yield from _all_messages(message.nested_type)
 
 
+def scalar_type_name(type_number: int) -> str:
+    """`int64`, `sfixed32`, `bytes`...: a field type's name as `.proto` writes it."""
+    return descriptor_pb2.FieldDescriptorProto.Type.Name(type_number).removeprefix("TYPE_").lower()
+
+
 def default_json_name(name: str) -> str:
     """protoc's json_name: lowerCamelCase of the field name (underscores dropped, next letter up)."""
     out: list[str] = []

@@ -129,8 +129,8 @@ def _compiled_message(message: Descriptor, done: dict[str, Check]) -> Check:
         entry = (
             item.name,
             _compiled_field(item, done),
-            oneof.name if oneof is not None and not _synthetic(item) else None,
-            not (_is_value(item.message_type) and (item.is_repeated or _is_map(item))),
+            oneof.name if oneof is not None and not is_synthetic_oneof_member(item) else None,
+            not (_is_value(item.message_type) and (item.is_repeated or is_map_field(item))),
         )
         by_key[item.name] = entry
         by_key[item.json_name] = entry
@@ -170,12 +170,13 @@ def _is_value(message: Descriptor | None) -> bool:
     return message is not None and message.full_name == "google.protobuf.Value"
 
 
-def _is_map(item: FieldDescriptor) -> bool:
+def is_map_field(item: FieldDescriptor) -> bool:
+    """A `map<K, V>` field (protoc's repeated entry message)."""
     return item.message_type is not None and item.message_type.GetOptions().map_entry
 
 
 def _compiled_field(item: FieldDescriptor, done: dict[str, Check]) -> Check:
-    if _is_map(item):
+    if is_map_field(item):
         key_field, value_field = item.message_type.fields_by_name["key"], item.message_type.fields_by_name["value"]
         plain_keys = key_field.type not in _RANGES and key_field.type != FD.TYPE_BOOL
         element = _compiled_single(value_field, done)
@@ -252,7 +253,7 @@ def _message(message: Descriptor, datum: Any, pointer: str, issues: list[tuple[s
         if value is None and (item.message_type is None or item.message_type.full_name != "google.protobuf.Value"):
             continue  # null means "not set" (a Value field holds null itself)
         oneof = item.containing_oneof
-        if oneof is not None and not _synthetic(item):
+        if oneof is not None and not is_synthetic_oneof_member(item):
             if oneof.name in oneofs_set:
                 issues.append((where, f"oneof {oneof.name} already has {oneofs_set[oneof.name]} set"))
             oneofs_set[oneof.name] = item.name
@@ -264,14 +265,16 @@ def _message(message: Descriptor, datum: Any, pointer: str, issues: list[tuple[s
             )
 
 
-def _synthetic(item: FieldDescriptor) -> bool:
+def is_synthetic_oneof_member(item: FieldDescriptor) -> bool:
+    """A proto3 `optional` field, which protoc puts alone in a oneof of its own (`_name`): not a
+    oneof anyone wrote."""
     oneof = item.containing_oneof
     return oneof is not None and len(oneof.fields) == 1 and oneof.name == f"_{item.name}" and item.has_presence
 
 
 def _field(item: FieldDescriptor, value: Any, pointer: str, issues: list[tuple[str, str]]) -> None:
     entry = item.message_type
-    if entry is not None and entry.GetOptions().map_entry:
+    if is_map_field(item):
         if not isinstance(value, dict):
             issues.append((pointer, "must be an object (a map)"))
             return
