@@ -387,13 +387,11 @@ def asyncapi_import_page(request: HttpRequest) -> HttpResponse:
 def _uploaded_bundle(request: HttpRequest) -> dict[str, str] | None:
     """The files of an upload (several files, or one zip unpacked), or of the preview before
     (the hidden `bundle` field), as {path: text}; None when the document is pasted."""
-    from catalog.asyncapi.bundle import unzip
+    from catalog.asyncapi.bundle import upload_files
 
     uploads = request.FILES.getlist("files") if request.method == "POST" else []
     if uploads:
-        raw: dict[str, bytes] = {upload.name: upload.read() for upload in uploads}
-        if len(raw) == 1 and next(iter(raw)).lower().endswith(".zip"):
-            raw = unzip(next(iter(raw.values())))
+        raw = upload_files({upload.name: upload.read() for upload in uploads})
         try:
             return {name: body.decode("utf-8") for name, body in raw.items()}
         except UnicodeDecodeError:

@@ -291,7 +291,7 @@ def _asyncapi_upload(request: Request) -> tuple[Any, dict[str, bytes] | None, di
     """(one document, or a bundle's files by path, and the channels pointed at existing topics)."""
     import json
 
-    from catalog.asyncapi.bundle import unzip
+    from catalog.asyncapi.bundle import unzip, upload_files
 
     media = (request.content_type or "").split(";")[0].strip().lower()
     topics: Any = None
@@ -300,13 +300,13 @@ def _asyncapi_upload(request: Request) -> tuple[Any, dict[str, bytes] | None, di
     if media == "multipart/form-data":
         # A browser sends a file's base name only: a field named as a path (`messages/user.yaml`)
         # says where the file sits, so relative references between folders resolve.
-        files = {
-            (name if name.endswith((".yaml", ".yml", ".json")) else upload.name): upload.read()
-            for name, uploads in request.FILES.lists()
-            for upload in uploads
-        }
-        if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
-            files = unzip(next(iter(files.values())))
+        files = upload_files(
+            {
+                (name if name.endswith((".yaml", ".yml", ".json")) else upload.name): upload.read()
+                for name, uploads in request.FILES.lists()
+                for upload in uploads
+            }
+        )
         return None, files, _topics(request.data.get("topics"))
     if media == "application/json":
         body = request.data

@@ -48,6 +48,13 @@ def unzip(data: bytes) -> dict[str, bytes]:
     return {posixpath.normpath(m.filename): archive.read(m) for m in members}
 
 
+def upload_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files of an upload by path: one zip is unpacked, anything else is taken as sent."""
+    if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
+        return unzip(next(iter(files.values())))
+    return dict(files)
+
+
 def bundle_load(files: Mapping[str, bytes | str]) -> Bundle:
     """Parse every file (JSON or YAML) and join them at the root."""
     from catalog.asyncapi.importer import parse_value
