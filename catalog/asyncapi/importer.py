@@ -431,15 +431,7 @@ def plan_import(
     mappings = _topic_mappings(document, version, {channel for channel, _, _, _ in found}, service_name, topics or {})
     messages = _planned_messages(document, bundle, version, found, mappings, plan)
     _plan_items(plan, messages, mappings, context)
-    context["fragment"] = {
-        "version": version_text,
-        "document": _without_eventline_keys(document),
-        "messages": {m.pointer: m.event_type for m in messages},
-        "topics": {
-            channel: {"topic": mapping.topic, "parameters": mapping.parameters, "rule": mapping.rule}
-            for channel, mapping in mappings.items()
-        },
-    }
+    context["fragment"] = _fragment(version_text, document, messages, mappings)
     service = Service.objects.filter(name=service_name).first()
     profile = ServiceProfile.objects.filter(service=service).first() if service else None
     if profile is None:
@@ -470,7 +462,14 @@ def published_fragment(document: dict[str, Any]) -> tuple[dict[str, Any], list[P
     )
     mappings = _topic_mappings(document, version, {channel for channel, _, _, _ in found}, service_name, {})
     messages = _planned_messages(document, bundle, version, found, mappings, plan)
-    fragment = {
+    return _fragment(version_text, document, messages, mappings), messages
+
+
+def _fragment(
+    version_text: str, document: dict[str, Any], messages: list[PlannedMessage], mappings: dict[str, TopicMapping]
+) -> dict[str, Any]:
+    """What a service keeps of the document it was imported from (its profile's `asyncapi`)."""
+    return {
         "version": version_text,
         "document": _without_eventline_keys(document),
         "messages": {m.pointer: m.event_type for m in messages},
@@ -479,7 +478,6 @@ def published_fragment(document: dict[str, Any]) -> tuple[dict[str, Any], list[P
             for channel, mapping in mappings.items()
         },
     }
-    return fragment, messages
 
 
 def fragment_identity(fragment: Mapping[str, Any]) -> Any:
@@ -504,12 +502,7 @@ def messages_keep(messages: list[PlannedMessage]) -> None:
     for event_type in EventType.objects.filter(name__in=first_of):
         message = first_of[event_type.name]
         schema_id = _latest_schema_id(event_type.subject) if event_type.subject else None
-        event_type.asyncapi_message = {
-            "message": copy.deepcopy(_without_eventline_keys(message.message)),
-            "summary": message.summary,
-            "description": message.description,
-            "schema_id": schema_id,
-        }
+        event_type.asyncapi_message = _kept_message(message, schema_id)
         event_type.save(update_fields=["asyncapi_message"])
 
 
@@ -864,6 +857,15 @@ def _event_type_write(
     )
 
 
+def _kept_message(message: PlannedMessage, schema_id: int | None) -> dict[str, Any]:
+    return {
+        "message": copy.deepcopy(_without_eventline_keys(message.message)),
+        "summary": message.summary,
+        "description": message.description,
+        "schema_id": schema_id,
+    }
+
+
 def _latest_schema_id(subject: str) -> int | None:
     from schemas.validation import resolve_subject
 
@@ -875,11 +877,6 @@ def _keep_message(event_type: EventType, message: PlannedMessage, schema_id: int
     """Keep the message as published, with what was derived from it and the id of the schema
     registered from its payload (none when the registry did not take it), so the export can tell
     later catalog and registry changes from the document."""
-    event_type.asyncapi_message = {
-        "message": copy.deepcopy(_without_eventline_keys(message.message)),
-        "summary": message.summary,
-        "description": message.description,
-        "schema_id": schema_id,
-    }
+    event_type.asyncapi_message = _kept_message(message, schema_id)
     event_type.correlation_id_location = message.correlation_id_location
     event_type.save(update_fields=["asyncapi_message", "correlation_id_location"])
