@@ -15,6 +15,9 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+# shop.Address, and an order naming it without defining it (the definition lives in address-value).
+from tests.schemas.test_registry_avro import ADDRESS_V1, SHIPPED_ORDER
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORDER_V1 = {
@@ -26,19 +29,6 @@ ORDER_V1 = {
 ORDER_V2 = {
     **ORDER_V1,
     "fields": [*ORDER_V1["fields"], {"name": "currency", "type": "string", "default": "EUR"}],
-}
-ADDRESS = {
-    "type": "record",
-    "name": "Address",
-    "namespace": "shop",
-    "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": "string"}],
-}
-# Names shop.Address without defining it: the definition lives in the address-value subject.
-SHIPPED_ORDER = {
-    "type": "record",
-    "name": "Order",
-    "namespace": "shop",
-    "fields": [{"name": "id", "type": "long"}, {"name": "ship_to", "type": "shop.Address"}],
 }
 CONTEXT = SerializationContext("orders", MessageField.VALUE)
 
@@ -92,7 +82,7 @@ def test_use_latest_version_and_a_reader_schema_resolving_older_data(client):
 
 
 def test_a_record_referencing_a_named_type_from_another_subject_round_trips(client):
-    client.register_schema("address-value", Schema(json.dumps(ADDRESS), "AVRO"))
+    client.register_schema("address-value", Schema(json.dumps(ADDRESS_V1), "AVRO"))
     references = [SchemaReference("shop.Address", "address-value", 1)]
     client.register_schema("orders-value", Schema(json.dumps(SHIPPED_ORDER), "AVRO", references))
     serializer = AvroSerializer(
@@ -110,7 +100,7 @@ def test_a_record_referencing_a_named_type_from_another_subject_round_trips(clie
     ]
     assert payload[:5] == b"\x00" + latest.schema_id.to_bytes(4, "big")
     named_schemas: dict = {}
-    fastavro.parse_schema(ADDRESS, named_schemas=named_schemas)
+    fastavro.parse_schema(ADDRESS_V1, named_schemas=named_schemas)
     expected = io.BytesIO()
     fastavro.schemaless_writer(expected, fastavro.parse_schema(SHIPPED_ORDER, named_schemas=named_schemas), order)
     assert payload[5:] == expected.getvalue()
