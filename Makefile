@@ -16,7 +16,9 @@ setup: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput --verbosity 0
 
 ## run: the app on http://127.0.0.1:8000 with demo data and live demo traffic, on SQLite
-run: setup
+## (`make run BROKER_BACKEND=kafka`: on Kafka, the local one of scripts/kafka.sh unless
+## KAFKA_BOOTSTRAP_SERVERS names a cluster)
+run: setup $(if $(filter kafka,$(BROKER_BACKEND)),$(if $(KAFKA_BOOTSTRAP_SERVERS),,kafka-prereqs))
 	$(PY) manage.py run_eventline
 
 ## test: the whole suite on SQLite, then again on PostgreSQL when TEST_POSTGRES_URL is set

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from broker import selectors
 from broker.api import serializers as s
 from broker.envelope import CE_BATCH, CE_JSON, raw_events_from_request
 from broker.masking import mask_payloads
+from broker.services import hosted_groups as hosted
 from broker.services.dead_letters import (
     DEFAULT_REDRIVE_RATE_PER_S,
     dead_letter_edit_and_redrive,
@@ -220,28 +222,38 @@ class PartitionEventsView(APIView):
         )
 
 
-class GroupsOnSQLOnly:
-    """Consumer groups run on the SQL backend only so far: on Kafka these endpoints answer 501
-    (issue 17's next slice makes them real Kafka consumer groups)."""
+def groups_hosted() -> bool:
+    """Whether consumer groups are Kafka's, with members in the consumer host
+    (broker.services.hosted_groups), rather than the SQL backend's tables."""
+    return settings.BROKER_BACKEND != "sql"
+
+
+class SQLOnly:
+    """Retries, dead letters from nack, retry policies and offset resets with preview run on the
+    SQL backend only: on Kafka these endpoints answer 501."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if settings.BROKER_BACKEND != "sql":
+        if groups_hosted():
             raise NotImplementedOnBackend(
-                f"Consumer groups are not available on BROKER_BACKEND={settings.BROKER_BACKEND} yet: "
-                "browse partitions with GET /api/v1/topics/{topic}/partitions/{p}/events, or use a Kafka "
-                "consumer group directly.",
-                code="groups_not_on_backend",
+                f"This endpoint is not available on BROKER_BACKEND={settings.BROKER_BACKEND}: retries, nack and ack, "
+                "retry policies and offset resets run on the SQL backend. On Kafka, commit past an event to skip it, "
+                "or reset a group's offsets with kafka-consumer-groups.sh.",
+                code="not_on_backend",
             )
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class GroupListView(GroupsOnSQLOnly, APIView):
+class GroupListView(APIView):
     pagination_class = LimitOffsetPagination
 
     @extend_schema(
         responses=s.GroupSummarySerializer(many=True), summary="List the consumer groups the key may describe"
     )
     def get(self, request: Request) -> Response:
+        if groups_hosted():
+            paginator = LimitOffsetPagination()
+            listed = hosted.hosted_group_list(principal=principal_of(request))
+            return paginator.get_paginated_response(paginator.paginate_queryset(listed, request, view=self))
         groups = selectors.group_list(visible_to=principal_of(request))
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(groups, request, view=self)
@@ -258,25 +270,35 @@ class GroupListView(GroupsOnSQLOnly, APIView):
         )
 
 
-class GroupDetailView(GroupsOnSQLOnly, APIView):
+class GroupDetailView(APIView):
     @extend_schema(responses=s.GroupSerializer, summary="Describe a group: state, generation, members")
     def get(self, request: Request, group: str) -> Response:
+        if groups_hosted():
+            return Response(hosted.hosted_group_describe(group_name=group, principal=principal_of(request)))
         principal_of(request).require_group(group)
         return Response(selectors.group_describe(name=group))
 
     @extend_schema(responses={204: None}, summary="Delete an empty group's offsets (state Dead)")
     def delete(self, request: Request, group: str) -> Response:
+        if groups_hosted():
+            hosted.hosted_group_delete(group_name=group, principal=principal_of(request))
+            return Response(status=204)
         group_delete(group_name=group, principal=principal_of(request))
         return Response(status=204)
 
 
-class GroupMembersView(GroupsOnSQLOnly, APIView):
+class GroupMembersView(APIView):
     @extend_schema(request=s.JoinSerializer, responses=s.MemberSerializer, summary="Join a group")
     def post(self, request: Request, group: str) -> Response:
         if not isinstance(request.data, dict):
             raise field_error("body", "must be a JSON object")
         data = request.data
-        view = group_join(
+        join = (
+            hosted.hosted_join
+            if groups_hosted()
+            else partial(group_join, client_host=request.META.get("REMOTE_ADDR", ""))
+        )
+        view = join(
             group_name=group,
             principal=principal_of(request),
             topics=data.get("topics"),
@@ -284,27 +306,28 @@ class GroupMembersView(GroupsOnSQLOnly, APIView):
             session_timeout_ms=data.get("session_timeout_ms", 45000),
             assignor=data.get("assignor"),
             client_id=str(data.get("client_id") or ""),
-            client_host=request.META.get("REMOTE_ADDR", ""),
             member_id=data.get("member_id") or None,
         )
         return Response(view.as_dict())
 
 
-class MemberDetailView(GroupsOnSQLOnly, APIView):
+class MemberDetailView(APIView):
     @extend_schema(responses={204: None}, summary="Leave a group (the member's own key), or remove a member (admin)")
     def delete(self, request: Request, group: str, member: str) -> Response:
-        group_leave(group_name=group, member_id=member, principal=principal_of(request))
+        leave = hosted.hosted_leave if groups_hosted() else group_leave
+        leave(group_name=group, member_id=member, principal=principal_of(request))
         return Response(status=204)
 
 
-class MemberHeartbeatView(GroupsOnSQLOnly, APIView):
+class MemberHeartbeatView(APIView):
     @extend_schema(request=None, responses=s.MemberSerializer, summary="Heartbeat; learn about rebalances")
     def post(self, request: Request, group: str, member: str) -> Response:
-        view = group_heartbeat(group_name=group, member_id=member, principal=principal_of(request))
+        heartbeat = hosted.hosted_heartbeat if groups_hosted() else group_heartbeat
+        view = heartbeat(group_name=group, member_id=member, principal=principal_of(request))
         return Response(view.as_dict())
 
 
-class MemberEventsView(GroupsOnSQLOnly, APIView):
+class MemberEventsView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("max_wait_ms", int, description="long-poll at most this long (default 500)"),
@@ -319,10 +342,12 @@ class MemberEventsView(GroupsOnSQLOnly, APIView):
         limits = fetch_limits(params.get("max_wait_ms"), params.get("max_events"), params.get("max_bytes"))
         started = time.perf_counter()
         principal = principal_of(request)
-        retries = retries_due(group_name=group, member_id=member, principal=principal)
+        hosted_here = groups_hosted()
+        retries = [] if hosted_here else retries_due(group_name=group, member_id=member, principal=principal)
         if retries:  # what is due is answered now, with whatever new events are there already
             limits = replace(limits, max_wait_ms=0)
-        payloads = group_fetch(group_name=group, member_id=member, principal=principal, limits=limits)
+        fetch = hosted.hosted_fetch if hosted_here else group_fetch
+        payloads = fetch(group_name=group, member_id=member, principal=principal, limits=limits)
         FETCH_SECONDS.labels(group).observe(time.perf_counter() - started)
         if payloads:
             # Each stored payload starts with {"topic":"<name>", so the topic is read without parsing.
@@ -334,7 +359,7 @@ class MemberEventsView(GroupsOnSQLOnly, APIView):
         return events_response(payloads)
 
 
-class MemberNackView(GroupsOnSQLOnly, APIView):
+class MemberNackView(SQLOnly, APIView):
     @extend_schema(
         request=s.NackSerializer,
         responses=OpenApiTypes.OBJECT,
@@ -354,7 +379,7 @@ class MemberNackView(GroupsOnSQLOnly, APIView):
         return Response(result)
 
 
-class MemberAckView(GroupsOnSQLOnly, APIView):
+class MemberAckView(SQLOnly, APIView):
     @extend_schema(
         request=s.EventCoordinatesSerializer,
         responses=OpenApiTypes.OBJECT,
@@ -373,7 +398,7 @@ class MemberAckView(GroupsOnSQLOnly, APIView):
         return Response(result)
 
 
-class GroupRetryPolicyView(GroupsOnSQLOnly, APIView):
+class GroupRetryPolicyView(SQLOnly, APIView):
     @extend_schema(
         parameters=[OpenApiParameter("topic", str, description="the topic's own policy; omitted: the group's")],
         responses=s.RetryPolicySerializer,
@@ -399,11 +424,12 @@ class GroupRetryPolicyView(GroupsOnSQLOnly, APIView):
         return Response(policy.as_dict())
 
 
-class MemberSeekView(GroupsOnSQLOnly, APIView):
+class MemberSeekView(APIView):
     @extend_schema(request=s.SeekSerializer, responses=OpenApiTypes.OBJECT, summary="Move the member's position")
     def post(self, request: Request, group: str, member: str) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
-        result = group_seek(
+        seek = hosted.hosted_seek if groups_hosted() else group_seek
+        result = seek(
             group_name=group,
             member_id=member,
             principal=principal_of(request),
@@ -431,9 +457,11 @@ def _require_topic_names(offsets: Any) -> None:
         )
 
 
-class GroupOffsetsView(GroupsOnSQLOnly, APIView):
+class GroupOffsetsView(APIView):
     @extend_schema(responses=s.OffsetsResponseSerializer, summary="Committed offsets of a group")
     def get(self, request: Request, group: str) -> Response:
+        if groups_hosted():
+            return Response({"offsets": hosted.hosted_group_offsets(group_name=group, principal=principal_of(request))})
         principal_of(request).require_group(group)
         return Response({"offsets": selectors.group_offsets(name=group)})
 
@@ -445,7 +473,8 @@ class GroupOffsetsView(GroupsOnSQLOnly, APIView):
             raise field_error("body", "must be a JSON object")
         data = request.data
         _require_topic_names(data.get("offsets"))
-        committed = group_commit(
+        commit = hosted.hosted_commit if groups_hosted() else group_commit
+        committed = commit(
             group_name=group,
             principal=principal_of(request),
             offsets=data.get("offsets"),
@@ -455,7 +484,7 @@ class GroupOffsetsView(GroupsOnSQLOnly, APIView):
         return Response({"offsets": committed})
 
 
-class GroupOffsetsResetView(GroupsOnSQLOnly, APIView):
+class GroupOffsetsResetView(SQLOnly, APIView):
     @extend_schema(
         request=s.ResetSerializer,
         responses=s.ResetResponseSerializer,

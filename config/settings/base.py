@@ -235,6 +235,9 @@ KAFKA_CLIENT_CONFIG = {
     }.items()
     if value
 }
+# BROKER_BACKEND=kafka: the Unix socket of the consumer host (broker.consumer_host), which holds
+# the Kafka consumers behind HTTP group members; empty means var/consumer-host.sock.
+EVENTLINE_CONSUMER_HOST_SOCKET = os.environ.get("EVENTLINE_CONSUMER_HOST_SOCKET", "")
 
 EVENTLINE = {
     # How often the periodic tasks run, in seconds.

@@ -162,13 +162,16 @@ def test_topic_list_shows_every_cluster_topic_and_adopts_those_other_clients_cre
         time.sleep(0.1)
 
 
-def test_group_endpoints_answer_501_on_kafka(api: Any, backend: str) -> None:
-    response = api.get("/api/v1/groups")
+def test_groups_are_listed_on_both_and_retry_policies_are_sql_only(api: Any, backend: str) -> None:
+    """Groups are Kafka's own on Kafka (tests/broker/test_groups_on_kafka.py); retry policies,
+    nack and ack stay on the SQL backend and say so."""
+    assert api.get("/api/v1/groups").status_code == 200
+    policy = api.get("/api/v1/groups/some-group/retry-policy")
     if backend == "sql":
-        assert response.status_code == 200
+        assert policy.status_code == 200
     else:
-        assert response.status_code == 501
-        assert response.json()["error"]["code"] == "groups_not_on_backend"
+        assert policy.status_code == 501
+        assert policy.json()["error"]["code"] == "not_on_backend"
 
 
 # --- produce --------------------------------------------------------------------------------------

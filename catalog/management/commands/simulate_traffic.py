@@ -30,7 +30,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from core.services import api_key_create
-from eventline.client import Consumer, Event, Producer
+from eventline.client import Consumer, Event, EventlineError, Producer
 
 logger = logging.getLogger("eventline.simulator")
 
@@ -132,14 +132,17 @@ class Simulator:
             auto_commit_interval_ms=1000,
         )
         consumer.subscribe(topics)
+        retries_offered = True
         while not self.stop.is_set():
             try:
                 for event in consumer.poll(timeout=1.0, max_events=50):
                     try:
                         handler(event)
                     except AddressRefused as error:
-                        # Retried for this group with backoff, then dead-lettered.
-                        consumer.nack(event, error)
+                        # Retried for this group with backoff, then dead-lettered (on the SQL
+                        # backend; on Kafka, where retries are not offered, the event is skipped).
+                        if retries_offered:
+                            retries_offered = self.nack(consumer, event, error)
                         continue
                     if event.attempt > 1:
                         consumer.ack(event)
@@ -149,6 +152,18 @@ class Simulator:
                 logger.warning("%s consumer hiccup", service, exc_info=True)
                 time.sleep(1)
         consumer.close()
+
+    @staticmethod
+    def nack(consumer: Consumer, event: Event, error: Exception) -> bool:
+        """Nack `event`; False when the backend offers no retries (BROKER_BACKEND=kafka)."""
+        try:
+            consumer.nack(event, error)
+        except EventlineError as refused:
+            if refused.code != "not_on_backend":
+                raise
+            logger.info("retries are not offered on this backend: failed events are skipped")
+            return False
+        return True
 
     def inventory(self, event: Event) -> None:
         corr = event.correlation_id or str(uuid.uuid4())

@@ -1,6 +1,10 @@
 """`make run`: migrate, seed the demo, print how to get in, then run the web server (granian,
 multi-threaded), the periodic work (in-process scheduler, or Celery worker and beat with
-REDIS_URL) and the demo traffic, until Ctrl-C."""
+REDIS_URL) and the demo traffic, until Ctrl-C.
+
+With BROKER_BACKEND=kafka it also runs the consumer host (the Kafka consumers behind HTTP group
+members), and when KAFKA_BOOTSTRAP_SERVERS is unset it first starts the local Kafka of
+scripts/kafka.sh (and stops it again on the way out)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.services import api_key_create
 
@@ -64,6 +68,32 @@ class Command(BaseCommand):
         parser.add_argument("--no-traffic", action="store_true", help="Do not run the demo traffic simulator.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started_kafka = self._local_kafka() if settings.BROKER_BACKEND == "kafka" else False
+        try:
+            self._run(options)
+        finally:
+            if started_kafka:
+                subprocess.run([str(settings.BASE_DIR / "scripts" / "kafka.sh"), "stop"], check=False)
+
+    def _local_kafka(self) -> bool:
+        """BROKER_BACKEND=kafka without KAFKA_BOOTSTRAP_SERVERS: start scripts/kafka.sh's local
+        Kafka (idempotent) and use it. Returns whether this run started it (and so stops it)."""
+        if settings.KAFKA_BOOTSTRAP_SERVERS:
+            return False
+        script = str(settings.BASE_DIR / "scripts" / "kafka.sh")
+        was_running = subprocess.run([script, "status"], capture_output=True, check=False).returncode == 0
+        self.stdout.write("Starting the local Kafka (scripts/kafka.sh start)...")
+        result = subprocess.run([script, "start"], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise CommandError(f"scripts/kafka.sh start failed:\n{result.stdout}{result.stderr}")
+        found = [
+            line.split("=", 1)[1] for line in result.stdout.splitlines() if line.startswith("KAFKA_BOOTSTRAP_SERVERS=")
+        ]
+        settings.KAFKA_BOOTSTRAP_SERVERS = found[-1] if found else "127.0.0.1:9092"
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = settings.KAFKA_BOOTSTRAP_SERVERS  # for the processes started below
+        return not was_running
+
+    def _run(self, options: dict[str, Any]) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         # Metric files of processes from an earlier run would be summed into this one's.
         metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -87,6 +117,9 @@ class Command(BaseCommand):
         if writer_socket_path() is not None:
             # SQLite: one process writes every worker's appends (broker.log.writer).
             processes.append(subprocess.Popen([python, "manage.py", "run_append_writer"], env=env))
+        if settings.BROKER_BACKEND == "kafka":
+            # The Kafka consumers behind HTTP group members (broker.consumer_host).
+            processes.append(subprocess.Popen([python, "manage.py", "run_consumer_host"], env=env))
         if settings.REDIS_URL:
             processes.append(
                 subprocess.Popen(
@@ -124,6 +157,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Background:    {'Celery worker and beat on Redis' if settings.REDIS_URL else 'in-process scheduler (no Redis needed)'}"
         )
+        if settings.BROKER_BACKEND == "kafka":
+            self.stdout.write(
+                f"  Log:           Apache Kafka at {settings.KAFKA_BOOTSTRAP_SERVERS} (consumer host started)"
+            )
         self.stdout.write("  Stop with Ctrl-C.\n")
 
         stopping = False
