@@ -20,7 +20,11 @@ from broker.models import ConsumerGroup, GroupActivity, GroupPartition, Partitio
 
 def cluster_groups_mirror(*, now_ms: int) -> int:
     """Mirror the cluster's groups and the offsets of their partitions; returns how many group
-    partitions were seen. A no-op on the SQL backend."""
+    partitions were seen. A no-op on the SQL backend.
+
+    A round costs a handful of Kafka requests whatever the number of groups (their offset
+    fetches are sent together, the log offsets of all partitions in two requests) and a few
+    queries, plus a write per commit that moved."""
     if get_topic_admin() is None:
         return 0
     from broker.services.topics import topics_sync_with_cluster
@@ -29,48 +33,62 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
     log: Any = get_log()
     groups = log.group_offsets()
     topic_ids = dict(Topic.objects.values_list("name", "id"))
-    wanted = {
-        (topic_ids[topic], partition)
-        for committed in groups.values()
-        for topic, partition, _ in committed
-        if topic in topic_ids
-    }
+    wanted = sorted(
+        {(topic, partition) for committed in groups.values() for topic, partition, _ in committed if topic in topic_ids}
+    )
     ends: dict[tuple[int, int], int] = {}
-    for topic_id, number in sorted(wanted):
-        offsets = log.offsets(topic_id=topic_id, partition=number)
-        ends[(topic_id, number)] = offsets.end
-        Partition.objects.filter(topic_id=topic_id, number=number).update(
-            log_start_offset=offsets.start, end_offset=offsets.end
-        )
+    logs = log.offsets_of(wanted)
+    partitions = {
+        (row.topic_id, row.number): row
+        for row in Partition.objects.filter(topic_id__in={topic_ids[topic] for topic, _ in wanted})
+    }
+    moved = []
+    for (topic, number), offsets in logs.items():
+        ends[(topic_ids[topic], number)] = offsets.end
+        row = partitions.get((topic_ids[topic], number))
+        if row is not None and (row.log_start_offset, row.end_offset) != (offsets.start, offsets.end):
+            row.log_start_offset, row.end_offset = offsets.start, offsets.end
+            moved.append(row)
     seen = 0
-    for name, committed in groups.items():
-        with transaction.atomic():
-            group, _ = ConsumerGroup.objects.get_or_create(name=name)
-            rows = {(row.topic_id, row.partition): row for row in GroupPartition.objects.filter(group=group)}
-            commits = []
+    with transaction.atomic():
+        Partition.objects.bulk_update(moved, ["log_start_offset", "end_offset"], batch_size=500)
+        known = dict(ConsumerGroup.objects.filter(name__in=list(groups)).values_list("name", "id"))
+        missing = [ConsumerGroup(name=name) for name in groups if name not in known]
+        if missing:
+            ConsumerGroup.objects.bulk_create(missing, ignore_conflicts=True, batch_size=500)
+            known = dict(ConsumerGroup.objects.filter(name__in=list(groups)).values_list("name", "id"))
+        rows = {
+            (row.group_id, row.topic_id, row.partition): row
+            for row in GroupPartition.objects.filter(group_id__in=list(known.values()))
+        }
+        created, changed, commits = [], [], []
+        for name, committed in groups.items():
+            group_id = known[name]
             for topic, partition, offset in committed:
                 topic_id = topic_ids.get(topic)
                 if topic_id is None:
                     continue
                 seen += 1
-                row = rows.get((topic_id, partition))
+                row = rows.get((group_id, topic_id, partition))
                 if row is None:
-                    GroupPartition.objects.create(
-                        group=group,
-                        topic_id=topic_id,
-                        partition=partition,
-                        committed_offset=offset,
-                        committed_ms=now_ms,
+                    created.append(
+                        GroupPartition(
+                            group_id=group_id,
+                            topic_id=topic_id,
+                            partition=partition,
+                            committed_offset=offset,
+                            committed_ms=now_ms,
+                        )
                     )
                 elif row.committed_offset != offset:
                     row.committed_offset, row.committed_ms = offset, now_ms
-                    row.save(update_fields=["committed_offset", "committed_ms"])
+                    changed.append(row)
                 else:
                     continue
                 # A commit seen, as the SQL backend logs one: Burrow's windows are built from these.
                 commits.append(
                     GroupActivity(
-                        group=group,
+                        group_id=group_id,
                         topic_id=topic_id,
                         partition=partition,
                         kind=ActivityKind.COMMIT,
@@ -80,22 +98,18 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                         log_end_offset=ends.get((topic_id, partition)),
                     )
                 )
-            GroupActivity.objects.bulk_create(commits)
+        GroupPartition.objects.bulk_create(created, batch_size=500)
+        GroupPartition.objects.bulk_update(changed, ["committed_offset", "committed_ms"], batch_size=500)
+        GroupActivity.objects.bulk_create(commits, batch_size=500)
     return seen
 
 
 def record_times(positions: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
     """The timestamp of the record at (or, past a transaction marker, just after) each (topic
-    id, partition, offset), read from Kafka: what a group's exact time lag is measured from."""
-    from core.jsonutil import loads
-
+    id, partition, offset), read from Kafka: what a group's exact time lag is measured from.
+    Each partition is read once, forward through its positions (KafkaLog.record_timestamps)."""
     log: Any = get_log()
-    found: dict[tuple[int, int, int], int] = {}
-    for topic_id, partition, offset in positions:
-        batch = log.read(topic_id=topic_id, partition=partition, offset=offset, max_events=1, max_bytes=1 << 20)
-        if batch.payloads:
-            document = loads(batch.payloads[0])
-            stamp = document.get("append_time") or document.get("timestamp")
-            if isinstance(stamp, int):
-                found[(topic_id, partition, offset)] = stamp
-    return found
+    names = dict(Topic.objects.filter(id__in={topic_id for topic_id, _, _ in positions}).values_list("id", "name"))
+    ids = {name: topic_id for topic_id, name in names.items()}
+    found = log.record_timestamps([(names[t], p, o) for t, p, o in positions if t in names])
+    return {(ids[topic], partition, offset): stamp for (topic, partition, offset), stamp in found.items()}

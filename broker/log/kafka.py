@@ -52,6 +52,8 @@ TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "cleanup.policy", "max.m
 
 # How long one call may wait on the cluster. Bounded, so a request never hangs on a lost broker.
 _TIMEOUT_S = 15.0
+# record_timestamps reads through a gap of at most this many records between two positions.
+_SPAN = 2_000
 # Repeats of (topic, source, id) this process answers with the original coordinates.
 DEDUP_WINDOW = 100_000
 
@@ -533,12 +535,21 @@ class KafkaLog:
 
         listed = self._admin.list_consumer_groups(request_timeout=self._timeout_s).result()
         names = sorted(g.group_id for g in listed.valid if g.group_id != "eventline-log-reader")
-        found: dict[str, list[tuple[str, int, int]]] = {}
-        for name in names:
-            futures = self._admin.list_consumer_group_offsets(
-                [ConsumerGroupTopicPartitions(name)], request_timeout=self._timeout_s
+        # Kafka's OffsetFetch names one group per request here: all are sent before any answer
+        # is awaited, so a thousand groups cost about one round trip, not a thousand.
+        pending = {
+            name: next(
+                iter(
+                    self._admin.list_consumer_group_offsets(
+                        [ConsumerGroupTopicPartitions(name)], request_timeout=self._timeout_s
+                    ).values()
+                )
             )
-            committed = next(iter(futures.values())).result()
+            for name in names
+        }
+        found: dict[str, list[tuple[str, int, int]]] = {}
+        for name, future in pending.items():
+            committed = future.result()
             found[name] = sorted(
                 (tp.topic, tp.partition, tp.offset)
                 for tp in committed.topic_partitions or []
@@ -570,6 +581,72 @@ class KafkaLog:
         finally:
             self._readers.give(reader)
         return PartitionOffsets(low, high)
+
+    def offsets_of(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], PartitionOffsets]:
+        """`offsets` of many partitions (by topic name) in two admin requests, earliest and
+        latest, instead of a round trip per partition. Partitions the cluster does not know are
+        left out."""
+        from confluent_kafka.admin import OffsetSpec
+
+        if not partitions:
+            return {}
+        found: dict[tuple[str, int], list[int]] = {}
+        for spec in (OffsetSpec.earliest(), OffsetSpec.latest()):
+            request = {TopicPartition(topic, partition): spec for topic, partition in partitions}
+            futures = self._admin.list_offsets(request, request_timeout=self._timeout_s)
+            for tp, future in futures.items():
+                try:
+                    found.setdefault((tp.topic, tp.partition), []).append(future.result().offset)
+                except KafkaException as exc:
+                    if exc.args and exc.args[0].code() in _TOPIC_ERRORS:
+                        continue
+                    raise
+        return {key: PartitionOffsets(*pair) for key, pair in found.items() if len(pair) == 2}
+
+    def record_timestamps(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
+        """When the record at each (topic, partition, offset) was appended (or the first record
+        after it, when the offset is a transaction marker). All partitions are read at once,
+        each forward from its first position rather than once per position; a gap of more than
+        _SPAN records is skipped with a seek. Positions with no record (the log end) are left out."""
+        wanted: dict[tuple[str, int], list[int]] = {}
+        for topic, partition, offset in positions:
+            wanted.setdefault((topic, partition), []).append(offset)
+        if not wanted:
+            return {}
+        for key in wanted:
+            wanted[key] = sorted(set(wanted[key]))
+        following = dict.fromkeys(wanted, 0)  # per partition, the index of the next position to time
+        found: dict[tuple[str, int, int], int] = {}
+        reader = self._readers.take()
+        try:
+            reader.assign([TopicPartition(t, p, offsets[0]) for (t, p), offsets in wanted.items()])
+            active = set(wanted)
+            deadline = time.monotonic() + self._timeout_s
+            while active and time.monotonic() < deadline:
+                for message in reader.consume(1000, timeout=0.005):
+                    key = (message.topic(), message.partition())
+                    if key not in active:
+                        continue
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF or error.code() in _TOPIC_ERRORS:
+                            active.discard(key)  # the positions left are at the log end: no record there
+                            continue
+                        raise KafkaException(error)
+                    offsets, index, at = wanted[key], following[key], message.offset()
+                    stamp = _append_time_of(message)
+                    while index < len(offsets) and offsets[index] <= at:
+                        found[(key[0], key[1], offsets[index])] = stamp
+                        index += 1
+                    following[key] = index
+                    if index >= len(offsets):
+                        active.discard(key)  # its later records are skipped (a pause would outlive unassign)
+                    elif offsets[index] - at > _SPAN:
+                        reader.seek(TopicPartition(key[0], key[1], offsets[index]))  # rather than read the gap
+        finally:
+            reader.unassign()
+            self._readers.give(reader)
+        return found
 
     def wait_visible(self, *, topic_id: int, appended: Sequence[AppendedEvent], timeout_s: float = 5.0) -> bool:
         """Wait (bounded) until read_committed readers can read `appended`. commit_transaction
@@ -621,6 +698,15 @@ class KafkaLog:
         )
         self._wait(next(iter(futures.values())), topic)
         return self.offsets(topic_id=topic_id, partition=partition)
+
+
+def _append_time_of(message: Any) -> int:
+    """When the record was appended: Eventline's append-time header (the record timestamp is the
+    event's own time), else the record timestamp (another client's record)."""
+    for name, raw in message.headers() or ():
+        if name == _APPEND_TIME and raw:
+            return int(raw)
+    return int(message.timestamp()[1])
 
 
 def _delivery_failed(topic: str, errors: list[KafkaError], remaining: int) -> Exception:
