@@ -156,6 +156,12 @@ class Server:
             if writer_socket_path() is not None
             else None
         )
+        # On Kafka, the consumer host holds the HTTP group members, as under `make run`.
+        self.consumer_host = (
+            subprocess.Popen([sys.executable, "manage.py", "run_consumer_host"], cwd=ROOT, env=env)
+            if os.environ.get("BROKER_BACKEND") == "kafka"
+            else None
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -171,7 +177,7 @@ class Server:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def stop(self) -> None:
-        for helper in (self.scheduler, self.writer):
+        for helper in (self.scheduler, self.writer, self.consumer_host):
             if helper is not None and helper.poll() is None:
                 helper.terminate()
                 helper.wait(timeout=15)

@@ -15,19 +15,41 @@ Needs KAFKA_BOOTSTRAP_SERVERS (`scripts/kafka.sh start` prints it).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from bench.broker import event_document
-from bench.harness import Database, Figure, Report, Server, django_setup, wrk_available, wrk_post
+from bench.harness import Database, Figure, Http, Report, Server, django_setup, wrk_available, wrk_post
 
 ROUNDS = 3
+
+
+def native_records(count: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """`count` ~1 KB events as records in binary content mode: (key, value, headers)."""
+    return [
+        (
+            document["partitionkey"].encode(),
+            orjson.dumps(document["data"]),
+            [
+                ("ce_id", f"n-{i}".encode()),
+                ("ce_source", document["source"].encode()),
+                ("ce_type", document["type"].encode()),
+                ("ce_specversion", b"1.0"),
+                ("ce_correlationid", document["correlationid"].encode()),
+                ("content-type", b"application/json"),
+            ],
+        )
+        for i, document in enumerate(event_document(i) for i in range(count))
+    ]
 
 
 def native_rate(bootstrap: str, topic: str, batch: int, seconds: float, *, transactional: bool = True) -> float:
@@ -48,22 +70,7 @@ def native_rate(bootstrap: str, topic: str, batch: int, seconds: float, *, trans
     producer = Producer(config)
     if transactional:
         producer.init_transactions(30)
-    documents = [event_document(i) for i in range(batch)]
-    records = [
-        (
-            document["partitionkey"].encode(),
-            orjson.dumps(document["data"]),
-            [
-                ("ce_id", f"n-{i}".encode()),
-                ("ce_source", document["source"].encode()),
-                ("ce_type", document["type"].encode()),
-                ("ce_specversion", b"1.0"),
-                ("ce_correlationid", document["correlationid"].encode()),
-                ("content-type", b"application/json"),
-            ],
-        )
-        for i, document in enumerate(documents)
-    ]
+    records = native_records(batch)
     sent, began = 0, time.perf_counter()
     while time.perf_counter() - began < seconds:
         if transactional:
@@ -137,10 +144,341 @@ def _produce_figures(
         )
 
 
+# --- group fetch: an HTTP member beside a native consumer -----------------------------------------
+
+
+def _fill(bootstrap: str, topic: str, count: int) -> None:
+    """`count` ~1 KB events written natively, not transactional (the readers are what is measured)."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
+    records = native_records(1000)
+    for n in range(count):
+        key, value, headers = records[n % len(records)]
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, headers=headers)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    producer.flush(60)
+
+
+def http_group_rate(url: str, token: str, group: str, topic: str, count: int) -> float:
+    """Events/s one HTTP member fetches (long polls of up to 1,000 events), from its join's answer
+    until `count` events came; the answers are parsed, as a client must."""
+    http = Http(url, token)
+    member = http.json("POST", f"/api/v1/groups/{group}/members", {"topics": [topic], "auto_offset_reset": "earliest"})
+    assert isinstance(member, dict)
+    path = f"/api/v1/groups/{group}/members/{member['member_id']}/events?max_wait_ms=1000&max_events=1000"
+    got, began = 0, time.perf_counter()
+    while got < count:
+        status, raw = http.request("GET", path)
+        assert status == 200, raw[:300]
+        got += len(orjson.loads(raw)["events"])
+    rate = got / (time.perf_counter() - began)
+    http.request("DELETE", f"/api/v1/groups/{group}/members/{member['member_id']}")
+    return rate
+
+
+def native_group_rate(bootstrap: str, group: str, topic: str, count: int) -> float:
+    """Events/s one confluent-kafka consumer (read_committed, batches of 1,000) reads, from its
+    first assignment until `count` events came."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    began: list[float] = []
+    consumer.subscribe([topic], on_assign=lambda c, partitions: began.append(time.perf_counter()))
+    got = 0
+    try:
+        while got < count:
+            got += sum(1 for m in consumer.consume(1000, timeout=1.0) if m.error() is None)
+        return got / (time.perf_counter() - began[0])
+    finally:
+        consumer.close()
+
+
+def bench_group_fetch(report: Report, server: Server, token: str, bootstrap: str, quick: bool, run: str) -> None:
+    from broker.services.topics import topic_create
+
+    topic = f"bench-kafka-fetch-{run}"
+    count = 20_000 if quick else 100_000
+    topic_create(name=topic, partitions=3)
+    _fill(bootstrap, topic, count)
+    http_rates, native_rates = [], []
+    for round_ in range(2 if quick else ROUNDS):
+        http_rates.append(http_group_rate(server.url, token, f"bench-http-{run}-{round_}", topic, count))
+        native_rates.append(native_group_rate(bootstrap, f"bench-native-{run}-{round_}", topic, count))
+    print(
+        f"  (group fetch of {count:,} events: HTTP {', '.join(f'{r:,.0f}' for r in http_rates)} ev/s; "
+        f"native {', '.join(f'{r:,.0f}' for r in native_rates)} ev/s)",
+        flush=True,
+    )
+    report.add(
+        Figure(
+            "HTTP group fetch on Kafka, one member (events/s)",
+            statistics.median(http_rates),
+            "ev/s",
+            "native confluent-kafka consumer",
+            statistics.median(native_rates),
+        )
+    )
+
+
+# --- produce-to-consume latency at 1,000 events/s -------------------------------------------------
+
+
+RATE = 1000  # events/s
+STEP = 10  # events per request (or per transaction), so a request every 10 ms
+
+
+def _latencies_http(url: str, token: str, topic: str, group: str, seconds: float) -> list[float]:
+    """ms from just before the produce request to the event in a member's long poll."""
+    joined = Http(url, token).json(
+        "POST", f"/api/v1/groups/{group}/members", {"topics": [topic], "auto_offset_reset": "earliest"}
+    )
+    assert isinstance(joined, dict)
+    path = f"/api/v1/groups/{group}/members/{joined['member_id']}/events?max_wait_ms=500&max_events=1000"
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def consume() -> None:
+        http = Http(url, token)
+        while not stop.is_set():
+            status, raw = http.request("GET", path)
+            now = time.time_ns()
+            assert status == 200, raw[:300]
+            latencies.extend((now - e["data"]["sent_ns"]) / 1e6 for e in orjson.loads(raw)["events"])
+
+    def send(http: Http, batch: list[dict[str, Any]]) -> None:
+        status, raw = http.request(
+            "POST", f"/api/v1/topics/{topic}/events", orjson.dumps(batch), "application/cloudevents-batch+json"
+        )
+        assert status == 200, raw[:300]
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    _paced(seconds, lambda http, stamp: send(http, _stamped(stamp)), lambda: Http(url, token))
+    time.sleep(1)
+    stop.set()
+    consumer.join(5)
+    return latencies
+
+
+def _stamped(sent_ns: int) -> list[dict[str, Any]]:
+    documents = [event_document(i) for i in range(STEP)]
+    for document in documents:
+        document["data"]["sent_ns"] = sent_ns
+    return documents
+
+
+def _paced(seconds: float, send: Any, connect: Any) -> None:
+    """Calls send(client, sent_ns) every STEP / RATE s for `seconds`, from 4 threads taking turns,
+    so a slow request does not hold the pace back."""
+    interval = STEP / RATE
+    began = time.perf_counter()
+    ticks = iter(range(int(seconds / interval)))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        client = connect()
+        while True:
+            with lock:
+                tick = next(ticks, None)
+            if tick is None:
+                return
+            delay = began + tick * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            send(client, time.time_ns())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _latencies_native(bootstrap: str, topic: str, group: str, seconds: float) -> list[float]:
+    """The same through native clients: a transactional producer (STEP events per transaction,
+    as the Kafka log writes a request) and a read_committed consumer."""
+    from confluent_kafka import Consumer, Producer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "latest",
+            "isolation.level": "read_committed",
+        }
+    )
+    assigned = threading.Event()
+    consumer.subscribe([topic], on_assign=lambda c, partitions: assigned.set())
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def consume() -> None:
+        while not stop.is_set():
+            first = consumer.poll(0.1)  # consume() would wait its timeout out for a full batch
+            for message in [first, *consumer.consume(999, timeout=0)] if first is not None else []:
+                if message.error() is None:
+                    latencies.append((time.time_ns() - int(orjson.loads(message.value())["sent_ns"])) / 1e6)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    assigned.wait(30)
+    records = native_records(STEP)
+    numbers = itertools.count()
+
+    def connect() -> Any:
+        producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 0,
+                "transactional.id": f"bench-latency-{os.getpid()}-{next(numbers)}",
+            }
+        )
+        producer.init_transactions(30)
+        return producer
+
+    def send(producer: Any, sent_ns: int) -> None:
+        producer.begin_transaction()
+        for key, value, headers in records:
+            data = orjson.loads(value)
+            data["sent_ns"] = sent_ns
+            producer.produce(topic, value=orjson.dumps(data), key=key, headers=headers)
+        producer.commit_transaction(30)
+
+    _paced(seconds, send, connect)
+    time.sleep(1)
+    stop.set()
+    thread.join(5)
+    consumer.close()
+    return latencies
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_latency(report: Report, server: Server, token: str, bootstrap: str, quick: bool, run: str) -> None:
+    from broker.services.topics import topic_create
+
+    seconds = 5 if quick else 15
+    http_topic, native_topic = f"bench-kafka-latency-http-{run}", f"bench-kafka-latency-native-{run}"
+    topic_create(name=http_topic, partitions=3)
+    topic_create(name=native_topic, partitions=3)
+    http = _latencies_http(server.url, token, http_topic, f"bench-latency-http-{run}", seconds)
+    native = _latencies_native(bootstrap, native_topic, f"bench-latency-native-{run}", seconds)
+    expected = int(seconds * RATE)
+    print(f"  (latency: {len(http):,} of {expected:,} events through HTTP, {len(native):,} native)", flush=True)
+    for q, target in ((0.5, 10.0), (0.99, 50.0)):
+        value = _percentile(http, q)
+        report.add(
+            Figure(
+                f"Produce-to-consume latency on Kafka at {RATE:,} ev/s, HTTP both ways, p{int(q * 100)} (ms)",
+                value,
+                "ms",
+                f"native producer (transactions of {STEP}) and consumer",
+                _percentile(native, q),
+                f"<= {target:.0f} ms",
+                value <= target and len(http) >= expected * 0.99,
+            )
+        )
+
+
+# --- lag of 1,000 groups -----------------------------------------------------------------------
+
+
+def bench_lag(report: Report, bootstrap: str, quick: bool, run: str) -> None:
+    """1,000 groups with 10 partitions each, at spread offsets: their lag on the Kafka backend
+    (every group's commits and the log ends read from Kafka and mirrored, then lag and exact time
+    lag per partition, from the record at each commit), beside reading the same commits one group
+    at a time, as a tool looping over the groups does. The whole sampling round (adding Burrow
+    status, the sparkline and a history row per group) is printed beside it."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    from broker.services.topics import topic_create
+    from core.timeutil import now_ms
+    from monitoring.kafka_groups import cluster_groups_mirror
+    from monitoring.lag import lag_sample_round, partition_lags
+
+    groups, partitions = (200 if quick else 1000), 10
+    topic = f"bench-kafka-lag-{run}"
+    topic_create(name=topic, partitions=partitions)
+    _fill(bootstrap, topic, partitions * 200)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [f"bench-lag-{run}-{n}" for n in range(groups)]
+    commits = [
+        admin.alter_consumer_group_offsets(
+            [
+                ConsumerGroupTopicPartitions(
+                    name, [TopicPartition(topic, p, (n * 7 + p) % 150) for p in range(partitions)]
+                )
+            ]
+        )
+        for n, name in enumerate(names)
+    ]
+    for futures in commits:
+        for future in futures.values():
+            future.result(timeout=60)
+    try:
+        lag_sample_round(now_ms=now_ms())  # the first round creates the mirror's rows
+        began = time.perf_counter()
+        cluster_groups_mirror(now_ms=now_ms())
+        lags = partition_lags(now_ms=now_ms())
+        lag_s = time.perf_counter() - began
+        began = time.perf_counter()
+        sampled = lag_sample_round(now_ms=now_ms())
+        round_s = time.perf_counter() - began
+        began = time.perf_counter()
+        for name in names:  # one group at a time
+            [future] = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)]).values()
+            future.result(timeout=30)
+        sequential_s = time.perf_counter() - began
+        timed = sum(1 for rows in lags.values() for row in rows if row.time_lag_ms is not None)
+        print(
+            f"  (lag of {sum(len(rows) for rows in lags.values()):,} group partitions, {timed:,} with a time lag; "
+            f"the whole sampling round, with Burrow status and history for {sampled.groups:,} groups: "
+            f"{round_s:.2f} s)",
+            flush=True,
+        )
+        report.add(
+            Figure(
+                f"Lag on Kafka of {groups:,} groups x {partitions} partitions: offsets, lag, time lag (s)",
+                lag_s,
+                "s",
+                "reading their commits one group at a time",
+                sequential_s,
+                "< 1 s",
+                lag_s < 1.0,
+            )
+        )
+    finally:
+        for future in admin.delete_consumer_groups(names, request_timeout=30).values():
+            future.result(timeout=60)
+        for future in admin.delete_topics([topic]).values():
+            future.result(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="produce,fetch,latency,lag", help="comma-separated sections")
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     if not bootstrap:
@@ -157,10 +495,19 @@ def main() -> None:
         report = Report(f"Kafka backend ({bootstrap}) on {database.label}")
         print(f"\n== {report.title} ({'quick' if args.quick else 'full'}; load from wrk) ==", flush=True)
         server = Server(database, var_dir)
+        run = f"{os.getpid()}-{int(time.time())}"  # the cluster outlives the run's database
+        sections = set(args.only.split(","))
         try:
-            bench_produce(report, server, token, bootstrap, args.quick)
+            if "produce" in sections:
+                bench_produce(report, server, token, bootstrap, args.quick)
+            if "fetch" in sections:
+                bench_group_fetch(report, server, token, bootstrap, args.quick, run)
+            if "latency" in sections:
+                bench_latency(report, server, token, bootstrap, args.quick, run)
         finally:
             server.stop()
+        if "lag" in sections:
+            bench_lag(report, bootstrap, args.quick, run)
         Path(var_dir / "report.json").write_text(json.dumps([f.__dict__ for f in report.figures]))
 
 

@@ -156,7 +156,6 @@ class Member:
                 "partition.assignment.strategy": _ASSIGNORS.get(assignor, "range"),
                 "session.timeout.ms": KAFKA_SESSION_TIMEOUT_MS,
                 "heartbeat.interval.ms": 1_000,
-                "fetch.wait.max.ms": 100,
             }
         )
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
@@ -197,7 +196,7 @@ class Member:
                     if self.closed:
                         break
                     self._pace()
-                    messages = self.consumer.consume(500, timeout=POLL_SLICE_S)
+                    messages = self._next_messages()
                 if messages:
                     self._take(messages)
         except Exception as exc:  # noqa: BLE001 - the member ends; its next call says why
@@ -212,6 +211,18 @@ class Member:
             with self._cond:
                 self.closed = True
                 self._cond.notify_all()
+
+    def _next_messages(self) -> list[Any]:
+        """What the consumer has (up to 500), else the first message within POLL_SLICE_S and
+        what came with it. consume() alone would wait out its timeout for a full batch, which
+        is latency for every event of a quiet topic; poll() returns with the first one."""
+        messages = self.consumer.consume(500, timeout=0)
+        if messages:
+            return list(messages)
+        first = self.consumer.poll(POLL_SLICE_S)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(499, timeout=0)]
 
     def _pace(self) -> None:
         """Pause fetching while the buffer is full; resume once a fetch drained it below half."""
