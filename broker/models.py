@@ -379,3 +379,28 @@ class BusinessKeyCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic_id}/{self.partition} next {self.next_offset}"
+
+
+class ProducedId(models.Model):
+    """On the Kafka backend, the (topic, source, id) of each event appended with a client's id
+    within the repeat window (EVENTLINE_KAFKA_REPEAT_WINDOW_S), and where it landed: what lets a
+    retry from any process get the original coordinates (broker.log.claims). A row without
+    coordinates is a claim: a request is appending that event right now."""
+
+    topic = models.CharField(max_length=TOPIC_NAME_MAX_LENGTH)
+    source = models.CharField(max_length=500)
+    event_id = models.CharField(max_length=255)
+    claim = models.CharField(max_length=32)
+    claimed_ms = models.BigIntegerField()
+    partition = models.IntegerField(null=True, blank=True)
+    offset = models.BigIntegerField(null=True, blank=True)
+    timestamp_ms = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "source", "topic"], name="broker_producedid_identity")
+        ]
+        indexes = [models.Index(fields=["topic", "claimed_ms"], name="broker_producedid_age")]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.source}/{self.event_id}"

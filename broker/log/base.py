@@ -19,10 +19,12 @@ Where it leans on the SQL log, and what the Kafka log does instead:
   read_committed readers once the coordinator has written the transaction's markers, a few
   milliseconds after it returns (KafkaLog.wait_visible waits for that).
 - Repeats: the SQL log finds them in its table, across processes and forever (while retained).
-  The Kafka log remembers the last kafka.DEDUP_WINDOW (source, id) it appended in this process;
-  across processes, it relies on the indexer's table (the next slice of issue 17).
+  The Kafka log finds them, across processes and when two retries race, within the repeat window
+  (EVENTLINE_KAFKA_REPEAT_WINDOW_S, an hour by default) by claiming each client-given (source,
+  id) in the database before producing (broker.log.claims); the last kafka.DEDUP_WINDOW ids it
+  appended are also remembered in the process, which answers their repeats without a query.
 - `apply_retention` is the SQL log's retention pass. Kafka's brokers apply retention.ms and
-  retention.bytes themselves, per closed segment, so on Kafka it does nothing.
+  retention.bytes themselves, per closed segment; on Kafka it forgets the ids out of the window.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic, ResourceType
 
 from broker.envelope import PreparedEvent
-from broker.log import wire
+from broker.log import claims, wire
 from broker.log.base import AppendedEvent, PartitionOffsets, ReadBatch, RetentionResult, TopicDescription
 from core.db import Expectation, execute_together
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -377,13 +377,39 @@ class KafkaLog:
             else:
                 first_here[identity] = event.index
                 pending.append((event, event.timestamp_ms if event.timestamp_ms is not None else now_ms))
+        # Repeats from other processes, or racing this request, are found by claiming the ids in
+        # the database first (broker.log.claims).
+        named = [(event.source, event.event_id) for event, _ in pending if not event.id_generated]
+        claimed = claims.claim(topic_name, named, timeout_s=self._timeout_s) if named else None
+        if claimed is not None and claimed.originals:
+            kept = []
+            for event, timestamp_ms in pending:
+                original = None if event.id_generated else claimed.originals.get((event.source, event.event_id))
+                if original is None:
+                    kept.append((event, timestamp_ms))
+                    continue
+                results[event.index] = AppendedEvent(event.index, event.event_id, *original, duplicate=True)
+                self._remember(topic_name, event.source, event.event_id, results[event.index])
+            pending = kept
         if pending:
-            for event, appended in zip(
-                (event for event, _ in pending), self._produce(topic_name, pending, producer_id, expect), strict=True
-            ):
+            try:
+                produced = self._produce(topic_name, pending, producer_id, expect)
+            except BaseException:
+                if claimed is not None:
+                    claims.release(claimed)
+                raise
+            landed: dict[tuple[str, str], tuple[int, int, int]] = {}
+            for (event, _), appended in zip(pending, produced, strict=True):
                 results[event.index] = appended
                 if not event.id_generated:
                     self._remember(topic_name, event.source, event.event_id, appended)
+                    landed[(event.source, event.event_id)] = (
+                        appended.partition,
+                        appended.offset,
+                        appended.timestamp_ms,
+                    )
+            if claimed is not None:
+                claims.record(claimed, landed)
         answers = []
         for event in events:
             answer = results.get(event.index)
@@ -686,8 +712,13 @@ class KafkaLog:
     def apply_retention(
         self, *, topic_id: int, retention_ms: int, retention_bytes: int, now_ms: int
     ) -> list[RetentionResult]:
-        """Nothing to do: Kafka's brokers apply retention.ms and retention.bytes themselves, per
-        closed segment (topic_update sets them)."""
+        """Kafka's brokers apply retention.ms and retention.bytes themselves, per closed segment
+        (topic_update sets them). What is left here: forgetting the topic's appended ids once
+        they are out of the repeat window (broker.log.claims)."""
+        from django.conf import settings
+
+        window_ms = settings.EVENTLINE["KAFKA_REPEAT_WINDOW_S"] * 1000
+        claims.forget_older_than(self._topic_name_of(topic_id), now_ms - window_ms)
         return []
 
     def delete_before(self, *, topic_id: int, partition: int, offset: int) -> PartitionOffsets:

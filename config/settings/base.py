@@ -249,6 +249,9 @@ EVENTLINE = {
     # How many arrays and objects a JSON document from outside may nest: request bodies, events,
     # schemas (each $ref read as the subschema it names) and AsyncAPI documents. Deeper is 422.
     "MAX_JSON_DEPTH": int(os.environ.get("EVENTLINE_MAX_JSON_DEPTH", 64)),
+    # BROKER_BACKEND=kafka: a repeated (source, id) within this many seconds returns the original
+    # coordinates (broker.log.claims); on the SQL backend repeats are found for as long as retained.
+    "KAFKA_REPEAT_WINDOW_S": int(os.environ.get("EVENTLINE_KAFKA_REPEAT_WINDOW_S", 3600)),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.
