@@ -247,10 +247,11 @@ def schema_versions(name: str) -> list[dict[str, Any]]:
 @transaction.atomic
 def seed_demo() -> dict[str, int]:
     """Create the demo estate where it is missing. Returns how many things were created."""
-    from broker.services.topics import topic_bind_subjects
+    from broker.services.topics import topic_bind_subjects, topics_sync_with_cluster
     from schemas.services import schema_version_register
 
     created = {"topics": 0, "event_types": 0, "schemas": 0}
+    topics_sync_with_cluster()  # on Kafka, the demo topics of an earlier run are adopted, not created again
     for name, partitions in TOPICS.items():
         if not Topic.objects.filter(name=name).exists():
             topic_create(name=name, partitions=partitions, actor=SEEDER)
