@@ -404,3 +404,20 @@ class ProducedId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic}: {self.source}/{self.event_id}"
+
+
+class IndexerState(models.Model):
+    """What the Kafka indexer (broker.indexer) last reported of itself, every few seconds: how far
+    behind the governed topics it is, and what it has indexed and skipped since it started."""
+
+    name = models.CharField(max_length=255, unique=True)
+    lag = models.JSONField(default=dict, help_text="Records not yet indexed, per topic.")
+    total_lag = models.BigIntegerField(default=0)
+    indexed = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    skipped_by_topic = models.JSONField(default=dict)
+    started_ms = models.BigIntegerField(default=0)
+    updated_ms = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: lag {self.total_lag}"

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from broker.models import Partition, Topic
+from broker.models import IndexerState, Partition, Topic
 from core.auth import Principal, authenticate_key, credentials_from_header, principal_for_user
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import EventlineError
@@ -79,6 +79,29 @@ class DatabaseCollector(Collector):
                 if row.get("time_lag_ms") is not None:
                     time_lag.add_metric(labels, row["time_lag_ms"] / 1000)
         yield from (appended, retained, size, failures, lag, time_lag, total, status)
+        yield from _indexer_series()
+
+
+def _indexer_series() -> Iterator[Metric]:
+    """The Kafka indexer's state as it last reported it (broker.indexer; nothing on SQL)."""
+    behind = GaugeMetricFamily(
+        "eventline_indexer_lag_records", "Records the Kafka indexer has not indexed yet.", labels=["topic"]
+    )
+    indexed = CounterMetricFamily(
+        "eventline_indexer_records", "Records the Kafka indexer indexed since it started.", labels=["indexer"]
+    )
+    skipped = CounterMetricFamily(
+        "eventline_indexer_skipped_records",
+        "Records the Kafka indexer could not read (poison) and skipped since it started.",
+        labels=["topic"],
+    )
+    for state in IndexerState.objects.order_by("name"):
+        for topic, count in sorted(state.lag.items()):
+            behind.add_metric([topic], count)
+        indexed.add_metric([state.name], state.indexed)
+        for topic, count in sorted(state.skipped_by_topic.items()):
+            skipped.add_metric([topic], count)
+    yield from (behind, indexed, skipped)
 
 
 class DescribableSeries(Collector):

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from broker.models import Topic
+from broker.models import IndexerState, Topic
 from broker.selectors import group_describe, group_get
 from broker.services.groups import group_offsets_reset
 from broker.services.retries import dead_letters_count
@@ -57,6 +57,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "statuses": STATUSES,
         "services": Service.objects.order_by("name").values_list("name", flat=True),
         "rollups": [] if request.headers.get("HX-Request") else service_rollups(),
+        # On Kafka, the indexer's own progress (broker.indexer): how far behind the topics it is.
+        "indexer": IndexerState.objects.order_by("name").first(),
     }
     template = "htmx/lag_rows.html" if request.headers.get("HX-Request") else "monitoring/dashboard.html"
     return render(request, template, context)

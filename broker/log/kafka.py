@@ -47,6 +47,8 @@ _SCHEMA_ID = "eventline_schema_id"
 _SCHEMA_ERRORS = "eventline_schema_errors"
 _DATA_BINARY = "eventline_data_binary"  # the value is raw bytes (the event had data_base64)
 _OWN_HEADERS = frozenset({_APPEND_TIME, _PRODUCER, _SCHEMA_ID, _SCHEMA_ERRORS, _DATA_BINARY})
+# Eventline's own consumer groups: its reader (assign only, never commits) and the indexer's.
+_OWN_GROUPS = frozenset({"eventline-log-reader", "eventline-indexer"})
 # Topic settings Eventline manages, by Kafka's names.
 TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "cleanup.policy", "max.message.bytes")
 
@@ -118,6 +120,10 @@ def _data_of(value: bytes) -> tuple[str, Any]:
         framed = wire.decode(value)
         if framed is not None:
             return "data", framed[1]
+        try:  # a schema id the registry does not know: JSON (JSONSerializer's) may follow the header
+            return "data", loads(value[5:])
+        except ValueError:
+            return "data_base64", base64.b64encode(value).decode("ascii")
     try:
         return "data", loads(value)
     except ValueError:
@@ -134,6 +140,19 @@ def render_record(
     headers: Sequence[tuple[str, bytes | None]],
 ) -> str:
     """The document the SQL log stores for this event (with its coordinates), from the record."""
+    return dumps(record_document(topic, partition, offset, timestamp_ms, key, value, headers)).decode()
+
+
+def record_document(
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp_ms: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
+) -> dict[str, Any]:
+    """render_record's document, not yet serialised."""
     attributes: dict[str, Any] = {}
     own: dict[str, bytes | None] = {}
     user_headers: list[dict[str, str | None]] = []
@@ -170,7 +189,7 @@ def render_record(
         document["schema_errors"] = loads(own[_SCHEMA_ERRORS])  # type: ignore[arg-type]
     document["timestamp"] = timestamp_ms
     document["append_time"] = int(own[_APPEND_TIME]) if own.get(_APPEND_TIME) else timestamp_ms  # type: ignore[arg-type]
-    return dumps(document).decode()
+    return document
 
 
 _transactional_sequence = itertools.count()
@@ -556,11 +575,12 @@ class KafkaLog:
     def group_offsets(self) -> dict[str, list[tuple[str, int, int]]]:
         """Every consumer group of the cluster with its committed offsets: {group: [(topic,
         partition, next offset to read)]}. Groups with no commit are listed with none;
-        Eventline's own reader (assign only, never commits) is left out."""
+        Eventline's own (the log's reader, the indexer) are left out: they consume no business
+        events."""
         from confluent_kafka import ConsumerGroupTopicPartitions
 
         listed = self._admin.list_consumer_groups(request_timeout=self._timeout_s).result()
-        names = sorted(g.group_id for g in listed.valid if g.group_id != "eventline-log-reader")
+        names = sorted(g.group_id for g in listed.valid if g.group_id not in _OWN_GROUPS)
         # Kafka's OffsetFetch names one group per request here: all are sent before any answer
         # is awaited, so a thousand groups cost about one round trip, not a thousand.
         pending = {
@@ -714,12 +734,23 @@ class KafkaLog:
     ) -> list[RetentionResult]:
         """Kafka's brokers apply retention.ms and retention.bytes themselves, per closed segment
         (topic_update sets them). What is left here: forgetting the topic's appended ids once
-        they are out of the repeat window (broker.log.claims)."""
+        they are out of the repeat window (broker.log.claims), and the index rows of records
+        Kafka no longer has."""
         from django.conf import settings
 
+        from broker.models import Event, Partition
+
+        name = self._topic_name_of(topic_id)
         window_ms = settings.EVENTLINE["KAFKA_REPEAT_WINDOW_S"] * 1000
-        claims.forget_older_than(self._topic_name_of(topic_id), now_ms - window_ms)
-        return []
+        claims.forget_older_than(name, now_ms - window_ms)
+        # The indexer's rows of records Kafka has deleted go too (broker.indexer).
+        numbers = list(Partition.objects.filter(topic_id=topic_id).values_list("number", flat=True))
+        results = []
+        for (_, number), offsets in self.offsets_of([(name, n) for n in numbers]).items():
+            deleted, _ = Event.objects.filter(topic_id=topic_id, partition=number, offset__lt=offsets.start).delete()
+            if deleted:
+                results.append(RetentionResult(number, offsets.start, offsets.start, deleted, 0))
+        return results
 
     def delete_before(self, *, topic_id: int, partition: int, offset: int) -> PartitionOffsets:
         """Move the log start up to `offset` (Kafka's DeleteRecords), as retention would."""

@@ -331,7 +331,7 @@ def _admin_for(bootstrap_servers: str, client_config: tuple[tuple[str, Any], ...
     return AdminClient({"bootstrap.servers": bootstrap_servers, **dict(client_config)})
 
 
-_INTERNAL_GROUPS = frozenset({"eventline-log-reader"})
+_INTERNAL_GROUPS = frozenset({"eventline-log-reader"})  # never a real group; the indexer's is listed
 
 
 def hosted_group_list(*, principal: Principal) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from broker.log import get_log
+from broker.log import get_log, get_topic_admin
 from broker.models import Topic
 from core.timeutil import now_ms
 
@@ -25,8 +25,9 @@ def retention_apply(*, at_ms: int | None = None) -> list[TopicRetention]:
     at_ms = at_ms if at_ms is not None else now_ms()
     results = []
     log = get_log()
+    on_kafka = get_topic_admin() is not None  # where the pass has index rows and repeat ids to forget as well
     for topic in Topic.objects.only("id", "name", "retention_ms", "retention_bytes"):
-        if topic.retention_ms < 0 and topic.retention_bytes < 0:
+        if topic.retention_ms < 0 and topic.retention_bytes < 0 and not on_kafka:
             continue
         for result in log.apply_retention(
             topic_id=topic.id, retention_ms=topic.retention_ms, retention_bytes=topic.retention_bytes, now_ms=at_ms

@@ -252,6 +252,17 @@ EVENTLINE = {
     # BROKER_BACKEND=kafka: a repeated (source, id) within this many seconds returns the original
     # coordinates (broker.log.claims); on the SQL backend repeats are found for as long as retained.
     "KAFKA_REPEAT_WINDOW_S": int(os.environ.get("EVENTLINE_KAFKA_REPEAT_WINDOW_S", 3600)),
+    # The indexer (broker.indexer, BROKER_BACKEND=kafka): which topics it governs (regular
+    # expressions matched against the whole name; internal topics never), and where native clients
+    # put the correlation id (headers tried in order, then a top-level field of the JSON data) and
+    # their service's name (a header; else the CloudEvents source's last path segment).
+    "INDEXER_INCLUDE": env_list("EVENTLINE_INDEXER_INCLUDE", ".*"),
+    "INDEXER_EXCLUDE": env_list("EVENTLINE_INDEXER_EXCLUDE", ""),
+    "INDEXER_CORRELATION_HEADERS": env_list(
+        "EVENTLINE_INDEXER_CORRELATION_HEADERS", "correlation_id,correlationId,X-Correlation-ID"
+    ),
+    "INDEXER_CORRELATION_FIELD": os.environ.get("EVENTLINE_INDEXER_CORRELATION_FIELD", "correlation_id"),
+    "INDEXER_SERVICE_HEADER": os.environ.get("EVENTLINE_INDEXER_SERVICE_HEADER", "service"),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.

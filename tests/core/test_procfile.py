@@ -23,7 +23,7 @@ def entries() -> dict[str, list[str]]:
 
 
 def test_the_procfile_has_the_processes_the_deployment_page_lists():
-    assert set(entries()) == {"release", "web", "worker", "beat", "consumers"}
+    assert set(entries()) == {"release", "web", "worker", "beat", "consumers", "indexer"}
     page = (PROCFILE.parent / "docs" / "deployment.md").read_text()
     assert all(f"| {name} |" in page for name in entries())
 

@@ -120,6 +120,8 @@ class Command(BaseCommand):
         if settings.BROKER_BACKEND == "kafka":
             # The Kafka consumers behind HTTP group members (broker.consumer_host).
             processes.append(subprocess.Popen([python, "manage.py", "run_consumer_host"], env=env))
+            # Every topic's records, native clients' included, into the index traces read (broker.indexer).
+            processes.append(subprocess.Popen([python, "manage.py", "run_indexer"], env=env))
         if settings.REDIS_URL:
             processes.append(
                 subprocess.Popen(
@@ -159,7 +161,7 @@ class Command(BaseCommand):
         )
         if settings.BROKER_BACKEND == "kafka":
             self.stdout.write(
-                f"  Log:           Apache Kafka at {settings.KAFKA_BOOTSTRAP_SERVERS} (consumer host started)"
+                f"  Log:           Apache Kafka at {settings.KAFKA_BOOTSTRAP_SERVERS} (consumer host and indexer started)"
             )
         self.stdout.write("  Stop with Ctrl-C.\n")
 

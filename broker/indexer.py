@@ -1,0 +1,320 @@
+"""The indexer (issue 18): on the Kafka backend, the governance index of everything the cluster's
+topics carry, whoever wrote it. `manage.py run_indexer` (`make run` starts it on Kafka; the
+Procfile's `indexer`) consumes every governed topic with its own group ("eventline-indexer"),
+read_committed, from where it left off, and writes one row per record into the events table the
+traces, business keys and event pages read (broker.models.Event), with what governance needs:
+
+- id, type and source: CloudEvents headers (binary mode, `ce_*`), else a structured CloudEvents
+  JSON value, else the record's coordinates and topic (broker.log.kafka.render_record);
+- the schema id from Confluent's wire format (magic byte 0, 4-byte id);
+- the correlation id: CloudEvents `correlationid`, else the first of INDEXER_CORRELATION_HEADERS
+  present, else the JSON field INDEXER_CORRELATION_FIELD of the data;
+- the W3C trace id from `traceparent` (CloudEvents attribute or plain header), the causation
+  id from `causationid`;
+- the producing service: Eventline's own producer header for events produced over HTTP, else the
+  service named by INDEXER_SERVICE_HEADER, else the one the CloudEvents source names
+  (`/services/<name>` or `<name>`), when the catalog knows it;
+- key, partition, offset, the record timestamp and the append time.
+
+Exactly once into the index: a batch's rows are inserted (a row whose position is already there
+is skipped) and its observed flows counted from the rows actually inserted, in one database
+transaction; only then are the batch's offsets committed to Kafka. A restart re-reads at most the
+batch in flight and inserts none of it twice. A record that cannot be indexed (a poison record)
+is skipped and counted, and never stops the indexer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from django.conf import settings
+from django.db import connection, transaction
+
+from broker.envelope import parse_traceparent
+from broker.flows import produced, record_flows
+from broker.log import wire
+from broker.log.kafka import record_document
+from broker.models import IndexerState, Topic
+from core.jsonutil import dumps
+from core.models import Service
+from core.timeutil import now_ms
+
+logger = logging.getLogger(__name__)
+
+GROUP = "eventline-indexer"
+_COLUMNS = (
+    'topic_id, partition, "offset", event_id, source, type, key, correlation_id, causation_id, trace_id, '
+    "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload"
+)
+_ROW = "(" + ", ".join(["%s"] * 16) + ")"
+_MAX_TEXT = 255
+
+
+@dataclass
+class IndexerConfig:
+    """Which topics are governed and where native clients put what the index needs."""
+
+    include: list[str] = field(default_factory=lambda: [".*"])
+    exclude: list[str] = field(default_factory=list)
+    correlation_headers: list[str] = field(default_factory=lambda: ["correlation_id", "X-Correlation-ID"])
+    correlation_field: str = "correlation_id"
+    service_header: str = "service"
+    _governed: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(cls) -> IndexerConfig:
+        options = settings.EVENTLINE
+        return cls(
+            include=list(options["INDEXER_INCLUDE"]) or [".*"],
+            exclude=list(options["INDEXER_EXCLUDE"]),
+            correlation_headers=list(options["INDEXER_CORRELATION_HEADERS"]),
+            correlation_field=options["INDEXER_CORRELATION_FIELD"],
+            service_header=options["INDEXER_SERVICE_HEADER"],
+        )
+
+    def subscription(self) -> str:
+        """The consumer's regex subscription: every topic but the internal ones, or the included
+        ones (governs() applies the exclusions)."""
+        if self.include == [".*"]:
+            return "^[^_].*"
+        return "^(" + "|".join(self.include) + ")$"
+
+    def governs(self, topic: str) -> bool:
+        known = self._governed.get(topic)
+        if known is None:
+            known = self._governed[topic] = self._matches(topic)
+        return known
+
+    def _matches(self, topic: str) -> bool:
+        if topic.startswith("_"):
+            return False  # Kafka's internal topics (__consumer_offsets, __transaction_state, _schemas)
+        return any(re.fullmatch(p, topic) for p in self.include) and not any(
+            re.fullmatch(p, topic) for p in self.exclude
+        )
+
+
+@dataclass
+class Counts:
+    indexed: int = 0
+    repeated: int = 0  # already in the index (a batch re-read after a restart)
+    skipped: int = 0  # poison records
+    by_topic_skipped: Counter[str] = field(default_factory=Counter)
+
+
+class Indexer:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_config: dict[str, Any] | None = None,
+        config: IndexerConfig | None = None,
+        group: str = GROUP,
+        batch: int = 5_000,
+    ) -> None:
+        self.config = config or IndexerConfig.from_settings()
+        self.group = group
+        self.started_ms = now_ms()
+        self.batch = batch
+        self.counts = Counts()
+        self._topics: dict[str, int] = {}
+        self._services: dict[str, int | None] = {}
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                **(client_config or {}),
+                "group.id": group,
+                "client.id": "eventline-indexer",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                "topic.metadata.refresh.interval.ms": 5_000,  # new topics are picked up within seconds
+            }
+        )
+        self.consumer.subscribe([self.config.subscription()])
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def lag(self) -> dict[str, int]:
+        """Records not yet indexed per topic of its assignment: the partitions' high watermarks
+        (as of the last fetch, no request) less its positions."""
+        assignment = self.consumer.assignment()
+        behind: Counter[str] = Counter()
+        for tp in self.consumer.position(assignment) if assignment else []:
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0 and tp.offset >= 0:
+                behind[tp.topic] += max(high - tp.offset, 0)
+            elif high > 0:
+                behind[tp.topic] += high  # nothing read yet: the whole partition
+        return {topic: count for topic, count in behind.items() if self.config.governs(topic)}
+
+    def report(self) -> None:
+        """Write its state where the monitoring page and /metrics read it (IndexerState)."""
+        lag = self.lag()
+        IndexerState.objects.update_or_create(
+            name=self.group,
+            defaults={
+                "lag": lag,
+                "total_lag": sum(lag.values()),
+                "indexed": self.counts.indexed,
+                "skipped": self.counts.skipped,
+                "skipped_by_topic": dict(self.counts.by_topic_skipped),
+                "started_ms": self.started_ms,
+                "updated_ms": now_ms(),
+            },
+        )
+
+    def run_once(self, timeout_s: float = 1.0) -> int:
+        """Index what arrived (waiting up to `timeout_s` for the first record); returns how many
+        records were read."""
+        first = self.consumer.poll(timeout_s)
+        if first is None:
+            return 0
+        messages = [first, *self.consumer.consume(self.batch - 1, timeout=0)]
+        rows: list[tuple[Any, ...]] = []
+        ends: dict[tuple[str, int], int] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("indexer: %s", error)
+                continue
+            topic = message.topic()
+            ends[(topic, message.partition())] = message.offset() + 1
+            if not self.config.governs(topic):
+                continue
+            try:
+                rows.append(self._row(message))
+            except Exception:  # noqa: BLE001 - a poison record is skipped and counted, never fatal
+                logger.warning("indexer: skipped %s/%s@%s", topic, message.partition(), message.offset(), exc_info=True)
+                self.counts.skipped += 1
+                self.counts.by_topic_skipped[topic] += 1
+        self._store(rows)
+        if ends:
+            self._commit([TopicPartition(t, p, o) for (t, p), o in ends.items()])
+        return len(messages)
+
+    def _commit(self, offsets: list[TopicPartition]) -> None:
+        """Kafka's commit of a batch, once its rows are in the database."""
+        self.consumer.commit(offsets=offsets, asynchronous=False)
+
+    # --- one record ---------------------------------------------------------------------------
+
+    def _row(self, message: Any) -> tuple[Any, ...]:
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        headers = message.headers() or []
+        key, value = message.key(), message.value()
+        _, timestamp_ms = message.timestamp()
+        document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
+        payload = dumps(document).decode()
+        named = {name: raw for name, raw in headers}
+        data = document.get("data")
+        correlation = document.get("correlationid") or self._header(named, self.config.correlation_headers)
+        if not correlation and isinstance(data, dict) and self.config.correlation_field:
+            found = data.get(self.config.correlation_field)
+            correlation = str(found) if isinstance(found, str | int) else None
+        # The CloudEvents distributed-tracing attribute, else W3C trace context's own header
+        # (what OpenTelemetry's Kafka instrumentation writes).
+        traceparent = document.get("traceparent") or self._header(named, ["traceparent"])
+        schema_id = int(named["eventline_schema_id"]) if named.get("eventline_schema_id") else None
+        if schema_id is None and value and value[:1] == wire.MAGIC_BYTE and len(value) >= 5:
+            schema_id = int.from_bytes(value[1:5], "big")  # Confluent's wire format: the id after the magic byte
+        return (
+            self._topic_id(topic),
+            partition,
+            offset,
+            str(document["id"])[:_MAX_TEXT],
+            str(document["source"])[:500],
+            str(document["type"])[:_MAX_TEXT],
+            document.get("key"),
+            str(correlation)[:_MAX_TEXT] if correlation else None,
+            str(document["causationid"])[:_MAX_TEXT] if document.get("causationid") else None,
+            parse_traceparent(traceparent) if isinstance(traceparent, str) else None,
+            self._producer(named, str(document["source"])),
+            schema_id,
+            timestamp_ms,
+            int(document.get("append_time") or timestamp_ms),
+            len(value or b""),
+            payload,
+        )
+
+    @staticmethod
+    def _header(named: dict[str, bytes | None], names: Sequence[str]) -> str | None:
+        for name in names:
+            raw = named.get(name)
+            if raw:
+                return raw.decode(errors="replace")
+        return None
+
+    def _topic_id(self, name: str) -> int:
+        topic_id = self._topics.get(name)
+        if topic_id is None:
+            topic_id = Topic.objects.filter(name=name).values_list("id", flat=True).first()
+            if topic_id is None:
+                from broker.services.topics import topics_sync_with_cluster
+
+                topics_sync_with_cluster()  # a topic another client created: adopted on sight
+                topic_id = Topic.objects.filter(name=name).values_list("id", flat=True).first()
+            if topic_id is None:
+                raise LookupError(f"topic {name!r} is not in the cluster's topic list")
+            self._topics[name] = topic_id
+        return topic_id
+
+    def _producer(self, named: dict[str, bytes | None], source: str) -> int | None:
+        raw = named.get("eventline_producer")
+        if raw:
+            return int(raw)
+        name = self._header(named, [self.config.service_header]) if self.config.service_header else None
+        if not name:
+            name = source.rstrip("/").rsplit("/", 1)[-1]
+        if name not in self._services:
+            self._services[name] = Service.objects.filter(name=name).values_list("id", flat=True).first()
+        return self._services[name]
+
+    # --- the batch ------------------------------------------------------------------------------
+
+    def _store(self, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        inserted: list[tuple[Any, ...]] = []
+        with transaction.atomic(), connection.cursor() as cursor:
+            for start in range(0, len(rows), 500):
+                part = rows[start : start + 500]
+                # RETURNING names exactly the rows written (not there before): what is counted.
+                cursor.execute(
+                    f"INSERT INTO broker_event ({_COLUMNS}) VALUES {', '.join([_ROW] * len(part))} "
+                    "ON CONFLICT DO NOTHING RETURNING topic_id, producer_id, type",
+                    [value for row in part for value in row],
+                )
+                inserted += cursor.fetchall()
+            flows: Counter[Any] = Counter()
+            for (topic_id, producer_id), types in _grouped(inserted).items():
+                flows += produced(topic_id, producer_id, types)
+            record_flows(cursor, flows, now_ms())
+        self.counts.indexed += len(inserted)
+        self.counts.repeated += len(rows) - len(inserted)
+
+
+def _grouped(inserted: list[tuple[Any, ...]]) -> dict[tuple[int, int | None], list[str]]:
+    grouped: dict[tuple[int, int | None], list[str]] = {}
+    for topic_id, producer_id, event_type in inserted:
+        grouped.setdefault((topic_id, producer_id), []).append(event_type)
+    return grouped
+
+
+def run(indexer: Indexer, stop: Any, *, report_every_s: float = 5.0) -> None:
+    """Index until `stop` (a threading.Event) is set, reporting its state every few seconds."""
+    reported = 0.0
+    while not stop.is_set():
+        indexer.run_once(timeout_s=0.5)
+        if time.monotonic() - reported >= report_every_s:
+            reported = time.monotonic()
+            indexer.report()
+    indexer.report()

@@ -1,0 +1,173 @@
+"""The indexer on a real Kafka (broker.indexer, issue 18): records from Eventline's HTTP API and
+from plain confluent-kafka producers land in the index the traces read, with their correlation
+ids (CloudEvents attribute, header or JSON field), schema ids, producing services and observed
+flows; a poison record is skipped and counted; a restart re-reads nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from broker.indexer import Indexer, IndexerConfig
+from broker.models import Event, FlowStat
+from core.models import Service
+
+pytestmark = pytest.mark.django_db
+
+KAFKA_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+
+
+@pytest.fixture
+def unique(settings: Any) -> Iterator[str]:
+    if not KAFKA_BOOTSTRAP_SERVERS:
+        pytest.skip("KAFKA_BOOTSTRAP_SERVERS is not set: start a local Kafka with `scripts/kafka.sh start`")
+    settings.BROKER_BACKEND = "kafka"
+    settings.KAFKA_BOOTSTRAP_SERVERS = KAFKA_BOOTSTRAP_SERVERS
+    prefix = f"idx-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    admin = AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS})
+    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
+    for future in admin.delete_topics(names, request_timeout=10).values() if names else ():
+        future.result(timeout=10)
+
+
+def _indexer(prefix: str) -> Indexer:
+    return Indexer(
+        KAFKA_BOOTSTRAP_SERVERS, config=IndexerConfig(include=[f"{prefix}.*"]), group=f"{prefix}-indexer", batch=100
+    )
+
+
+def _index_until(indexer: Indexer, done: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        indexer.run_once(timeout_s=0.2)
+    assert done(), indexer.counts
+
+
+def _native(topic: str, records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]) -> None:
+    producer = Producer({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS})
+    for key, value, headers in records:
+        producer.produce(topic, value=value, key=key, headers=headers)
+    assert producer.flush(10) == 0
+
+
+def test_http_and_native_records_are_indexed_into_one_trace(api: Any, unique: str) -> None:
+    orders, shipments = f"{unique}-orders", f"{unique}-shipments"
+    for name in (orders, shipments):
+        assert api.post("/api/v1/topics", {"name": name, "partitions": 2}).status_code == 201
+    shipping = Service.objects.create(name="shipping")
+    sent = api.post(
+        f"/api/v1/topics/{orders}/events",
+        {"type": "OrderPlaced", "source": "/services/orders", "correlationid": "corr-1", "data": {"order": 1}},
+        content_type="application/cloudevents+json",
+    )
+    assert sent.status_code == 200, sent.content
+    _native(
+        shipments,
+        [
+            # CloudEvents binary mode from a native client, the correlation id in a plain header.
+            (
+                b"1",
+                json.dumps({"order": 1}).encode(),
+                [
+                    ("ce_id", b"ship-1"),
+                    ("ce_type", b"ShipmentCreated"),
+                    ("ce_source", b"/services/shipping"),
+                    ("X-Correlation-ID", b"corr-1"),
+                    ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+                ],
+            ),
+            # No CloudEvents at all: the correlation id is a field of the JSON value; in
+            # Confluent's wire format (magic byte, schema id 7) as JSONSerializer writes it.
+            (
+                None,
+                b"\0\0\0\0\x07" + json.dumps({"correlation_id": "corr-1", "step": 2}).encode(),
+                [("service", b"shipping")],
+            ),
+            # A poison record: a CloudEvents extension header announcing JSON that is not.
+            (None, b"{}", [("ce_id", b"bad"), ("ce_extra", b"\0{not json")]),
+        ],
+    )
+    indexer = _indexer(unique)
+    try:
+        _index_until(indexer, lambda: Event.objects.filter(topic__name__startswith=unique).count() == 3)
+    finally:
+        indexer.close()
+    assert indexer.counts.skipped == 1 and indexer.counts.indexed == 3
+
+    native = Event.objects.get(event_id="ship-1")
+    assert (native.type, native.correlation_id, native.producer_id) == ("ShipmentCreated", "corr-1", shipping.id)
+    assert native.trace_id == "0af7651916cd43dd8448eb211c80319c"
+    plain = Event.objects.get(topic__name=shipments, correlation_id="corr-1", schema_id=7)
+    assert plain.producer_id == shipping.id and plain.type == shipments, "the topic stands in for a missing type"
+
+    trace = api.get("/api/v1/traces/corr-1")
+    assert trace.status_code == 200, trace.content
+    types = sorted(event["type"] for event in trace.json()["events"])
+    assert types == ["OrderPlaced", "ShipmentCreated", shipments]
+    produced = FlowStat.objects.filter(role=FlowStat.ROLE_PRODUCE, service_id=shipping.id)
+    assert sum(produced.values_list("events", flat=True)) == 2, "the native producer's flow is observed"
+
+
+def test_a_restart_resumes_after_the_last_commit_and_a_lost_commit_indexes_nothing_twice(
+    api: Any, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = f"{unique}-events"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    _native(topic, [(None, json.dumps({"n": n}).encode(), []) for n in range(5)])
+    first = _indexer(unique)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed between the database commit and Kafka's")
+
+    monkeypatch.setattr(first, "_commit", crash)
+    with pytest.raises(RuntimeError):
+        _index_until(first, lambda: False, timeout_s=5)
+    first.close()
+    assert Event.objects.filter(topic__name=topic).count() == 5
+
+    _native(topic, [(None, json.dumps({"n": n}).encode(), []) for n in range(5, 8)])
+    second = _indexer(unique)
+    try:
+        _index_until(second, lambda: second.counts.indexed == 3)
+    finally:
+        second.close()
+    assert second.counts.repeated == 5, "the batch whose commit was lost was read again and skipped"
+    assert sorted(Event.objects.filter(topic__name=topic).values_list("offset", flat=True)) == list(range(8))
+
+
+def test_its_own_lag_is_reported_on_the_monitoring_page_and_in_metrics(
+    api: Any, unique: str, client: Any, admin_user: Any
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    topic = f"{unique}-events"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    _native(topic, [(None, json.dumps({"n": n}).encode(), [("ce_id", f"e{n}".encode())]) for n in range(10)])
+    indexer = Indexer(
+        KAFKA_BOOTSTRAP_SERVERS, config=IndexerConfig(include=[f"{unique}.*"]), group=f"{unique}-indexer", batch=2
+    )
+    try:
+        _index_until(indexer, lambda: indexer.counts.indexed >= 2)
+        indexer.report()
+    finally:
+        indexer.close()
+    behind = 10 - indexer.counts.indexed
+    assert behind > 0, "two records a batch: most are still to index"
+
+    client.force_login(admin_user)
+    html = client.get("/monitoring/").content.decode()
+    assert f"{behind} records behind" in html and f"{indexer.counts.indexed} indexed" in html
+    families = text_string_to_metric_families(api.client.get("/metrics").content.decode())
+    lag = {
+        s.labels.get("topic"): s.value for f in families for s in f.samples if s.name == "eventline_indexer_lag_records"
+    }
+    assert lag == {topic: behind}
