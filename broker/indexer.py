@@ -36,9 +36,10 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 
 from broker.envelope import parse_traceparent
-from broker.flows import produced, record_flows
+from broker.flows import minute_of, produced, record_flows
 from broker.log import wire
 from broker.log.kafka import record_document
 from broker.models import IndexerState, Topic
@@ -55,6 +56,7 @@ _COLUMNS = (
 )
 _ROW = "(" + ", ".join(["%s"] * 16) + ")"
 _MAX_TEXT = 255
+_APPEND_TIME_HEADER = "eventline_append_time"  # present on what Eventline's produce wrote
 
 
 @dataclass
@@ -125,6 +127,9 @@ class Indexer:
         self.counts = Counts()
         self._topics: dict[str, int] = {}
         self._services: dict[str, int | None] = {}
+        self._required: dict[int, str] = {}  # topic id -> the subject its records must name ('' for none)
+        # (topic id, partition, offset) -> (kind, reason, producer id, type, payload), this batch's
+        self._violations: dict[tuple[int, int, int], tuple[str, str, int | None, str, str]] = {}
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -224,10 +229,22 @@ class Indexer:
         # (what OpenTelemetry's Kafka instrumentation writes).
         traceparent = document.get("traceparent") or self._header(named, ["traceparent"])
         schema_id = int(named["eventline_schema_id"]) if named.get("eventline_schema_id") else None
-        if schema_id is None and value and value[:1] == wire.MAGIC_BYTE and len(value) >= 5:
+        framed = schema_id is None and bool(value) and value[:1] == wire.MAGIC_BYTE and len(value) >= 5
+        if framed:
             schema_id = int.from_bytes(value[1:5], "big")  # Confluent's wire format: the id after the magic byte
+        topic_id = self._topic_id(topic)
+        producer_id = self._producer(named, str(document["source"]))
+        if _APPEND_TIME_HEADER not in named:  # Eventline's own records were checked when produced
+            broken = self._contract_broken(topic_id, schema_id if framed else None, document)
+            if broken is not None:
+                self._violations[(topic_id, partition, offset)] = (
+                    *broken,
+                    producer_id,
+                    str(document["type"])[:_MAX_TEXT],
+                    payload,
+                )
         return (
-            self._topic_id(topic),
+            topic_id,
             partition,
             offset,
             str(document["id"])[:_MAX_TEXT],
@@ -237,13 +254,54 @@ class Indexer:
             str(correlation)[:_MAX_TEXT] if correlation else None,
             str(document["causationid"])[:_MAX_TEXT] if document.get("causationid") else None,
             parse_traceparent(traceparent) if isinstance(traceparent, str) else None,
-            self._producer(named, str(document["source"])),
+            producer_id,
             schema_id,
             timestamp_ms,
             int(document.get("append_time") or timestamp_ms),
             len(value or b""),
             payload,
         )
+
+    def _contract_broken(
+        self, topic_id: int, schema_id: int | None, document: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """(kind, reason) when a native record breaks its data contract: a schema id the registry
+        does not know, data that fails the schema its id names, or no schema id at all on a topic
+        whose subject (TopicNameStrategy's `<topic>-value`, or its bound subject) is registered."""
+        from broker.models import ContractViolation
+        from schemas.validation import validator_for
+
+        if schema_id is None:
+            subject = self._required_subject(topic_id)
+            if subject:
+                return ContractViolation.MISSING_WIRE_FORMAT, f"no schema id, and subject '{subject}' is registered"
+            return None
+        try:
+            validator = validator_for(schema_id)
+        except LookupError:
+            return ContractViolation.UNKNOWN_SCHEMA, f"schema id {schema_id} is not in the registry"
+        if "data" not in document:
+            return None  # a payload Eventline cannot read as JSON (Protobuf binary): not checked here
+        issues = validator.validate(document["data"])
+        if not issues:
+            return None
+        reasons = "; ".join(f"{issue.pointer or '/'}: {issue.reason}" for issue in issues[:3])
+        return ContractViolation.INVALID, f"schema id {schema_id}: {reasons}"
+
+    def _required_subject(self, topic_id: int) -> str:
+        """The subject whose records must carry a schema id on this topic ('' for none): its bound
+        subject, else `<topic>-value` when the registry has it; never with validation off."""
+        if topic_id not in self._required:
+            from schemas.models import Subject
+
+            topic = Topic.objects.filter(pk=topic_id).values("name", "value_subject", "validation_mode").first()
+            subject = ""
+            if topic is not None and topic["validation_mode"] != "off":
+                candidate = topic["value_subject"] or f"{topic['name']}-value"
+                if Subject.objects.filter(name=candidate).exists():
+                    subject = candidate
+            self._required[topic_id] = subject
+        return self._required[topic_id]
 
     @staticmethod
     def _header(named: dict[str, bytes | None], names: Sequence[str]) -> str | None:
@@ -290,7 +348,7 @@ class Indexer:
                 # RETURNING names exactly the rows written (not there before): what is counted.
                 cursor.execute(
                     f"INSERT INTO broker_event ({_COLUMNS}) VALUES {', '.join([_ROW] * len(part))} "
-                    "ON CONFLICT DO NOTHING RETURNING topic_id, producer_id, type",
+                    'ON CONFLICT DO NOTHING RETURNING topic_id, producer_id, type, partition, "offset"',
                     [value for row in part for value in row],
                 )
                 inserted += cursor.fetchall()
@@ -298,15 +356,44 @@ class Indexer:
             for (topic_id, producer_id), types in _grouped(inserted).items():
                 flows += produced(topic_id, producer_id, types)
             record_flows(cursor, flows, now_ms())
+            # Violations of the rows written now only: a batch read again counts none twice.
+            _record_violations(
+                [self._violations[(t, p, o)] + (t, p, o) for t, _, _, p, o in inserted if (t, p, o) in self._violations]
+            )
+        self._violations.clear()
         self.counts.indexed += len(inserted)
         self.counts.repeated += len(rows) - len(inserted)
 
 
 def _grouped(inserted: list[tuple[Any, ...]]) -> dict[tuple[int, int | None], list[str]]:
     grouped: dict[tuple[int, int | None], list[str]] = {}
-    for topic_id, producer_id, event_type in inserted:
+    for topic_id, producer_id, event_type, _, _ in inserted:
         grouped.setdefault((topic_id, producer_id), []).append(event_type)
     return grouped
+
+
+def _record_violations(found: list[tuple[Any, ...]]) -> None:
+    """Add this batch's violations to their minute's counts; the last one is the example."""
+    from broker.models import ContractViolation
+
+    at = now_ms()
+    for kind, reason, producer_id, event_type, payload, topic_id, partition, offset in found:
+        key = {
+            "topic_id": topic_id,
+            "kind": kind,
+            "event_type": event_type,
+            "producer_id": producer_id,
+            "minute_ms": minute_of(at),
+        }
+        example = {
+            "last_seen_ms": at,
+            "example_partition": partition,
+            "example_offset": offset,
+            "example_reason": reason,
+            "example_payload": payload,
+        }
+        if not ContractViolation.objects.filter(**key).update(count=F("count") + 1, **example):
+            ContractViolation.objects.create(**key, count=1, **example)
 
 
 def run(indexer: Indexer, stop: Any, *, report_every_s: float = 5.0) -> None:

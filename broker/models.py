@@ -421,3 +421,41 @@ class IndexerState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: lag {self.total_lag}"
+
+
+class ContractViolation(models.Model):
+    """Records from native Kafka clients that broke their data contract, as the indexer found them
+    (broker.indexer), counted per topic, kind, event type, producing service and minute, with the
+    last one kept as an example (masked when shown)."""
+
+    UNKNOWN_SCHEMA = "unknown_schema"
+    MISSING_WIRE_FORMAT = "missing_wire_format"
+    INVALID = "invalid"
+    KINDS = {
+        UNKNOWN_SCHEMA: "schema id not in the registry",
+        MISSING_WIRE_FORMAT: "no schema id (Confluent's wire format) on a topic whose subject is registered",
+        INVALID: "payload fails its schema",
+    }
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    event_type = models.CharField(max_length=255)
+    producer = models.ForeignKey("core.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    minute_ms = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+    last_seen_ms = models.BigIntegerField()
+    example_partition = models.IntegerField()
+    example_offset = models.BigIntegerField()
+    example_reason = models.TextField()
+    example_payload = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "kind", "event_type", "producer", "minute_ms"], name="broker_contractviolation_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["last_seen_ms"], name="broker_contractviolation_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} {self.kind} x{self.count}"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 from django.urls import reverse
 
-from broker.models import DeadLetter, Topic
+from broker.models import ContractViolation, DeadLetter, Topic
 from catalog.attention import SHOWN_PER_KIND, AttentionItem
 from core.auth import Principal
 from core.timeutil import now_ms
@@ -20,7 +20,13 @@ from monitoring.traces.selectors import trace_list
 
 def attention_items(*, principal: Principal) -> list[AttentionItem]:
     """A fixed number of queries, whatever is wrong and however much of it."""
-    return [*_groups_in_error(), *_troubled_transactions(principal), *_dead_letters(), *_schema_violations()]
+    return [
+        *_groups_in_error(),
+        *_troubled_transactions(principal),
+        *_dead_letters(),
+        *_schema_violations(),
+        *_contract_violations(),
+    ]
 
 
 def _groups_in_error() -> list[AttentionItem]:
@@ -93,3 +99,34 @@ def _schema_violations() -> list[AttentionItem]:
         )
         for name, failures in topics
     ]
+
+
+def _contract_violations() -> list[AttentionItem]:
+    """Native Kafka records that broke their data contract in the last day (broker.indexer)."""
+    since = now_ms() - 86_400_000
+    per_topic = (
+        ContractViolation.objects.filter(last_seen_ms__gte=since)
+        .values("topic__name", "kind")
+        .annotate(records=Sum("count"), latest=Max("last_seen_ms"))
+        .order_by("-records", "topic__name")[:SHOWN_PER_KIND]
+    )
+    items = []
+    for row in per_topic:
+        example = (
+            ContractViolation.objects.filter(topic__name=row["topic__name"], kind=row["kind"])
+            .order_by("-last_seen_ms")
+            .values_list("producer__name", "example_reason")
+            .first()
+        )
+        producer, reason = example if example else (None, "")
+        items.append(
+            AttentionItem(
+                kind="Data contract",
+                title=f"{row['records']:,} record{'s' if row['records'] != 1 else ''} on {row['topic__name']} broke "
+                f"their contract ({ContractViolation.KINDS.get(row['kind'], row['kind'])})",
+                detail=f"from {producer or 'an unknown producer'} · {reason}",
+                url=reverse("topics:topic-detail", args=[row["topic__name"]]),
+                severity="warning",
+            )
+        )
+    return items

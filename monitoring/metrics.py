@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from broker.models import IndexerState, Partition, Topic
+from broker.models import ContractViolation, IndexerState, Partition, Topic
 from core.auth import Principal, authenticate_key, credentials_from_header, principal_for_user
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import EventlineError
@@ -95,6 +96,18 @@ def _indexer_series() -> Iterator[Metric]:
         "Records the Kafka indexer could not read (poison) and skipped since it started.",
         labels=["topic"],
     )
+    violations = CounterMetricFamily(
+        "eventline_contract_violations",
+        "Native Kafka records that broke their data contract, per topic and kind (the indexer's checks).",
+        labels=["topic", "kind"],
+    )
+    for topic, kind, count in (
+        ContractViolation.objects.values_list("topic__name", "kind")
+        .annotate(records=Sum("count"))
+        .order_by("topic__name", "kind")
+    ):
+        violations.add_metric([topic, kind], count)
+    yield violations
     for state in IndexerState.objects.order_by("name"):
         for topic, count in sorted(state.lag.items()):
             behind.add_metric([topic], count)

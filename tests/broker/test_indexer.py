@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from broker.indexer import Indexer, IndexerConfig
 from broker.models import Event, FlowStat
@@ -147,8 +148,6 @@ def test_a_restart_resumes_after_the_last_commit_and_a_lost_commit_indexes_nothi
 def test_its_own_lag_is_reported_on_the_monitoring_page_and_in_metrics(
     api: Any, unique: str, client: Any, admin_user: Any
 ) -> None:
-    from prometheus_client.parser import text_string_to_metric_families
-
     topic = f"{unique}-events"
     assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
     _native(topic, [(None, json.dumps({"n": n}).encode(), [("ce_id", f"e{n}".encode())]) for n in range(10)])
@@ -171,3 +170,68 @@ def test_its_own_lag_is_reported_on_the_monitoring_page_and_in_metrics(
         s.labels.get("topic"): s.value for f in families for s in f.samples if s.name == "eventline_indexer_lag_records"
     }
     assert lag == {topic: behind}
+
+
+def test_native_records_that_break_their_data_contract_are_counted_shown_and_exported(
+    api: Any, unique: str, client: Any, admin_user: Any
+) -> None:
+    from broker.models import ContractViolation
+    from core.auth import principal_for_user
+    from monitoring.attention import attention_items
+    from schemas.services import schema_version_register
+
+    topic = f"{unique}-payments"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    schema = {"type": "object", "properties": {"amount": {"type": "number"}}, "required": ["amount"]}
+    schema_id = schema_version_register(
+        subject=f"{topic}-value", schema=json.dumps(schema), schema_type="JSON"
+    ).schema_id
+    Service.objects.create(name="billing")
+    framed = b"\0" + schema_id.to_bytes(4, "big")
+    by_billing = [("service", b"billing")]
+    _native(
+        topic,
+        [
+            (None, framed + b'{"amount": 5}', [("ce_id", b"ok-1"), *by_billing]),  # keeps its contract
+            (None, framed + b'{"amount": "five"}', [("ce_id", b"bad-1"), *by_billing]),  # fails the schema
+            (None, b"\0\0\x0f\x42\x3f" + b'{"amount": 5}', [("ce_id", b"bad-2"), *by_billing]),  # unknown id 999,999
+            (None, b'{"amount": 5}', [("ce_id", b"bad-3"), *by_billing]),  # no wire format on a registered topic
+        ],
+    )
+    # Eventline's own records were checked when produced: not checked again.
+    assert api.post(f"/api/v1/topics/{topic}/events", {"data": {"amount": 1}}).status_code == 200
+    indexer = _indexer(unique)
+    try:
+        _index_until(indexer, lambda: indexer.counts.indexed == 5)
+    finally:
+        indexer.close()
+
+    found = {(v.kind, v.producer.name if v.producer else None, v.count) for v in ContractViolation.objects.all()}
+    assert found == {
+        (ContractViolation.INVALID, "billing", 1),
+        (ContractViolation.UNKNOWN_SCHEMA, "billing", 1),
+        (ContractViolation.MISSING_WIRE_FORMAT, "billing", 1),
+    }
+    invalid = ContractViolation.objects.get(kind=ContractViolation.INVALID)
+    assert "/amount" in invalid.example_reason and json.loads(invalid.example_payload)["id"] == "bad-1"
+
+    again = Indexer(KAFKA_BOOTSTRAP_SERVERS, config=IndexerConfig(include=[f"{unique}.*"]), group=f"{unique}-again")
+    try:
+        _index_until(again, lambda: again.counts.repeated == 5)  # everything read a second time
+    finally:
+        again.close()
+    assert sum(ContractViolation.objects.values_list("count", flat=True)) == 3, "nothing counted twice"
+
+    client.force_login(admin_user)
+    page = client.get(f"/topics/{topic}/").content.decode()
+    assert 'id="contract-violations"' in page and "schema id 999999 is not in the registry" in page
+    items = [item for item in attention_items(principal=principal_for_user(admin_user)) if item.kind == "Data contract"]
+    assert len(items) == 3 and all(topic in item.title and "billing" in item.detail for item in items)
+    families = text_string_to_metric_families(api.client.get("/metrics").content.decode())
+    exported = {
+        s.labels["kind"]: s.value
+        for f in families
+        for s in f.samples
+        if s.name == "eventline_contract_violations_total" and s.labels.get("topic") == topic
+    }
+    assert exported == {"invalid": 1, "unknown_schema": 1, "missing_wire_format": 1}
