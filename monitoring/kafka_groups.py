@@ -1,7 +1,9 @@
 """On the Kafka backend, the cluster's consumer groups, native ones included, seen by the lag
 pages as the SQL backend's groups are (issue 17): each sampling round mirrors every group's
 committed offsets and every partition's log start and end into the tables lag.py reads, so
-offsets, time lag, Burrow status, history and time to drain work unchanged.
+offsets, time lag, Burrow status, history and time to drain work unchanged, and each commit that
+moved is counted as an observed consume flow of the group, so lineage shows native groups as
+consumers of their topics.
 
 Resolution: a commit is seen at the next round (LAG_SAMPLE_INTERVAL_S, 15 s by default), and its
 time is the round's; time lag stays exact, from the timestamp of the record at the committed
@@ -9,11 +11,13 @@ offset (lag.py reads it from Kafka). Nothing here runs on the SQL backend."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from broker.choices import ActivityKind
+from broker.flows import FlowKey, consumed, record_flows
 from broker.log import get_log, get_topic_admin
 from broker.models import ConsumerGroup, GroupActivity, GroupPartition, Partition, Topic
 
@@ -62,6 +66,7 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
             for row in GroupPartition.objects.filter(group_id__in=list(known.values()))
         }
         created, changed, commits = [], [], []
+        consumed_flows: Counter[FlowKey] = Counter()
         for name, committed in groups.items():
             group_id = known[name]
             for topic, partition, offset in committed:
@@ -81,6 +86,10 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                         )
                     )
                 elif row.committed_offset != offset:
+                    if row.committed_offset is not None and offset > row.committed_offset:
+                        # What the group read since the last round, as an observed flow (lineage's
+                        # consumers): the offsets it moved past, transaction markers included.
+                        consumed_flows.update(consumed(topic_id, None, group_id, offset - row.committed_offset))
                     row.committed_offset, row.committed_ms = offset, now_ms
                     changed.append(row)
                 else:
@@ -101,6 +110,9 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
         GroupPartition.objects.bulk_create(created, batch_size=500)
         GroupPartition.objects.bulk_update(changed, ["committed_offset", "committed_ms"], batch_size=500)
         GroupActivity.objects.bulk_create(commits, batch_size=500)
+        if consumed_flows:
+            with connection.cursor() as cursor:
+                record_flows(cursor, consumed_flows, now_ms)
     return seen
 
 

@@ -80,3 +80,8 @@ def test_a_later_commit_is_seen_by_the_next_round(cluster_topic: str) -> None:
     row = ConsumerGroup.objects.get(name=group)
     [lag] = partition_lags(group_ids=[row.id], now_ms=now_ms)[row.id]
     assert (lag.committed_offset, lag.lag, lag.time_lag_ms) == (5, 0, 0)
+    # The commit that moved is an observed flow: the native group consumed 4 records of the topic.
+    from broker.models import FlowStat
+
+    flows = FlowStat.objects.filter(role=FlowStat.ROLE_CONSUME, group_id=row.id)
+    assert [(f.topic.name, f.events) for f in flows] == [(cluster_topic, 4)]
