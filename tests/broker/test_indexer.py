@@ -235,3 +235,37 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
         if s.name == "eventline_contract_violations_total" and s.labels.get("topic") == topic
     }
     assert exported == {"invalid": 1, "unknown_schema": 1, "missing_wire_format": 1}
+
+
+def test_the_demos_native_producer_is_read_by_the_indexer_and_keeps_its_contract(
+    api: Any, unique: str, live_server: Any
+) -> None:
+    """The demo's Shipping on Kafka (catalog simulate_traffic.NativeProducer): confluent-kafka
+    with Confluent's JSONSerializer against Eventline's /registry, CloudEvents headers."""
+    from broker.models import ContractViolation
+    from catalog.management.commands.simulate_traffic import NativeProducer
+    from core.services import api_key_create
+    from schemas.services import schema_version_register
+
+    topic = f"{unique}-shipping"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    schema = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+    schema_id = schema_version_register(
+        subject=f"{topic}-OrderShipped", schema=json.dumps(schema), schema_type="JSON"
+    ).schema_id
+    shipping = Service.objects.create(name="shipping")
+    _, key = api_key_create(service_name="shipping", scopes=[f"produce:{topic}"])
+    native = NativeProducer(live_server.url, key, "shipping", KAFKA_BOOTSTRAP_SERVERS, {})
+    native.produce(topic, "OrderShipped", {"order_id": "ord-1"}, None, str(uuid.uuid4()))
+    native.close()
+
+    indexer = _indexer(unique)
+    try:
+        _index_until(indexer, lambda: indexer.counts.indexed == 1)
+    finally:
+        indexer.close()
+    event = Event.objects.get(topic__name=topic)
+    assert (event.type, event.schema_id, event.producer_id) == ("OrderShipped", schema_id, shipping.id)
+    assert json.loads(event.payload)["data"] == {"order_id": "ord-1"}, "the wire format was read with its schema"
+    assert event.trace_id is not None and event.correlation_id is not None
+    assert not ContractViolation.objects.exists()
