@@ -252,3 +252,42 @@ def dead_letter_get(*, id: int, visible_to: Principal) -> Any:
     if row is None or not (visible_to.may_describe(row.topic) and visible_to.may_use_group(row.group)):
         raise NotFound(f"No dead letter with id {id}.")
     return row
+
+
+def contract_violations_recent(
+    *, principal: Principal, topic_id: int | None = None, event_type: str | None = None, within_ms: int = 86_400_000
+) -> list[dict[str, Any]]:
+    """Data-contract violations of native Kafka records (broker.indexer) seen within the last
+    `within_ms`, per topic, kind, event type and producer, with the rate per hour and the latest
+    example masked for `principal`."""
+    from broker.masking import mask_events
+    from broker.models import ContractViolation
+    from core.jsonutil import loads
+    from core.timeutil import now_ms
+
+    rows = ContractViolation.objects.filter(last_seen_ms__gte=now_ms() - within_ms)
+    if topic_id is not None:
+        rows = rows.filter(topic_id=topic_id)
+    if event_type is not None:
+        rows = rows.filter(event_type=event_type)
+    merged: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for row in rows.select_related("producer", "topic").order_by("-last_seen_ms"):
+        key = (row.topic.name, row.kind, row.event_type, row.producer.name if row.producer else "")
+        if key not in merged:  # the newest row of the key holds the example
+            merged[key] = {
+                "topic": key[0],
+                "kind": row.kind,
+                "kind_label": ContractViolation.KINDS.get(row.kind, row.kind),
+                "event_type": row.event_type,
+                "producer": key[3],
+                "count": 0,
+                "last_seen_ms": row.last_seen_ms,
+                "reason": row.example_reason,
+                "partition": row.example_partition,
+                "offset": row.example_offset,
+                "example": mask_events([loads(row.example_payload)], principal)[0],
+            }
+        merged[key]["count"] += row.count
+    for found in merged.values():
+        found["per_hour"] = round(found["count"] / (within_ms / 3_600_000), 2)
+    return list(merged.values())

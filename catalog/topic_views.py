@@ -5,7 +5,6 @@ correlation id or business key, and tails the newest events live."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max, Sum
@@ -18,6 +17,7 @@ from broker.constants import ACCESS_DECLARED, ACCESS_EXPLICIT
 from broker.masking import hidden_fields, mask_events, pointer_touches
 from broker.models import Event, FlowStat, Partition, Topic
 from broker.partitioner import partition_for_key
+from broker.selectors import contract_violations_recent
 from catalog.models import EventType
 from catalog.selectors import declared_services_of_topic
 from core.auth import principal_for_user
@@ -55,37 +55,6 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     }
     rows = [{"topic": topic, "rate": rates.get(topic.id, 0.0), "events": events.get(topic.id, 0)} for topic in topics]
     return render(request, "topics/topic_list.html", {"rows": rows})
-
-
-def _contract_violations(topic: Any, principal: Any) -> list[dict[str, Any]]:
-    """The topic's data-contract violations of the last day (broker.indexer), per kind, event
-    type and producer, each with its latest example masked for the viewer."""
-    from broker.models import ContractViolation
-    from core.timeutil import now_ms
-
-    rows = (
-        ContractViolation.objects.filter(topic=topic, last_seen_ms__gte=now_ms() - 86_400_000)
-        .select_related("producer")
-        .order_by("-last_seen_ms")
-    )
-    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row.kind, row.event_type, row.producer.name if row.producer else "")
-        if key not in merged:  # the newest row of the key holds the example
-            merged[key] = {
-                "kind": row.kind,
-                "kind_label": ContractViolation.KINDS.get(row.kind, row.kind),
-                "event_type": row.event_type,
-                "producer": key[2],
-                "count": 0,
-                "last_seen_ms": row.last_seen_ms,
-                "reason": row.example_reason,
-                "partition": row.example_partition,
-                "offset": row.example_offset,
-                "example": mask_events([loads(row.example_payload)], principal)[0],
-            }
-        merged[key]["count"] += row.count
-    return list(merged.values())
 
 
 @login_required
@@ -201,7 +170,7 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
         "scanned": scanned,
         "refused_types": refused_types,
         "filter_scan_limit": FILTER_SCAN_LIMIT,
-        "contract_violations": _contract_violations(topic, principal),
+        "contract_violations": contract_violations_recent(principal=principal, topic_id=topic.id),
         "tail_cursor": _cursor_text({p.number: p.end_offset for p in partitions}),
         "tail_keep": TAIL_KEEP,
         "tail_poll_ms": TAIL_POLL_MS,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from broker.business_keys import business_key_find
 from broker.masking import mask_data
 from broker.models import Topic
+from broker.selectors import contract_violations_recent
 from catalog import schema_view, selectors, services
 from catalog.attention import attention_items
 from catalog.choices import FlowRole, Lifecycle
@@ -143,6 +144,9 @@ def event_type_detail(request: HttpRequest, name: str) -> HttpResponse:
         "example_masked": example_masked,
         "schema": schema,
         "business_flows": selectors.business_flows_of_event_type(event_type),
+        "contract_violations": contract_violations_recent(
+            principal=principal_for_user(request.user), event_type=event_type.name
+        ),
         "changes": services.recent_changes(object_type="event_type", object_id=event_type.pk, limit=20),
         "can_edit": has_role(request, "editor"),
     }

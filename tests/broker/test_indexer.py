@@ -193,7 +193,7 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
         topic,
         [
             (None, framed + b'{"amount": 5}', [("ce_id", b"ok-1"), *by_billing]),  # keeps its contract
-            (None, framed + b'{"amount": "five"}', [("ce_id", b"bad-1"), *by_billing]),  # fails the schema
+            (None, framed + b'{"amount": "five"}', [("ce_id", b"bad-1"), ("ce_type", b"PaymentTaken"), *by_billing]),
             (None, b"\0\0\x0f\x42\x3f" + b'{"amount": 5}', [("ce_id", b"bad-2"), *by_billing]),  # unknown id 999,999
             (None, b'{"amount": 5}', [("ce_id", b"bad-3"), *by_billing]),  # no wire format on a registered topic
         ],
@@ -207,6 +207,7 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
         indexer.close()
 
     found = {(v.kind, v.producer.name if v.producer else None, v.count) for v in ContractViolation.objects.all()}
+    assert ContractViolation.objects.get(kind=ContractViolation.INVALID).event_type == "PaymentTaken"
     assert found == {
         (ContractViolation.INVALID, "billing", 1),
         (ContractViolation.UNKNOWN_SCHEMA, "billing", 1),
@@ -225,6 +226,21 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
     client.force_login(admin_user)
     page = client.get(f"/topics/{topic}/").content.decode()
     assert 'id="contract-violations"' in page and "schema id 999999 is not in the registry" in page
+    from django.urls import reverse
+
+    from catalog import services as catalog
+    from core.auth import Principal
+
+    editor = Principal(scopes=frozenset({"admin"}), username="seed")
+    catalog.domain_create(principal=editor, name="Billing", description="")
+    catalog.team_create(principal=editor, name="Billing Team")
+    catalog.event_type_create(
+        principal=editor,
+        data={"name": "PaymentTaken", "domain": "Billing", "owner_team": "Billing Team", "summary": "paid"},
+    )
+    type_page = client.get(reverse("catalog:event-type-detail", args=["PaymentTaken"])).content.decode()
+    assert 'id="contract-violations"' in type_page and "/amount" in type_page
+    assert "schema id 999999" not in type_page, "only this type's violations"
     items = [item for item in attention_items(principal=principal_for_user(admin_user)) if item.kind == "Data contract"]
     assert len(items) == 3 and all(topic in item.title and "billing" in item.detail for item in items)
     families = text_string_to_metric_families(api.client.get("/metrics").content.decode())
