@@ -19,7 +19,7 @@ and Stable once all have; Empty with no members; Dead once deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -470,40 +470,42 @@ def _partition_rows(topics: Iterable[Topic]) -> dict[tuple[int, int], Partition]
     return {(row.topic_id, row.number): row for row in Partition.objects.filter(topic__in=list(topics))}
 
 
-def _check_offsets(raw: Any, principal: Principal) -> tuple[list[dict[str, Any]], dict[str, Topic]]:
+def offsets_checked(
+    raw: Any,
+    principal: Principal,
+    partition_counts: Mapping[str, int],
+    end_of: Callable[[str, int], int] | None = None,
+) -> list[dict[str, Any]]:
+    """A commit's offsets, every one checked before any is stored, on either backend: a known topic
+    (`partition_counts`: name -> partitions) the key may consume, one of its partitions, an offset
+    from 0 (up to the log end offset where `end_of` gives it: the SQL log; Kafka itself takes
+    offsets past its end), metadata of at most 4096 characters. Raises 422 naming every refused
+    offset; the offsets come back with their topic's name (and `log_end_offset` where known)."""
     if not isinstance(raw, list) or not raw:
         raise field_error("offsets", "must be a non-empty list of {topic, partition, offset, metadata}")
-    names = {item.get("topic") for item in raw if isinstance(item, dict) and isinstance(item.get("topic"), str)}
-    topics = {topic.name: topic for topic in Topic.objects.filter(name__in=names)}
-    partitions = _partition_rows(topics.values())
     errors: list[dict[str, Any]] = []
     clean: list[dict[str, Any]] = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             errors.append({"index": index, "field": "", "reason": "must be an object"})
             continue
-        topic = topics.get(item.get("topic"))  # type: ignore[arg-type]
-        partition, offset, metadata = item.get("partition"), item.get("offset"), item.get("metadata", "")
-        if topic is None:
-            errors.append({"index": index, "field": "topic", "reason": f"unknown topic {item.get('topic')!r}"})
+        name, partition, offset = item.get("topic"), item.get("partition"), item.get("offset")
+        metadata = item.get("metadata", "")
+        if not isinstance(name, str) or name not in partition_counts:
+            errors.append({"index": index, "field": "topic", "reason": f"unknown topic {name!r}"})
             continue
-        if not principal.allows("consume", topic.name):
-            principal.require("consume", topic.name)
-        topic_access_require(principal, topic.name, CONSUME)
-        if isinstance(partition, bool) or not isinstance(partition, int) or (topic.id, partition) not in partitions:
+        principal.require(CONSUME, name)
+        topic_access_require(principal, name, CONSUME)
+        count = partition_counts[name]
+        if isinstance(partition, bool) or not isinstance(partition, int) or not 0 <= partition < count:
             errors.append(
-                {
-                    "index": index,
-                    "field": "partition",
-                    "reason": f"must be a partition of '{topic.name}' (0..{topic.partition_count - 1})",
-                }
+                {"index": index, "field": "partition", "reason": f"must be a partition of '{name}' (0..{count - 1})"}
             )
             continue
-        end = partitions[(topic.id, partition)].end_offset
-        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= end:
-            errors.append(
-                {"index": index, "field": "offset", "reason": f"must be an integer from 0 to the log end offset {end}"}
-            )
+        end = end_of(name, partition) if end_of is not None else None
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0 or (end is not None and offset > end):
+            reason = f"must be an integer from 0 to the log end offset {end}" if end is not None else None
+            errors.append({"index": index, "field": "offset", "reason": reason or "must be an integer of at least 0"})
             continue
         if metadata is None:
             metadata = ""
@@ -513,7 +515,7 @@ def _check_offsets(raw: Any, principal: Principal) -> tuple[list[dict[str, Any]]
             )
             continue
         clean.append(
-            {"topic": topic, "partition": partition, "offset": offset, "metadata": metadata, "log_end_offset": end}
+            {"topic": name, "partition": partition, "offset": offset, "metadata": metadata, "log_end_offset": end}
         )
     if errors:
         raise ValidationFailed(
@@ -521,7 +523,27 @@ def _check_offsets(raw: Any, principal: Principal) -> tuple[list[dict[str, Any]]
             code="offsets_refused",
             details={"errors": errors},
         )
-    return clean, topics
+    return clean
+
+
+def _check_offsets(raw: Any, principal: Principal) -> list[dict[str, Any]]:
+    """offsets_checked against the Topic and Partition rows; each offset's topic comes back as its row."""
+    names = (
+        {item.get("topic") for item in raw if isinstance(item, dict) and isinstance(item.get("topic"), str)}
+        if isinstance(raw, list)
+        else set()
+    )
+    topics = {topic.name: topic for topic in Topic.objects.filter(name__in=names)}
+    partitions = _partition_rows(topics.values())
+    clean = offsets_checked(
+        raw,
+        principal,
+        {name: topic.partition_count for name, topic in topics.items()},
+        lambda name, number: partitions[(topics[name].id, number)].end_offset,
+    )
+    for commit in clean:
+        commit["topic"] = topics[commit["topic"]]
+    return clean
 
 
 def _store_commits(group: ConsumerGroup, commits: Sequence[dict[str, Any]], member_id: str, at_ms: int) -> None:
@@ -565,7 +587,7 @@ def group_commit(
     """
     validate_group_name(group_name)
     principal.require_group(group_name)
-    commits, _ = _check_offsets(offsets, principal)
+    commits = _check_offsets(offsets, principal)
     at_ms = now_ms()
     with transaction.atomic():
         group = _lock_group(group_name, create=member_id is None)

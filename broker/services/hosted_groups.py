@@ -21,10 +21,10 @@ from typing import Any
 
 from django.conf import settings
 
-from broker.access import CONSUME, require_consume, topic_access_require
+from broker.access import require_consume
 from broker.consumer_host import commit_partition
 from broker.services.fetch import FetchLimits
-from broker.services.groups import MemberView, _validate_join, validate_group_name
+from broker.services.groups import MemberView, _validate_join, offsets_checked, validate_group_name
 from core.auth import Principal
 from core.errors import (
     BadRequest,
@@ -226,48 +226,6 @@ def hosted_fetch(*, group_name: str, member_id: str, principal: Principal, limit
     return events
 
 
-def _check_offsets(raw: Any, principal: Principal) -> list[dict[str, Any]]:
-    """The commit's offsets, every one checked before any is sent (as on SQL): a topic of the
-    cluster the key may consume, one of its partitions, an offset >= 0, metadata of at most 4096
-    characters. Kafka itself takes offsets past the log end, so they are not refused here."""
-    if not isinstance(raw, list) or not raw:
-        raise field_error("offsets", "must be a non-empty list of {topic, partition, offset, metadata}")
-    counts = _cluster_partitions()
-    errors: list[dict[str, Any]] = []
-    clean: list[dict[str, Any]] = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict):
-            errors.append({"index": index, "field": "", "reason": "must be an object"})
-            continue
-        topic, partition, offset = item.get("topic"), item.get("partition"), item.get("offset")
-        metadata = item.get("metadata") or ""
-        if not isinstance(topic, str) or topic not in counts:
-            errors.append({"index": index, "field": "topic", "reason": f"unknown topic {topic!r}"})
-            continue
-        principal.require(CONSUME, topic)
-        topic_access_require(principal, topic, CONSUME)
-        if isinstance(partition, bool) or not isinstance(partition, int) or not 0 <= partition < counts[topic]:
-            reason = f"must be a partition of '{topic}' (0..{counts[topic] - 1})"
-            errors.append({"index": index, "field": "partition", "reason": reason})
-            continue
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            errors.append({"index": index, "field": "offset", "reason": "must be an integer of at least 0"})
-            continue
-        if not isinstance(metadata, str) or len(metadata) > 4096:
-            errors.append(
-                {"index": index, "field": "metadata", "reason": "must be a string of at most 4096 characters"}
-            )
-            continue
-        clean.append({"topic": topic, "partition": partition, "offset": offset, "metadata": metadata})
-    if errors:
-        raise ValidationFailed(
-            f"{len(errors)} offset(s) refused; nothing was committed.",
-            code="offsets_refused",
-            details={"errors": errors},
-        )
-    return clean
-
-
 def hosted_commit(
     *, group_name: str, principal: Principal, offsets: Any, member_id: str | None, generation: Any
 ) -> list[dict[str, Any]]:
@@ -275,7 +233,10 @@ def hosted_commit(
     offsets are set with the admin API, which Kafka allows only while the group has no members."""
     validate_group_name(group_name)
     principal.require_group(group_name)
-    commits = _check_offsets(offsets, principal)
+    commits = [
+        {key: commit[key] for key in ("topic", "partition", "offset", "metadata")}
+        for commit in offsets_checked(offsets, principal, _cluster_partitions())
+    ]
     if member_id:
         host_call("commit", principal, group=group_name, member_id=member_id, offsets=commits, generation=generation)
     else:

@@ -154,3 +154,37 @@ def test_seek_moves_the_member_to_an_offset_and_back_to_the_beginning(api: Any, 
     assert [e["data"]["n"] for e in group.fetch_all(member, 2)] == [4, 5]
     assert api.post(seek, {"topic": topic, "partition": 0, "to": "beginning"}).status_code == 200
     assert [e["data"]["n"] for e in group.fetch_all(member, 6)] == list(range(6))
+
+
+@pytest.mark.parametrize(
+    ("offset", "field"),
+    [
+        ({"topic": "nope", "partition": 0, "offset": 0}, "topic"),
+        ({"partition": 0, "offset": 0}, "topic"),
+        ({"topic": "TOPIC", "partition": 9, "offset": 0}, "partition"),
+        ({"topic": "TOPIC", "partition": True, "offset": 0}, "partition"),
+        ({"topic": "TOPIC", "partition": 0, "offset": -1}, "offset"),
+        ({"topic": "TOPIC", "partition": 0, "offset": "5"}, "offset"),
+        ({"topic": "TOPIC", "partition": 0, "offset": 0, "metadata": 7}, "metadata"),
+        ({"topic": "TOPIC", "partition": 0, "offset": 0, "metadata": "x" * 4097}, "metadata"),
+    ],
+)
+def test_bad_offsets_are_422_naming_the_field_and_nothing_is_committed(
+    api: Any, backend: str, unique: str, offset: dict[str, Any], field: str
+) -> None:
+    topic = f"{unique}-orders"
+    _topic(api, topic, 1, [{"data": {"n": n}} for n in range(2)])
+    group = Group(api, f"{unique}-g")
+    member = group.join(topic)
+    assert group.commit(member, member["generation"], []).status_code == 422, "an empty list commits nothing"
+    bad = {key: topic if value == "TOPIC" else value for key, value in offset.items()}
+    body = {
+        "member_id": member["member_id"],
+        "generation": member["generation"],
+        "offsets": [{"topic": topic, "partition": 0, "offset": 1}, bad],
+    }
+    refused = api.post(f"/api/v1/groups/{group.name}/offsets", body)
+    assert refused.status_code == 422, refused.content
+    [error] = refused.json()["error"]["details"]["errors"]
+    assert (error["index"], error["field"]) == (1, field)
+    assert api.get(f"/api/v1/groups/{group.name}/offsets").json()["offsets"] == [], "nothing was committed"
