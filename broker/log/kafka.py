@@ -47,8 +47,11 @@ _SCHEMA_ID = "eventline_schema_id"
 _SCHEMA_ERRORS = "eventline_schema_errors"
 _DATA_BINARY = "eventline_data_binary"  # the value is raw bytes (the event had data_base64)
 _OWN_HEADERS = frozenset({_APPEND_TIME, _PRODUCER, _SCHEMA_ID, _SCHEMA_ERRORS, _DATA_BINARY})
-# Eventline's own consumer groups: its reader (assign only, never commits) and the indexer's.
-_OWN_GROUPS = frozenset({"eventline-log-reader", "eventline-indexer"})
+# The group id of Eventline's readers: they assign partitions and never join nor commit, so the
+# group never appears with members or offsets; lists of the cluster's groups leave it out.
+READER_GROUP = "eventline-log-reader"
+# Eventline's own consumer groups, which consume no business events: the readers' and the indexer's.
+_OWN_GROUPS = frozenset({READER_GROUP, "eventline-indexer"})
 # Topic settings Eventline manages, by Kafka's names.
 TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "cleanup.policy", "max.message.bytes")
 
@@ -249,6 +252,13 @@ class KafkaLog:
 
     # --- clients ----------------------------------------------------------------------------
 
+    @property
+    def admin(self) -> AdminClient:
+        """The process's admin client for this cluster (consumer groups are managed with it too:
+        broker.services.hosted_groups). Kept alive here: a request's futures complete only while
+        their client lives."""
+        return self._admin
+
     def _new_producer(self) -> Producer:
         timeout_ms = int(self._timeout_s * 1000)
         producer = Producer(
@@ -270,7 +280,7 @@ class KafkaLog:
         return Consumer(
             {
                 **self._common,
-                "group.id": "eventline-log-reader",  # never joins nor commits: assign() only
+                "group.id": READER_GROUP,  # never joins nor commits: assign() only
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "isolation.level": "read_committed",

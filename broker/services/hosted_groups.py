@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from django.conf import settings
 
 from broker.access import require_consume
 from broker.consumer_host import commit_partition
+from broker.log.kafka import READER_GROUP
 from broker.services.fetch import FetchLimits
 from broker.services.groups import MemberView, _validate_join, offsets_checked, validate_group_name
 from core.auth import Principal
@@ -279,26 +279,21 @@ def hosted_seek(
 # --- groups, from the cluster ------------------------------------------------------------------
 
 
+def _log() -> Any:
+    """The Kafka log (hosted groups run only on it): its admin client and offset lookups."""
+    from broker.log import get_log
+
+    return get_log()
+
+
 def _admin() -> Any:
-    """The process's admin client for the cluster the settings name (kept: a request's futures
-    complete only while their client lives)."""
-    return _admin_for(settings.KAFKA_BOOTSTRAP_SERVERS, tuple(sorted(settings.KAFKA_CLIENT_CONFIG.items())))
-
-
-@lru_cache(maxsize=4)
-def _admin_for(bootstrap_servers: str, client_config: tuple[tuple[str, Any], ...]) -> Any:
-    from confluent_kafka.admin import AdminClient
-
-    return AdminClient({"bootstrap.servers": bootstrap_servers, **dict(client_config)})
-
-
-_INTERNAL_GROUPS = frozenset({"eventline-log-reader"})  # never a real group; the indexer's is listed
+    return _log().admin
 
 
 def hosted_group_list(*, principal: Principal) -> list[dict[str, Any]]:
     """Every consumer group of the cluster the key may describe, native ones included."""
     listed = _admin().list_consumer_groups(request_timeout=15).result(timeout=20)
-    names = sorted(g.group_id for g in listed.valid if g.group_id not in _INTERNAL_GROUPS)
+    names = sorted(g.group_id for g in listed.valid if g.group_id != READER_GROUP)  # the indexer's is listed
     names = [name for name in names if principal.may_use_group(name)]
     if not names:
         return []
@@ -380,26 +375,20 @@ def hosted_group_describe(*, group_name: str, principal: Principal) -> dict[str,
 
 
 def hosted_group_offsets(*, group_name: str, principal: Principal) -> list[dict[str, Any]]:
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka import ConsumerGroupTopicPartitions
 
     validate_group_name(group_name)
     principal.require_group(group_name)
-    admin = _admin()
-    [future] = admin.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(group_name)], request_timeout=15
-    ).values()
+    [future] = (
+        _admin().list_consumer_group_offsets([ConsumerGroupTopicPartitions(group_name)], request_timeout=15).values()
+    )
     committed = [tp for tp in future.result(timeout=20).topic_partitions or [] if tp.offset >= 0]
     if not committed:
         described = _describe([group_name])[group_name]
         if described["state"] == "Dead":
             raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
-    ends: dict[tuple[str, int], int] = {}
-    if committed:
-        from confluent_kafka.admin import OffsetSpec
-
-        request = {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in committed}
-        for tp, result in admin.list_offsets(request, request_timeout=15).items():
-            ends[(tp.topic, tp.partition)] = result.result(timeout=20).offset
+    logs = _log().offsets_of([(tp.topic, tp.partition) for tp in committed])
+    ends = {key: offsets.end for key, offsets in logs.items()}
     return [
         {
             "topic": tp.topic,
