@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 from broker.log.kafka import render_record
 
@@ -107,7 +107,6 @@ def _generation_of(metadata: Any) -> int | None:
 class _Buffered:
     topic: str
     partition: int
-    offset: int
     payload: str
     size: int
 
@@ -255,7 +254,7 @@ class Member:
                 value,
                 message.headers() or [],
             )
-            items.append(_Buffered(message.topic(), message.partition(), message.offset(), payload, len(value or b"")))
+            items.append(_Buffered(message.topic(), message.partition(), payload, len(value or b"")))
         with self._cond:
             assigned = set(self.assignment)
             for item in items:
@@ -500,8 +499,6 @@ class Host:
         args = request.get("args") or {}
         identity = str(request.get("identity") or "")
         admin = bool(request.get("admin"))
-        if op == "ping":
-            return {"members": len(self._members), "pid": os.getpid()}, []
         if op == "join":
             return self.join(args, identity), []
         group, member_id = args.get("group", ""), args.get("member_id", "")
@@ -570,4 +567,4 @@ def serve(path: Path, host: Host) -> _Server:
     return server
 
 
-__all__ = ["OFFSET_BEGINNING", "Host", "HostError", "Member", "serve"]
+__all__ = ["Host", "HostError", "Member", "serve"]

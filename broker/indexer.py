@@ -106,8 +106,11 @@ class IndexerConfig:
 class Counts:
     indexed: int = 0
     repeated: int = 0  # already in the index (a batch re-read after a restart)
-    skipped: int = 0  # poison records
-    by_topic_skipped: Counter[str] = field(default_factory=Counter)
+    by_topic_skipped: Counter[str] = field(default_factory=Counter)  # poison records, per topic
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.by_topic_skipped.values())
 
 
 class Indexer:
@@ -199,7 +202,6 @@ class Indexer:
                 rows.append(self._row(message))
             except Exception:  # noqa: BLE001 - a poison record is skipped and counted, never fatal
                 logger.warning("indexer: skipped %s/%s@%s", topic, message.partition(), message.offset(), exc_info=True)
-                self.counts.skipped += 1
                 self.counts.by_topic_skipped[topic] += 1
         self._store(rows)
         if ends:
