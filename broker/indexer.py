@@ -42,10 +42,12 @@ from broker.envelope import parse_traceparent
 from broker.flows import minute_of, produced, record_flows
 from broker.log import wire
 from broker.log.kafka import record_document
-from broker.models import IndexerState, Topic
+from broker.models import ContractViolation, IndexerState, Topic
 from core.jsonutil import dumps
 from core.models import Service
 from core.timeutil import now_ms
+from schemas.models import Subject
+from schemas.validation import validator_for
 
 logger = logging.getLogger(__name__)
 
@@ -270,9 +272,6 @@ class Indexer:
         """(kind, reason) when a native record breaks its data contract: a schema id the registry
         does not know, data that fails the schema its id names, or no schema id at all on a topic
         whose subject (TopicNameStrategy's `<topic>-value`, or its bound subject) is registered."""
-        from broker.models import ContractViolation
-        from schemas.validation import validator_for
-
         if schema_id is None:
             subject = self._required_subject(topic_id)
             if subject:
@@ -294,8 +293,6 @@ class Indexer:
         """The subject whose records must carry a schema id on this topic ('' for none): its bound
         subject, else `<topic>-value` when the registry has it; never with validation off."""
         if topic_id not in self._required:
-            from schemas.models import Subject
-
             topic = Topic.objects.filter(pk=topic_id).values("name", "value_subject", "validation_mode").first()
             subject = ""
             if topic is not None and topic["validation_mode"] != "off":
@@ -376,8 +373,6 @@ def _grouped(inserted: list[tuple[Any, ...]]) -> dict[tuple[int, int | None], li
 
 def _record_violations(found: list[tuple[Any, ...]]) -> None:
     """Add this batch's violations to their minute's counts; the last one is the example."""
-    from broker.models import ContractViolation
-
     at = now_ms()
     for kind, reason, producer_id, event_type, payload, topic_id, partition, offset in found:
         key = {
