@@ -393,12 +393,18 @@ def _record_violations(found: list[tuple[Any, ...]]) -> None:
             ContractViolation.objects.create(**key, count=1, **example)
 
 
-def run(indexer: Indexer, stop: Any, *, report_every_s: float = 5.0) -> None:
-    """Index until `stop` (a threading.Event) is set, reporting its state every few seconds."""
+def run(indexer: Indexer, stop: Any, *, commit_log: Any = None, report_every_s: float = 5.0) -> None:
+    """Index until `stop` (a threading.Event) is set, reporting its state every few seconds; with
+    a `commit_log` (broker.commit_log.CommitLogReader), read the groups' commits in the same loop."""
     reported = 0.0
     while not stop.is_set():
         indexer.run_once(timeout_s=0.5)
+        if commit_log is not None:
+            while commit_log.run_once(timeout_s=0) >= commit_log.batch:
+                pass  # catching up: drain before indexing again
         if time.monotonic() - reported >= report_every_s:
             reported = time.monotonic()
             indexer.report()
+            if commit_log is not None:
+                commit_log.heartbeat()
     indexer.report()

@@ -137,6 +137,10 @@ class ConsumerGroup(models.Model):
     auto_offset_reset = models.CharField(max_length=10, default="latest")
     created_at = models.DateTimeField(auto_now_add=True)
     state_changed_ms = models.BigIntegerField(default=0)
+    # On Kafka, the client ids and hosts of the group's members as the lag round last saw them
+    # (what maps a native group to its catalog service, beside the group's name).
+    client_ids = models.JSONField(default=list, blank=True)
+    hosts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -421,6 +425,19 @@ class IndexerState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: lag {self.total_lag}"
+
+
+class CommitLogState(models.Model):
+    """How far the commit-log reader (broker.commit_log) has read Kafka's `__consumer_offsets`:
+    its next offset per partition, written in the transaction of what it recorded."""
+
+    name = models.CharField(max_length=100, unique=True)
+    positions = models.JSONField(default=dict, help_text="{partition: next offset to read}")
+    commits = models.BigIntegerField(default=0, help_text="Commits recorded since the reader first ran.")
+    updated_ms = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.commits} commits"
 
 
 class ContractViolation(models.Model):

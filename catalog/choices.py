@@ -42,3 +42,4 @@ class InboxKind(models.TextChoices):
     SUBJECT = "subject", "Registry subject"
     SERVICE = "service", "Service"
     FLOW = "flow", "Undeclared flow"
+    GROUP = "group", "Consumer group"

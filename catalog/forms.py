@@ -148,6 +148,18 @@ class ServiceForm(forms.Form):
     owner_team = forms.ChoiceField(required=False, label="Owner team")
     domain = forms.ChoiceField(required=False)
     repository_url = forms.CharField(required=False, label="Repository")
+    consumer_groups = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Consumer groups",
+        help_text="Kafka consumer groups this service runs, one per line; * and ? match any text.",
+    )
+    client_ids = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Client ids",
+        help_text="Kafka client ids of its consumers, one pattern per line (e.g. shipping-*).",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -173,4 +185,5 @@ def apply_service_errors(form: forms.Form, error: EventlineError, form_field_of:
     for entry in entries:
         field = entry.get("field", "")
         field = form_field_of.get(field, field) if form_field_of else field
+        field = field.split("/", 1)[0]  # "consumer_groups/2": the form's field holds the whole list
         form.add_error(field if field in form.fields else None, entry.get("reason", error.message))

@@ -53,6 +53,11 @@ class ServiceProfile(models.Model):
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL, related_name="services")
     summary = models.CharField(max_length=300, blank=True, default="")
     repository_url = models.URLField(blank=True, default="")
+    # Native Kafka clients: the consumer groups this service runs (names, or patterns with * and
+    # ?) and the client ids its members connect with (patterns). They map a group seen on the
+    # cluster to this service (catalog.selectors.group_services).
+    consumer_groups = models.JSONField(default=list, blank=True)
+    client_ids = models.JSONField(default=list, blank=True)
     # What an AsyncAPI import read that the catalog has no place for (servers, channels with their
     # addresses, parameters and bindings, operations with replies, security schemes, info):
     # {"version", "document", "messages": {pointer: event type}, "topics": {channel: mapping}}.

@@ -3,7 +3,9 @@ through them so their query counts stay flat as the catalog grows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from django.db.models import (
@@ -125,6 +127,11 @@ def observed_flows_for_topics(
         aggregates.extend(
             queryset.values("role", "service_id", "group_id").annotate(total=Sum("events"), last=Max("last_seen_ms"))
         )
+    # A native client's group is known by its commits only: its service is the one that lists it.
+    claimed = group_services({a["group_id"] for a in aggregates if not a["service_id"] and a["group_id"]})
+    for a in aggregates:
+        if not a["service_id"] and a["group_id"] in claimed:
+            a["service_id"] = claimed[a["group_id"]]
     services = dict(Service.objects.filter(id__in={a["service_id"] for a in aggregates}).values_list("id", "name"))
     groups = dict(ConsumerGroup.objects.filter(id__in={a["group_id"] for a in aggregates}).values_list("id", "name"))
     flows = [
@@ -229,6 +236,54 @@ def service_get(*, name: str) -> Service:
     return service
 
 
+# -- consumer groups of native clients ---------------------------------------------------------
+
+
+def group_services(group_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """The catalog service (id) of each consumer group (by id) a service claims, from the
+    services' `consumer_groups` and `client_ids` (catalog.models.ServiceProfile).
+
+    The group's name decides first: a service listing it exactly, else the longest pattern that
+    matches it. Only then its members' client ids (as the lag round last saw them on Kafka): the
+    longest client-id pattern matching any of them. Ties go to the service first by name."""
+    claims = [
+        claim
+        for claim in ServiceProfile.objects.order_by("service__name").values_list(
+            "service_id", "consumer_groups", "client_ids"
+        )
+        if claim[1] or claim[2]
+    ]
+    if not claims:
+        return {}
+    groups = ConsumerGroup.objects.all()
+    if group_ids is not None:
+        groups = groups.filter(id__in=list(group_ids))
+    found: dict[int, int] = {}
+    for group_id, name, client_ids in groups.values_list("id", "name", "client_ids"):
+        service_id = _claimant(claims, 1, [name]) or _claimant(claims, 2, client_ids or [])
+        if service_id is not None:
+            found[group_id] = service_id
+    return found
+
+
+def _claimant(claims: list[tuple[Any, ...]], column: int, names: list[str]) -> int | None:
+    """The service whose patterns in `column` match one of `names` best: an exact name, else the
+    longest pattern."""
+    best: tuple[int, int] | None = None  # (score, service id)
+    for claim in claims:
+        for pattern in claim[column]:
+            for name in names:
+                if pattern == name:
+                    score = 10_000
+                elif fnmatchcase(name, pattern):
+                    score = len(pattern)
+                else:
+                    continue
+                if best is None or score > best[0]:
+                    best = (score, claim[0])
+    return None if best is None else best[1]
+
+
 @dataclass(frozen=True)
 class InboxItem:
     kind: str
@@ -260,7 +315,43 @@ def governance_inbox() -> list[InboxItem]:
         items.append(InboxItem(InboxKind.SERVICE, service.name, "seen producing or consuming, not in the catalog"))
     for flow in undeclared_flows():
         items.append(InboxItem(InboxKind.FLOW, flow, "observed but not declared"))
+    items += _unclaimed_groups()
     return [item for item in items if (item.kind, item.name) not in dismissed]
+
+
+def _unclaimed_groups() -> list[InboxItem]:
+    """Consumer groups that committed offsets but no service is known for: no member joined with
+    a service's key, no service lists them (group_services), and none was seen consuming as a
+    service. Eventline's own groups never commit on business topics."""
+    from broker.models import GroupMember, GroupPartition
+
+    committed = dict(
+        ConsumerGroup.objects.filter(
+            id__in=GroupPartition.objects.filter(committed_offset__isnull=False).values("group_id")
+        ).values_list("id", "name")
+    )
+    known = set(GroupMember.objects.filter(service__isnull=False).values_list("group_id", flat=True))
+    known |= set(group_services(committed))
+    known |= set(
+        FlowStat.objects.filter(role=FlowStat.ROLE_CONSUME, group_id__in=list(committed))
+        .exclude(service_id=0)
+        .values_list("group_id", flat=True)
+    )
+    topics: dict[int, set[str]] = {}
+    for group_id, topic in GroupPartition.objects.filter(group_id__in=list(committed)).values_list(
+        "group_id", "topic__name"
+    ):
+        topics.setdefault(group_id, set()).add(topic)
+    client_ids = dict(ConsumerGroup.objects.filter(id__in=list(committed)).values_list("id", "client_ids"))
+    items = []
+    for group_id, name in sorted(committed.items(), key=lambda item: item[1]):
+        if group_id in known:
+            continue
+        detail = f"consumes {', '.join(sorted(topics.get(group_id, ())))}; no service lists this group"
+        if client_ids.get(group_id):
+            detail += f" (client ids {', '.join(client_ids[group_id])})"
+        items.append(InboxItem(InboxKind.GROUP, name, detail))
+    return items
 
 
 def topic_event_types(*, window_ms: int = OBSERVED_WINDOW_MS) -> dict[int, tuple[set[str], set[str]]]:

@@ -234,7 +234,8 @@ def team_delete(*, principal: Principal, team: Team) -> None:
 
 # -- services ---------------------------------------------------------------------------------
 
-SERVICE_FIELDS = ("owner_team", "domain", "summary", "repository_url")
+SERVICE_FIELDS = ("owner_team", "domain", "summary", "repository_url", "consumer_groups", "client_ids")
+MAX_PATTERN_LENGTH = 255
 
 
 def service_snapshot(service: Service) -> dict[str, Any]:
@@ -248,7 +249,8 @@ def service_snapshot(service: Service) -> dict[str, Any]:
 @transaction.atomic
 def service_document(*, principal: Principal, name: Any, create: bool = False, **changes: Any) -> Service:
     """Create (with `create`) or update a service's catalog entry: description, owner team,
-    domain, summary, repository link."""
+    domain, summary, repository link, and the consumer groups and client ids (patterns) that map
+    native Kafka clients to it."""
     from django.core.exceptions import ValidationError
     from django.core.validators import URLValidator
 
@@ -284,6 +286,11 @@ def service_document(*, principal: Principal, name: Any, create: bool = False, *
             errors.append({"field": "repository_url", "reason": "must be an http(s) URL"})
     if "summary" in changes:
         profile.summary = (changes["summary"] or "")[:300]
+    for field in ("consumer_groups", "client_ids"):
+        if field in changes:
+            patterns, problems = _patterns(field, changes[field])
+            errors += problems
+            setattr(profile, field, patterns)
     if "description" in changes:
         service.description = changes["description"] or ""
         service.save(update_fields=["description"])
@@ -300,6 +307,29 @@ def service_document(*, principal: Principal, name: Any, create: bool = False, *
         after=service_snapshot(service),
     )
     return service
+
+
+def _patterns(field: str, value: Any) -> tuple[list[str], list[dict[str, str]]]:
+    """A list of group names or client-id patterns: a JSON list of strings, or text with one per
+    line or comma (the web form); blanks and repeats dropped, order kept."""
+    if value is None:
+        return [], []
+    if isinstance(value, str):
+        value = [part for line in value.splitlines() for part in line.split(",")]
+    if not isinstance(value, list):
+        return [], [{"field": field, "reason": "must be a list of names or patterns"}]
+    found: list[str] = []
+    errors = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            errors.append({"field": f"{field}/{index}", "reason": "must be a string"})
+            continue
+        item = item.strip()
+        if len(item) > MAX_PATTERN_LENGTH:
+            errors.append({"field": f"{field}/{index}", "reason": f"at most {MAX_PATTERN_LENGTH} characters"})
+        elif item and item not in found:
+            found.append(item)
+    return found, errors
 
 
 @transaction.atomic

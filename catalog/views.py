@@ -234,6 +234,8 @@ def service_edit(request: HttpRequest, name: str) -> HttpResponse:
             repository_url=profile.repository_url,
             owner_team=profile.owner_team.name if profile.owner_team else "",
             domain=profile.domain.name if profile.domain else "",
+            consumer_groups="\n".join(profile.consumer_groups),
+            client_ids="\n".join(profile.client_ids),
         )
     form = ServiceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

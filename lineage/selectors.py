@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, reverse
 
 from broker.models import ConsumerGroup, FlowStat, GroupMember, GroupPartition, Topic
 from catalog.models import CatalogChange, DeclaredFlow, EventType, ServiceProfile
+from catalog.selectors import group_services
 from core.errors import NotFound, field_error
 from core.models import Service
 from core.timeutil import now_ms
@@ -158,6 +159,10 @@ def observed_facts_read(*, window_ms: int, at_ms: int | None = None) -> Observed
         if service_id in service_names:
             members[group_id].add(service_names[service_id])
         subscribed[group_id].update(t for t in member_topics or () if t in topic_ids)
+    # Native Kafka clients' groups have no members Eventline knows: the service listing them.
+    for group_id, service_id in group_services().items():
+        if service_id in service_names:
+            members[group_id].add(service_names[service_id])
     for group_id, topic_id in GroupPartition.objects.values_list("group_id", "topic_id").distinct():
         subscribed[group_id].add(topic_names[topic_id])
     seen_reading = {row.group for row in consumed if row.service}

@@ -5,9 +5,13 @@ offsets, time lag, Burrow status, history and time to drain work unchanged, and 
 moved is counted as an observed consume flow of the group, so lineage shows native groups as
 consumers of their topics.
 
-Resolution: a commit is seen at the next round (LAG_SAMPLE_INTERVAL_S, 15 s by default), and its
-time is the round's; time lag stays exact, from the timestamp of the record at the committed
-offset (lag.py reads it from Kafka). Nothing here runs on the SQL backend."""
+Commits: while the indexer's commit-log reader (broker.commit_log) is running, it records every
+commit at its own time from `__consumer_offsets`, and this round leaves commits and flows to it.
+Without it, a commit is seen at the next round (LAG_SAMPLE_INTERVAL_S, 15 s by default) and its
+time is the round's. Time lag stays exact either way, from the timestamp of the record at the
+committed offset (lag.py reads it from Kafka). Each round also notes the members' client ids and
+hosts of every group, which map native groups to catalog services. Nothing here runs on the SQL
+backend."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from broker.choices import ActivityKind
+from broker.commit_log import reader_is_fresh
 from broker.flows import FlowKey, consumed, record_flows
 from broker.log import get_log, get_topic_admin
 from broker.models import ConsumerGroup, GroupActivity, GroupPartition, Partition, Topic
@@ -54,6 +59,8 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
             row.log_start_offset, row.end_offset = offsets.start, offsets.end
             moved.append(row)
     seen = 0
+    sampling = not reader_is_fresh(now=now_ms)
+    members = _members_seen(list(groups))
     with transaction.atomic():
         Partition.objects.bulk_update(moved, ["log_start_offset", "end_offset"], batch_size=500)
         known = dict(ConsumerGroup.objects.filter(name__in=list(groups)).values_list("name", "id"))
@@ -61,6 +68,7 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
         if missing:
             ConsumerGroup.objects.bulk_create(missing, ignore_conflicts=True, batch_size=500)
             known = dict(ConsumerGroup.objects.filter(name__in=list(groups)).values_list("name", "id"))
+        _note_members(known, members)
         rows = {
             (row.group_id, row.topic_id, row.partition): row
             for row in GroupPartition.objects.filter(group_id__in=list(known.values()))
@@ -86,7 +94,7 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                         )
                     )
                 elif row.committed_offset != offset:
-                    if row.committed_offset is not None and offset > row.committed_offset:
+                    if sampling and row.committed_offset is not None and offset > row.committed_offset:
                         # What the group read since the last round, as an observed flow (lineage's
                         # consumers): the offsets it moved past, transaction markers included.
                         consumed_flows.update(consumed(topic_id, None, group_id, offset - row.committed_offset))
@@ -94,6 +102,8 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                     changed.append(row)
                 else:
                     continue
+                if not sampling:
+                    continue  # the commit-log reader records it, at its own time
                 # A commit seen, as the SQL backend logs one: Burrow's windows are built from these.
                 commits.append(
                     GroupActivity(
@@ -114,6 +124,36 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
             with connection.cursor() as cursor:
                 record_flows(cursor, consumed_flows, now_ms)
     return seen
+
+
+def _members_seen(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """Each group's members' client ids and hosts, from one describe of all groups."""
+    if not names:
+        return {}
+    from broker.services.hosted_groups import cluster_groups_described
+
+    try:
+        described = cluster_groups_described(names)
+    except Exception:  # noqa: BLE001 - a describe that fails leaves the last ones seen
+        return {}
+    return {
+        name: (
+            sorted({m["client_id"] for m in group["members"] if m["client_id"]}),
+            sorted({m["client_host"].lstrip("/") for m in group["members"] if m["client_host"]}),
+        )
+        for name, group in described.items()
+    }
+
+
+def _note_members(known: dict[str, int], members: dict[str, tuple[list[str], list[str]]]) -> None:
+    """Keep the client ids and hosts last seen of groups with members (an empty group keeps its
+    last ones: what maps it to a service should not vanish when it stops)."""
+    seen = {known[name]: value for name, value in members.items() if name in known and value[0]}
+    for group_id, client_ids, hosts in ConsumerGroup.objects.filter(pk__in=list(seen)).values_list(
+        "id", "client_ids", "hosts"
+    ):
+        if (client_ids, hosts) != seen[group_id]:
+            ConsumerGroup.objects.filter(pk=group_id).update(client_ids=seen[group_id][0], hosts=seen[group_id][1])
 
 
 def record_times(positions: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:

@@ -1,6 +1,8 @@
 """Per-event latency per consumer group, derived from the fetch and commit log: time in broker
 (append to the group's first fetch of the event) and processing time (that fetch to the commit
-that covers it). No write per event per consumer exists, so nothing else could give it.
+that covers it). No write per event per consumer exists, so nothing else could give it. A group
+with commits and no fetch log (a native Kafka client; any group on the Kafka backend) gets its
+fetches estimated from its commits, and its figures say so (`fetch_estimated`).
 
 Over a long window a busy partition holds millions of events; the percentiles come from a
 sample of at most `SAMPLE_PER_PARTITION` offsets spread evenly over what the group fetched in the
@@ -15,7 +17,7 @@ from typing import Any
 from broker.choices import ActivityKind
 from broker.models import GroupActivity
 from broker.selectors import event_columns_at
-from monitoring.evaluation import CommitRecord, FetchRecord, event_latencies, percentiles
+from monitoring.evaluation import CommitRecord, FetchRecord, commit_only_latencies, event_latencies, percentiles
 
 SAMPLE_PER_PARTITION = 2_000
 
@@ -29,6 +31,9 @@ class LatencyFigures:
     events: int
     time_in_broker: dict[str, float | None]
     processing: dict[str, float | None]
+    # The group has no fetch log (a native client, or any group on Kafka): its fetches are
+    # estimated from its commits (monitoring.evaluation.latency.estimated_fetch_ms).
+    fetch_estimated: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +42,7 @@ class LatencyFigures:
             "events": self.events,
             "time_in_broker_ms": self.time_in_broker,
             "processing_ms": self.processing,
+            "fetch_estimated": self.fetch_estimated,
         }
 
 
@@ -64,9 +70,19 @@ def group_latencies(
         else:
             commits[(topic_id, partition)].append(CommitRecord(at_ms, end))
     sampled: list[tuple[int, int, int]] = []
-    for (topic_id, partition), records in fetches.items():
-        low = min(record.start_offset for record in records)
-        high = max(record.end_offset for record in records)
+    commit_only = {key: records for key, records in commits.items() if key not in fetches and len(records) > 1}
+    ranges = [
+        *(
+            (key, min(r.start_offset for r in records), max(r.end_offset for r in records))
+            for key, records in fetches.items()
+        ),
+        # Known by its commits only: what it consumed between its first and last commit here.
+        *(
+            (key, min(r.offset for r in records), max(r.offset for r in records))
+            for key, records in commit_only.items()
+        ),
+    ]
+    for (topic_id, partition), low, high in ranges:
         step = max(1, (high - low) // SAMPLE_PER_PARTITION)
         sampled.extend((topic_id, partition, offset) for offset in range(low, high, step))
     found = _events_at(sampled)
@@ -75,8 +91,10 @@ def group_latencies(
         appends[(topic_id, partition)][offset] = append_ms
     in_broker: dict[str, list[float]] = defaultdict(list)
     processing: dict[str, list[float]] = defaultdict(list)
-    for key, records in fetches.items():
-        for latency in event_latencies(appends[key], records, commits.get(key, [])):
+    measured = [(key, event_latencies(appends[key], records, commits.get(key, []))) for key, records in fetches.items()]
+    measured += [(key, commit_only_latencies(appends[key], records)) for key, records in commit_only.items()]
+    for key, latencies in measured:
+        for latency in latencies:
             event_type = found[(key[0], key[1], latency.offset)][1]
             for bucket in ("", event_type) if by_type else ("",):
                 if latency.time_in_broker_ms is not None:
@@ -91,6 +109,7 @@ def group_latencies(
             len(in_broker.get(name, [])),
             percentiles(in_broker.get(name, [])),
             percentiles(processing.get(name, [])),
+            fetch_estimated=bool(commit_only),
         )
         for name in names
     ]

@@ -297,7 +297,7 @@ def hosted_group_list(*, principal: Principal) -> list[dict[str, Any]]:
     names = [name for name in names if principal.may_use_group(name)]
     if not names:
         return []
-    described = _describe(names)
+    described = cluster_groups_described(names)
     return [
         {
             "name": name,
@@ -309,7 +309,9 @@ def hosted_group_list(*, principal: Principal) -> list[dict[str, Any]]:
     ]
 
 
-def _describe(names: list[str]) -> dict[str, dict[str, Any]]:
+def cluster_groups_described(names: list[str]) -> dict[str, dict[str, Any]]:
+    """Kafka's description of these groups (state, assignor, members with client id, host and
+    assignment), all asked for at once."""
     futures = _admin().describe_consumer_groups(names, request_timeout=15)
     found: dict[str, dict[str, Any]] = {}
     for name, future in futures.items():
@@ -342,7 +344,7 @@ def hosted_group_describe(*, group_name: str, principal: Principal) -> dict[str,
     members it holds (topics, generation, session timeout)."""
     validate_group_name(group_name)
     principal.require_group(group_name)
-    described = _describe([group_name])[group_name]
+    described = cluster_groups_described([group_name])[group_name]
     if described["state"] == "Dead":
         raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
     try:
@@ -384,7 +386,7 @@ def hosted_group_offsets(*, group_name: str, principal: Principal) -> list[dict[
     )
     committed = [tp for tp in future.result(timeout=20).topic_partitions or [] if tp.offset >= 0]
     if not committed:
-        described = _describe([group_name])[group_name]
+        described = cluster_groups_described([group_name])[group_name]
         if described["state"] == "Dead":
             raise NotFound(f"Consumer group '{group_name}' does not exist.", code="group_not_found")
     logs = _log().offsets_of([(tp.topic, tp.partition) for tp in committed])

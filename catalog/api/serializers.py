@@ -54,6 +54,8 @@ class ServiceSerializer(serializers.Serializer):
     owner_team = serializers.SerializerMethodField()
     domain = serializers.SerializerMethodField()
     repository_url = serializers.SerializerMethodField()
+    consumer_groups = serializers.SerializerMethodField()
+    client_ids = serializers.SerializerMethodField()
     documented = serializers.SerializerMethodField()
     produces = serializers.IntegerField(required=False, help_text="declared event types it produces")
     consumes = serializers.IntegerField(required=False, help_text="declared event types it consumes")
@@ -78,6 +80,16 @@ class ServiceSerializer(serializers.Serializer):
         profile = self._profile(service)
         return profile.repository_url if profile else ""
 
+    def get_consumer_groups(self, service: Any) -> list[str]:
+        """Consumer group names or patterns (* and ?) of native Kafka clients this service runs."""
+        profile = self._profile(service)
+        return list(profile.consumer_groups) if profile else []
+
+    def get_client_ids(self, service: Any) -> list[str]:
+        """Kafka client-id patterns (* and ?) of this service's native consumers."""
+        profile = self._profile(service)
+        return list(profile.client_ids) if profile else []
+
     def get_documented(self, service: Any) -> bool:
         return self._profile(service) is not None
 
@@ -89,6 +101,8 @@ class ServiceWriteSerializer(serializers.Serializer):
     owner_team = serializers.CharField(required=False, allow_null=True)
     domain = serializers.CharField(required=False, allow_null=True)
     repository_url = serializers.URLField(required=False, allow_blank=True)
+    consumer_groups = serializers.ListField(child=serializers.CharField(), required=False)
+    client_ids = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class FlowSerializer(serializers.Serializer):

@@ -30,7 +30,15 @@ from .lag import (
     produce_rate,
     time_lag_ms,
 )
-from .latency import CommitRecord, EventLatency, FetchRecord, event_latencies, percentiles
+from .latency import (
+    CommitRecord,
+    EventLatency,
+    FetchRecord,
+    commit_only_latencies,
+    estimated_fetch_ms,
+    event_latencies,
+    percentiles,
+)
 from .traces import (
     CausalEdge,
     CriticalSegment,
@@ -78,10 +86,12 @@ __all__ = [
     "Trend",
     "WindowConfig",
     "causal_order",
+    "commit_only_latencies",
     "consume_rate",
     "critical_path",
     "downsample",
     "end_to_end_ms",
+    "estimated_fetch_ms",
     "eta_seconds",
     "evaluate_group",
     "evaluate_partition",

@@ -9,6 +9,15 @@ Eventline writes nothing per event when a group reads it; it logs each fetch (th
   greater than the event's offset (the commit that covers it).
 
 Both joins run in O((events + fetches + commits) log n).
+
+A group Eventline does not serve (a native Kafka client, or any group on the Kafka backend) has
+no fetch log, only its commits, read from Kafka's commit log at their own times. Its first fetch
+is then estimated (``estimated_fetch_ms``): a consumer that commits after each batch fetches the
+next batch right after its previous commit, and a consumer waiting for records gets a new one as
+it is appended. So the fetch is taken as the later of the event's append and the group's previous
+commit on the partition before the commit that covers the event. The estimate is marked as such
+wherever it is shown; for a client that commits on a timer (auto-commit), processing includes the
+wait for the timer.
 """
 
 from __future__ import annotations
@@ -19,7 +28,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["CommitRecord", "EventLatency", "FetchRecord", "event_latencies", "percentiles"]
+__all__ = [
+    "CommitRecord",
+    "EventLatency",
+    "FetchRecord",
+    "commit_only_latencies",
+    "estimated_fetch_ms",
+    "event_latencies",
+    "percentiles",
+]
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,32 @@ def event_latencies(
                 time_in_broker_ms=None if first_fetch_ms is None else first_fetch_ms - append_ms,
                 processing_ms=None if first_fetch_ms is None or commit_ms is None else commit_ms - first_fetch_ms,
             )
+        )
+    return latencies
+
+
+def estimated_fetch_ms(append_ms: int, previous_commit_ms: int | None) -> int:
+    """The estimated first fetch of an event by a group known only by its commits (see the
+    module's docstring): the later of its append and the commit before the one covering it."""
+    return append_ms if previous_commit_ms is None else max(append_ms, previous_commit_ms)
+
+
+def commit_only_latencies(appends: Mapping[int, int], commits: Sequence[CommitRecord]) -> list[EventLatency]:
+    """``event_latencies`` for a group with no fetch log, its fetches estimated from its commits."""
+    ordered = sorted(commits, key=lambda record: record.at_ms)
+    covering = _FirstCommitCovering(ordered)
+    times = [commit.at_ms for commit in ordered]
+    latencies: list[EventLatency] = []
+    for offset in sorted(appends):
+        append_ms = appends[offset]
+        commit = covering.first(at_or_after_ms=append_ms, above_offset=offset)
+        if commit is None:
+            latencies.append(EventLatency(offset, append_ms, None, None, None, None))
+            continue
+        before = bisect_left(times, commit.at_ms) - 1
+        fetch_ms = estimated_fetch_ms(append_ms, times[before] if before >= 0 else None)
+        latencies.append(
+            EventLatency(offset, append_ms, fetch_ms, commit.at_ms, fetch_ms - append_ms, commit.at_ms - fetch_ms)
         )
     return latencies
 

@@ -80,6 +80,9 @@ class HopStatus:
     failed_attempts: int = 0
     retrying: bool = False
     dead_lettered: bool = False
+    # first_fetch_ms is estimated from the group's commits (it has no fetch log: a native client);
+    # see monitoring.evaluation.latency.estimated_fetch_ms.
+    fetch_estimated: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -97,6 +100,7 @@ def hop_status(
     failed_attempts: int = 0,
     retrying: bool = False,
     dead_lettered: bool = False,
+    fetch_estimated: bool = False,
 ) -> HopStatus:
     """Kafka's rule: the group consumed the event iff its committed offset (next to read) is past the
     event's offset. Otherwise the hop is pending and ``events_ahead`` is how many records the group
@@ -114,6 +118,7 @@ def hop_status(
         failed_attempts,
         retrying and not dead_lettered,
         dead_lettered,
+        fetch_estimated and first_fetch_ms is not None,
     )
 
 

@@ -29,6 +29,7 @@ def hop_document(item: TraceItem, hop: TraceHop, critical: set[str]) -> dict[str
         "committed_offset": status.committed_offset,
         "events_ahead": status.events_ahead,
         "first_fetch_ms": status.first_fetch_ms,
+        "fetch_estimated": status.fetch_estimated,
         "commit_ms": status.commit_ms,
         "time_in_broker_ms": _difference(status.first_fetch_ms, item.event.append_ms),
         "processing_ms": _difference(status.commit_ms, status.first_fetch_ms),

@@ -29,6 +29,7 @@ from broker.flows import minute_of
 from broker.masking import hidden_fields, mask_document
 from broker.models import DeadLetter, Event, FlowStat, GroupMember, GroupPartition, PendingRetry, Topic
 from catalog.models import BusinessFlow
+from catalog.selectors import group_services
 from core.auth import Principal
 from core.errors import NotFound
 from core.jsonutil import loads
@@ -47,6 +48,7 @@ from monitoring.evaluation import (
     causal_order,
     critical_path,
     end_to_end_ms,
+    estimated_fetch_ms,
     hop_status,
     otel_spans,
     otlp_export,
@@ -339,6 +341,10 @@ _COMMIT_LOOKUP = (
     f"AND at_ms >= %s AND kind = {int(ActivityKind.COMMIT)} AND start_offset > %s "
     "ORDER BY at_ms LIMIT 1)"
 )
+_PREVIOUS_COMMIT_LOOKUP = (
+    "(SELECT at_ms FROM broker_groupactivity WHERE group_id = %s AND topic_id = %s AND partition = %s "
+    f"AND at_ms < %s AND kind = {int(ActivityKind.COMMIT)} ORDER BY at_ms DESC LIMIT 1)"
+)
 
 
 def _first_times(template: str, lookups: Sequence[tuple[Any, tuple[Any, ...]]]) -> dict[Any, int | None]:
@@ -357,7 +363,8 @@ def _first_times(template: str, lookups: Sequence[tuple[Any, tuple[Any, ...]]]) 
 
 def _group_services(group_ids: set[int], topic_ids: set[int], since_ms: int, until_ms: int) -> dict[int, int]:
     """The service behind each group: from the per-minute consume counts around the trace (who was
-    consuming then), else from the group's live members."""
+    consuming then), else from the group's live members, else the catalog service that lists the
+    group or its client ids (a native Kafka client's group)."""
     services: dict[int, int] = {}
     if not group_ids:
         return services
@@ -379,6 +386,9 @@ def _group_services(group_ids: set[int], topic_ids: set[int], since_ms: int, unt
     )
     for group_id, service_id in observed:
         services[group_id] = service_id
+    # A native client's group (no member, no service in its flows): the service that lists it.
+    for group_id, service_id in group_services(group_ids - services.keys()).items():
+        services.setdefault(group_id, service_id)
     return services
 
 
@@ -460,6 +470,19 @@ def _hop_statuses(
                     )
                 )
     committed = _first_times(_COMMIT_LOOKUP, commit_lookups)
+    # No fetch logged for a consumed event: a group known by its commits only (a native client),
+    # whose fetch is estimated from the commit before the one that covers the event.
+    estimated: dict[Any, int] = {}
+    previous_lookups: list[tuple[Any, tuple[Any, ...]]] = []
+    for row in rows:
+        for consumer in consumers[(row["topic_id"], row["partition"])]:
+            key = (row["id"], consumer.group_id)
+            if fetched.get(key) is None and committed.get(key) is not None:
+                params = (consumer.group_id, row["topic_id"], row["partition"], committed[key])
+                previous_lookups.append((key, params))
+    appended = {row["id"]: row["append_time_ms"] for row in rows}
+    for key, previous in _first_times(_PREVIOUS_COMMIT_LOOKUP, previous_lookups).items():
+        estimated[key] = estimated_fetch_ms(appended[key[0]], previous)
     retries, dead_letters = _failures(rows)
     statuses: dict[int, list[tuple[_Consumer, HopStatus]]] = defaultdict(list)
     group_ids: set[int] = set()
@@ -472,8 +495,9 @@ def _hop_statuses(
                 group=consumer.group,
                 event_offset=row["offset"],
                 committed_offset=consumer.committed_offset,
-                first_fetch_ms=fetched.get(key),
+                first_fetch_ms=estimated[key] if key in estimated else fetched.get(key),
                 commit_ms=committed.get(key),
+                fetch_estimated=key in estimated,
                 failed_attempts=failed_attempts,
                 retrying=where in retries,
                 dead_lettered=where in dead_letters,

@@ -1,7 +1,8 @@
 """Run the indexer (broker.indexer): on BROKER_BACKEND=kafka, the process that indexes every
 governed topic of the cluster, native clients' records included, for traces, the catalog and
-lineage. `make run` starts it on Kafka; in production it is the Procfile's `indexer` (one per
-deployment: a second one joins the same Kafka group and shares the partitions)."""
+lineage, and reads the consumer groups' commits from Kafka's commit log (broker.commit_log).
+`make run` starts it on Kafka; in production it is the Procfile's `indexer`. Run one per
+deployment: a second one would share the topics' partitions but read the commit log again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from broker.commit_log import CommitLogReader
 from broker.indexer import Indexer, run
 
 
@@ -22,13 +24,18 @@ class Command(BaseCommand):
         if not settings.KAFKA_BOOTSTRAP_SERVERS:
             raise CommandError("The indexer needs KAFKA_BOOTSTRAP_SERVERS (BROKER_BACKEND=kafka).")
         indexer = Indexer(settings.KAFKA_BOOTSTRAP_SERVERS, client_config=settings.KAFKA_CLIENT_CONFIG)
+        commit_log = CommitLogReader(settings.KAFKA_BOOTSTRAP_SERVERS, client_config=settings.KAFKA_CLIENT_CONFIG)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        self.stdout.write(f"Indexer consuming {settings.KAFKA_BOOTSTRAP_SERVERS} as group 'eventline-indexer'")
+        self.stdout.write(
+            f"Indexer consuming {settings.KAFKA_BOOTSTRAP_SERVERS} as group 'eventline-indexer', "
+            "and the groups' commits from __consumer_offsets"
+        )
         self.stdout.flush()
         try:
-            run(indexer, stop)
+            run(indexer, stop, commit_log=commit_log)
         finally:
             indexer.close()
+            commit_log.close()
             self.stdout.write(f"Indexer stopped: {indexer.counts}")

@@ -140,3 +140,36 @@ def test_percentiles_of_nothing_are_none() -> None:
 def test_percentiles_outside_zero_to_a_hundred_are_refused() -> None:
     with pytest.raises(ValueError, match="between 0 and 100"):
         percentiles([1.0], (101,))
+
+
+# -- a group known by its commits only (a native Kafka client) -----------------------------------
+
+
+def test_commit_only_fetch_is_the_later_of_append_and_the_previous_commit() -> None:
+    from monitoring.evaluation import commit_only_latencies
+
+    # Offsets 0-3 appended at 1000..1003; the group committed 2 at 1500 and 4 at 2500.
+    appends = {offset: 1_000 + offset for offset in range(4)}
+    commits = [CommitRecord(2_500, 4), CommitRecord(1_500, 2)]
+    by_offset = {latency.offset: latency for latency in commit_only_latencies(appends, commits)}
+    # Covered by the first commit, nothing committed before it: fetched as appended (waiting).
+    assert (by_offset[0].first_fetch_ms, by_offset[0].time_in_broker_ms, by_offset[0].processing_ms) == (1_000, 0, 500)
+    # Covered by the second: fetched right after the previous commit, at 1500.
+    assert (by_offset[3].first_fetch_ms, by_offset[3].time_in_broker_ms, by_offset[3].processing_ms) == (
+        1_500,
+        497,
+        1_000,
+    )
+    assert by_offset[3].commit_ms == 2_500
+
+
+def test_commit_only_an_event_no_commit_covers_has_no_figures() -> None:
+    from monitoring.evaluation import commit_only_latencies
+
+    [latency] = commit_only_latencies({7: 1_000}, [CommitRecord(2_000, 7)])
+    assert (latency.first_fetch_ms, latency.commit_ms, latency.time_in_broker_ms, latency.processing_ms) == (
+        None,
+        None,
+        None,
+        None,
+    )
