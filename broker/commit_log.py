@@ -35,7 +35,7 @@ from django.db.models import F
 
 from broker.choices import ActivityKind
 from broker.flows import FlowKey, consume_key, minute_of, record_flows
-from broker.log.kafka import _OWN_GROUPS
+from broker.log.kafka import own_groups
 from broker.models import CommitLogState, ConsumerGroup, GroupActivity, GroupPartition, Partition, Topic
 from core.timeutil import now_ms
 
@@ -142,6 +142,7 @@ class CommitLogReader:
         name: str = STATE,
     ) -> None:
         self.name = name
+        self.own_groups = own_groups()  # Eventline's groups: not consumers of the estate
         self.batch = batch
         self.read = 0
         self.recorded = 0
@@ -192,7 +193,7 @@ class CommitLogReader:
             except ValueError:
                 logger.warning("commit log: skipped %s@%s", message.partition(), message.offset(), exc_info=True)
                 continue
-            if commit is not None and commit.group not in _OWN_GROUPS and not commit.topic.startswith("__"):
+            if commit is not None and commit.group not in self.own_groups and not commit.topic.startswith("__"):
                 commits.append(commit)
         self._store(commits, positions)
         self.positions = positions

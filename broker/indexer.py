@@ -1,6 +1,6 @@
 """The indexer (issue 18): on the Kafka backend, the governance index of everything the cluster's
 topics carry, whoever wrote it. `manage.py run_indexer` (`make run` starts it on Kafka; the
-Procfile's `indexer`) consumes every governed topic with its own group ("eventline-indexer"),
+Procfile's `indexer`) consumes every governed topic with its own group (EVENTLINE_INDEXER_GROUP, "eventline-indexer"),
 read_committed, from where it left off, and writes one row per record into the events table the
 traces, business keys and event pages read (broker.models.Event), with what governance needs:
 
@@ -51,7 +51,6 @@ from schemas.validation import validator_for
 
 logger = logging.getLogger(__name__)
 
-GROUP = "eventline-indexer"
 _COLUMNS = (
     'topic_id, partition, "offset", event_id, source, type, key, correlation_id, causation_id, trace_id, '
     "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload"
@@ -122,11 +121,11 @@ class Indexer:
         *,
         client_config: dict[str, Any] | None = None,
         config: IndexerConfig | None = None,
-        group: str = GROUP,
+        group: str | None = None,
         batch: int = 5_000,
     ) -> None:
         self.config = config or IndexerConfig.from_settings()
-        self.group = group
+        self.group = group or settings.EVENTLINE["INDEXER_GROUP"]
         self.started_ms = now_ms()
         self.batch = batch
         self.counts = Counts()
@@ -139,7 +138,7 @@ class Indexer:
             {
                 "bootstrap.servers": bootstrap_servers,
                 **(client_config or {}),
-                "group.id": group,
+                "group.id": self.group,
                 "client.id": "eventline-indexer",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",

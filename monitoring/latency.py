@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.choices import ActivityKind
-from broker.models import GroupActivity
+from broker.models import GroupActivity, Partition
 from broker.selectors import event_columns_at
 from monitoring.evaluation import CommitRecord, FetchRecord, commit_only_latencies, event_latencies, percentiles
 
@@ -52,6 +52,24 @@ def _events_at(positions: list[tuple[int, int, int]]) -> dict[tuple[int, int, in
     return {position: (append_ms, event_type) for position, (append_ms, event_type) in found.items()}
 
 
+def _committed_before(group_id: int, key: tuple[int, int], since_ms: int) -> int:
+    """Where a group stood on a partition when the window opened: its last commit before, else
+    the partition's log start (its first commit covers what it read from the start)."""
+    topic_id, partition = key
+    before = (
+        GroupActivity.objects.filter(
+            group_id=group_id, topic_id=topic_id, partition=partition, kind=ActivityKind.COMMIT, at_ms__lt=since_ms
+        )
+        .order_by("-at_ms")
+        .values_list("end_offset", flat=True)
+        .first()
+    )
+    if before is not None:
+        return int(before)
+    start = Partition.objects.filter(topic_id=topic_id, number=partition).values_list("log_start_offset", flat=True)
+    return int(start.first() or 0)
+
+
 def group_latencies(
     *, group_id: int, group_name: str, since_ms: int, topic_ids: list[int] | None = None, by_type: bool = True
 ) -> list[LatencyFigures]:
@@ -70,15 +88,15 @@ def group_latencies(
         else:
             commits[(topic_id, partition)].append(CommitRecord(at_ms, end))
     sampled: list[tuple[int, int, int]] = []
-    commit_only = {key: records for key, records in commits.items() if key not in fetches and len(records) > 1}
+    commit_only = {key: records for key, records in commits.items() if key not in fetches}
     ranges = [
         *(
             (key, min(r.start_offset for r in records), max(r.end_offset for r in records))
             for key, records in fetches.items()
         ),
-        # Known by its commits only: what it consumed between its first and last commit here.
+        # Known by its commits only: what it consumed from where it stood before the window.
         *(
-            (key, min(r.offset for r in records), max(r.offset for r in records))
+            (key, _committed_before(group_id, key, since_ms), max(r.offset for r in records))
             for key, records in commit_only.items()
         ),
     ]

@@ -58,6 +58,30 @@ def _fresh_produce_targets() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_registry_cache() -> Iterator[None]:
+    """Each test's database starts empty, so schema ids are reused between tests: drop what a test
+    cached of them (the registry's validators, the wire format's Avro writers)."""
+    from broker.log import wire
+    from schemas.cache import registry_cache
+
+    registry_cache.clear()
+    wire.forget_schemas()
+    yield
+    registry_cache.clear()
+    wire.forget_schemas()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lineage_cache() -> Iterator[None]:
+    """Nor a lineage graph another test's estate built (it is kept half a minute per window)."""
+    from lineage.selectors import lineage_cache_clear
+
+    lineage_cache_clear()
+    yield
+    lineage_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_personal_data_fields() -> Iterator[None]:
     """Nor the catalog's personal-data fields (edits forget them only once their transaction
     commits, which a test's never does)."""

@@ -51,7 +51,15 @@ _OWN_HEADERS = frozenset({_APPEND_TIME, _PRODUCER, _SCHEMA_ID, _SCHEMA_ERRORS, _
 # group never appears with members or offsets; lists of the cluster's groups leave it out.
 READER_GROUP = "eventline-log-reader"
 # Eventline's own consumer groups, which consume no business events: the readers' and the indexer's.
-_OWN_GROUPS = frozenset({READER_GROUP, "eventline-indexer"})
+
+
+def own_groups() -> frozenset[str]:
+    """Eventline's own consumer groups (the log's reader, the indexer): they consume no business
+    events, so lag, lineage and traces leave them out."""
+    from django.conf import settings
+
+    return frozenset({READER_GROUP, settings.EVENTLINE["INDEXER_GROUP"]})
+
 # Topic settings Eventline manages, by Kafka's names.
 TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "cleanup.policy", "max.message.bytes")
 
@@ -590,7 +598,8 @@ class KafkaLog:
         from confluent_kafka import ConsumerGroupTopicPartitions
 
         listed = self._admin.list_consumer_groups(request_timeout=self._timeout_s).result()
-        names = sorted(g.group_id for g in listed.valid if g.group_id not in _OWN_GROUPS)
+        own = own_groups()
+        names = sorted(g.group_id for g in listed.valid if g.group_id not in own)
         # Kafka's OffsetFetch names one group per request here: all are sent before any answer
         # is awaited, so a thousand groups cost about one round trip, not a thousand.
         pending = {

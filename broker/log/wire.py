@@ -23,6 +23,11 @@ _writers: dict[int, tuple[str, Any]] = {}  # schema id -> (type, fastavro schema
 _lock = threading.Lock()
 
 
+def forget_schemas() -> None:
+    """Drop the cached schemas (for tests, whose databases reuse ids)."""
+    _writers.clear()
+
+
 def _schema(schema_id: int) -> tuple[str, Any]:
     found = _writers.get(schema_id)
     if found is not None:

@@ -263,6 +263,9 @@ EVENTLINE = {
     ),
     "INDEXER_CORRELATION_FIELD": os.environ.get("EVENTLINE_INDEXER_CORRELATION_FIELD", "correlation_id"),
     "INDEXER_SERVICE_HEADER": os.environ.get("EVENTLINE_INDEXER_SERVICE_HEADER", "service"),
+    # The indexer's Kafka consumer group: Eventline's own, so never shown as a consumer of the estate
+    # (two Eventlines governing one cluster need two names).
+    "INDEXER_GROUP": os.environ.get("EVENTLINE_INDEXER_GROUP", "eventline-indexer"),
     # How long a fetch with nothing to return may wait at most, whatever the client asks.
     "MAX_FETCH_WAIT_MS": int(os.environ.get("EVENTLINE_MAX_FETCH_WAIT_MS", 30000)),
     # API key lookups are cached per process for this long; a revoked key stops working within it.

@@ -14,7 +14,7 @@ from core.auth import Principal
 from core.choices import AuditAction
 from core.models import AppendOnlyError, AuditEntry
 from core.services import SYSTEM_ACTOR, api_key_create, api_key_revoke, audit_record
-from tests.schemas.conftest import Registry, _fresh_registry_cache  # noqa: F401 (an autouse fixture)
+from tests.schemas.conftest import Registry
 from tests.schemas.factories import object_schema, sr_body
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,6 @@ fresh graph cache for every test."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,17 +15,9 @@ from catalog.models import Domain, EventType, Team
 from core.auth import Principal
 from core.services import service_get_or_create
 from core.timeutil import now_ms
-from lineage.selectors import lineage_cache_clear
 
 EDITOR = Principal(scopes=frozenset({"admin"}), username="lineage-tests")
 MINUTE = 60_000
-
-
-@pytest.fixture(autouse=True)
-def _fresh_lineage_cache() -> Iterator[None]:
-    lineage_cache_clear()
-    yield
-    lineage_cache_clear()
 
 
 class Estate:

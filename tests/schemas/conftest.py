@@ -3,24 +3,16 @@ register schemas through the real API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from core.jsonutil import dumps
-from schemas.cache import registry_cache
 
 SR_JSON = "application/vnd.schemaregistry.v1+json"
 
-
-@pytest.fixture(autouse=True)
-def _fresh_registry_cache() -> Iterator[None]:
-    # Each test's database starts empty, so ids are reused between tests: drop what a test cached.
-    registry_cache.clear()
-    yield
-    registry_cache.clear()
 
 
 class Registry:

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         self.stdout.write(
-            f"Indexer consuming {settings.KAFKA_BOOTSTRAP_SERVERS} as group 'eventline-indexer', "
+            f"Indexer consuming {settings.KAFKA_BOOTSTRAP_SERVERS} as group '{settings.EVENTLINE['INDEXER_GROUP']}', "
             "and the groups' commits from __consumer_offsets"
         )
         self.stdout.flush()
