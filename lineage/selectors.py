@@ -49,6 +49,7 @@ from lineage.graph import (
     lineage_on,
     orphan_events,
 )
+from lineage.registry_evidence import RegistryEvidence, registry_evidence
 
 logger = logging.getLogger(__name__)
 
@@ -469,6 +470,12 @@ def lineage_ghosts(*, window: str = c.GOVERNANCE_WINDOW) -> list[Ghost]:
 
 def lineage_drift(*, window: str = c.GOVERNANCE_WINDOW) -> Drift:
     return drift(lineage_graph(window=window))
+
+
+def lineage_registry_evidence(*, window: str = c.GOVERNANCE_WINDOW) -> list[RegistryEvidence]:
+    """Producer and consumer candidates from the registry's traffic, each marked with whether the
+    graph's observed or declared flows back it (lineage.registry_evidence)."""
+    return registry_evidence(lineage_graph(window=window), window=window)
 
 
 # ---------------------------------------------------------------------------------------------

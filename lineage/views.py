@@ -52,6 +52,7 @@ def graph_page(request: HttpRequest) -> HttpResponse:
         "domains": Domain.objects.order_by("name").values_list("name", flat=True),
         "teams": Team.objects.order_by("name").values_list("name", flat=True),
     }
+    context["registry_evidence"] = selectors.lineage_registry_evidence(window=context["window"])
     return render(request, "lineage/graph.html", context)
 
 
@@ -70,6 +71,7 @@ def drift_page(request: HttpRequest) -> HttpResponse:
         "unobserved": found.unobserved,
         "orphans": selectors.lineage_orphans(window=window),
         "ghosts": selectors.lineage_ghosts(window=window),
+        "registry_only": [e for e in selectors.lineage_registry_evidence(window=window) if e.status == "registry only"],
         "cycles": [[key.split(":", 1) for key in cycle] for cycle in cycles],
         "cycles_truncated": cycles_truncated,
     }

@@ -133,3 +133,32 @@ class SubjectVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_id} v{self.version}"
+
+
+class RegistryUse(models.Model):
+    """Serializers and deserializers at work, per minute, as the registry sees them (issue 18): a
+    service's key that registers or looks up a subject (or reads its latest version) is a producer
+    candidate for the subject's topics; one that fetches a schema by id is a consumer candidate.
+    Lineage and drift show this beside the observed flows, marked as registry evidence."""
+
+    PRODUCER = "producer"
+    CONSUMER = "consumer"
+
+    service = models.ForeignKey("core.Service", on_delete=models.CASCADE, related_name="+", db_index=False)
+    role = models.CharField(max_length=10, choices=[(PRODUCER, "producer"), (CONSUMER, "consumer")])
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH, blank=True, default="")
+    schema_id = models.IntegerField(default=0, help_text="0 when the request named no schema id")
+    minute_ms = models.BigIntegerField()
+    requests = models.IntegerField(default=0)
+    last_seen_ms = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "role", "subject", "schema_id", "minute_ms"], name="schemas_registry_use_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["minute_ms"], name="schemas_registry_use_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.role} {self.subject or self.schema_id}"

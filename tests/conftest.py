@@ -60,15 +60,19 @@ def _fresh_produce_targets() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_registry_cache() -> Iterator[None]:
     """Each test's database starts empty, so schema ids are reused between tests: drop what a test
-    cached of them (the registry's validators, the wire format's Avro writers)."""
+    cached of them (the registry's validators, the wire format's Avro writers, the registry's use
+    not yet written)."""
     from broker.log import wire
     from schemas.cache import registry_cache
+    from schemas.usage import registry_uses_forget
 
     registry_cache.clear()
     wire.forget_schemas()
+    registry_uses_forget()
     yield
     registry_cache.clear()
     wire.forget_schemas()
+    registry_uses_forget()
 
 
 @pytest.fixture(autouse=True)

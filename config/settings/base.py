@@ -272,6 +272,9 @@ EVENTLINE = {
     "API_KEY_CACHE_S": float(os.environ.get("EVENTLINE_API_KEY_CACHE_S", 10)),
     # Each process writes its keys' last use this often (0: only when flush_key_uses is called).
     "KEY_USE_FLUSH_S": float(os.environ.get("EVENTLINE_KEY_USE_FLUSH_S", 30)),
+    # Serializers' and deserializers' registry calls (lineage's registry evidence) are counted in
+    # memory and written this often per process (0: only when schemas.usage.registry_uses_flush runs).
+    "REGISTRY_USE_FLUSH_S": float(os.environ.get("EVENTLINE_REGISTRY_USE_FLUSH_S", 10)),
     # Confluent returned error_code 409 for an incompatible schema before 8.0.4 and 40901 since;
     # the HTTP status is 409 either way. Set 409 for tools written against older servers.
     "REGISTRY_INCOMPATIBLE_ERROR_CODE": int(os.environ.get("EVENTLINE_REGISTRY_INCOMPATIBLE_ERROR_CODE", 40901)),

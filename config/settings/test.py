@@ -21,6 +21,7 @@ EVENTLINE["RUN_DIR"] = os.path.join(_test_dir, "run")
 EVENTLINE["API_KEY_CACHE_S"] = 0.0
 # No background writer threads in tests: the tests that look at last use flush themselves.
 EVENTLINE["KEY_USE_FLUSH_S"] = 0.0
+EVENTLINE["REGISTRY_USE_FLUSH_S"] = 0.0
 
 # A helper process started by a test connects straight to that test's database.
 if os.environ.get("EVENTLINE_TEST_DB_NAME"):

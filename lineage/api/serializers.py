@@ -110,6 +110,25 @@ class OrphansSerializer(serializers.Serializer):
     orphans = OrphanSerializer(many=True)
 
 
+class RegistryEvidenceItemSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    role = serializers.ChoiceField(choices=["producer", "consumer"])
+    topic = serializers.CharField(allow_null=True, help_text="null: the subject names no known topic")
+    subject = serializers.CharField()
+    schema_id = serializers.IntegerField(allow_null=True)
+    requests = serializers.IntegerField()
+    last_seen_ms = serializers.IntegerField()
+    observed = serializers.BooleanField(help_text="the broker saw the flow too")
+    declared = serializers.BooleanField(help_text="the catalog declares the flow")
+    status = serializers.ChoiceField(choices=["observed and declared", "observed", "declared", "registry only"])
+    evidence = serializers.CharField(help_text='always "registry"')
+
+
+class RegistryEvidenceSerializer(serializers.Serializer):
+    window = serializers.CharField()
+    evidence = RegistryEvidenceItemSerializer(many=True)
+
+
 class GhostSerializer(serializers.Serializer):
     basis = serializers.ChoiceField(choices=["subscription", "declaration"])
     group = serializers.CharField(allow_null=True)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("paths", views.PathsView.as_view(), name="lineage-api-paths"),
     path("cycles", views.CyclesView.as_view(), name="lineage-api-cycles"),
     path("orphans", views.OrphansView.as_view(), name="lineage-api-orphans"),
+    path("registry-evidence", views.RegistryEvidenceView.as_view(), name="lineage-api-registry-evidence"),
     path("ghosts", views.GhostsView.as_view(), name="lineage-api-ghosts"),
     path("drift", views.DriftView.as_view(), name="lineage-api-drift"),
     path("impact", views.ImpactView.as_view(), name="lineage-api-impact"),

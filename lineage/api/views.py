@@ -327,6 +327,20 @@ class OrphansView(APIView):
         )
 
 
+class RegistryEvidenceView(APIView):
+    @extend_schema(
+        parameters=[GOVERNANCE_WINDOW],
+        responses=s.RegistryEvidenceSerializer,
+        summary="Producer and consumer candidates from the schema registry's traffic (serializers, deserializers)",
+    )
+    def get(self, request: Request) -> Response:
+        principal_of(request).require_describe_all()
+        window = _window(request, c.GOVERNANCE_WINDOW)
+        return Response(
+            {"window": window, "evidence": [e.as_dict() for e in selectors.lineage_registry_evidence(window=window)]}
+        )
+
+
 class GhostsView(APIView):
     @extend_schema(
         parameters=[GOVERNANCE_WINDOW],

@@ -35,6 +35,7 @@ from schemas import constants as c
 from schemas.api.errors import COMMON_HEADERS, error_response, http_error
 from schemas.api.negotiation import request_body_type_is_accepted, response_content_type
 from schemas.errors import RegistryError
+from schemas.usage import registry_use_note
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,11 @@ def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
         try:
             if route is None:
                 raise http_error(405, "Method Not Allowed")
-            request.registry_principal = _authorize(request, write=route.write)  # type: ignore[attr-defined]
-            return route.handler(request, **kwargs)
+            principal = _authorize(request, write=route.write)
+            request.registry_principal = principal  # type: ignore[attr-defined]
+            response = route.handler(request, **kwargs)
+            registry_use_note(request, principal, kwargs, response)
+            return response
         except RegistryError as error:
             return error_response(request, error)
         except DatabaseError:

@@ -33,6 +33,7 @@ from broker.models import ConsumerGroup, ContractViolation, Event, GroupActivity
 from catalog import services as catalog
 from core.models import Service
 from core.services import api_key_create
+from schemas.usage import registry_uses_flush
 from tests.catalog.conftest import EDITOR
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +216,16 @@ def test_a_mixed_estate_of_http_and_native_avro_clients_is_traced_mapped_and_che
         (f"topic:{payments}", f"group:{fulfilment_group}"),
         (f"group:{fulfilment_group}", "service:fulfilment"),
     } <= edges
+
+    # Registry traffic, beside the flows: Payments' serializer registered the subject (a producer
+    # candidate), Fulfilment's deserializer fetched the id (a consumer candidate); both are backed
+    # by what the broker observed.
+    registry_uses_flush()  # what the web process writes every EVENTLINE_REGISTRY_USE_FLUSH_S
+    found = api.get("/api/v1/lineage/registry-evidence?window=1h").json()["evidence"]
+    evidence = {(e["service"], e["role"], e["topic"]): e for e in found}
+    assert evidence[("payments", "producer", payments)]["status"] == "observed"
+    assert evidence[("payments", "producer", payments)]["subject"] == f"{payments}-value"
+    assert evidence[("fulfilment", "consumer", payments)]["status"] == "observed"
 
     # Lag: Fulfilment read the payment and not the bad record after it.
     lag = api.get(f"/api/v1/groups/{fulfilment_group}/lag-summary")
