@@ -281,7 +281,9 @@ class Indexer:
         except LookupError:
             return ContractViolation.UNKNOWN_SCHEMA, f"schema id {schema_id} is not in the registry"
         if "data" not in document:
-            return None  # a payload Eventline cannot read as JSON (Protobuf binary): not checked here
+            return ContractViolation.INVALID, f"schema id {schema_id}: the value does not decode under it"
+        if wire.schema_type(schema_id) == "PROTOBUF":
+            return None  # decoded into the message its indexes name: the binary fits the schema
         issues = validator.validate(document["data"])
         if not issues:
             return None

@@ -274,6 +274,9 @@ def seed_demo() -> dict[str, int]:
                 domain=domain,
                 summary=summary,
                 repository_url=f"https://git.example.com/shop/{name}",
+                # What maps the service's Kafka consumer group to it when it reads natively (on Kafka).
+                consumer_groups=[f"{name}-service"],
+                client_ids=[f"{name}-*"],
             )
     for name, spec in EVENT_TYPES.items():
         for schema in schema_versions(name):

@@ -128,7 +128,10 @@ def _data_of(value: bytes) -> tuple[str, Any]:
     framed values are unwrapped; what is neither framed nor JSON (another client's bytes) is
     shown as binary data."""
     if value[:1] == wire.MAGIC_BYTE:
-        framed = wire.decode(value)
+        try:
+            framed = wire.decode(value)
+        except Exception:  # noqa: BLE001 - bytes that do not parse under their schema stay bytes
+            return "data_base64", base64.b64encode(value).decode("ascii")
         if framed is not None:
             return "data", framed[1]
         try:  # a schema id the registry does not know: JSON (JSONSerializer's) may follow the header

@@ -2,8 +2,9 @@
 then the payload (JSON text for JSON Schema, Avro binary for Avro), so Confluent's
 JSONDeserializer and AvroDeserializer read what Eventline writes. Event data arrives as JSON (Avro
 data in Avro's JSON encoding, as the registry validates it); Avro is converted both ways here.
-Protobuf values are not framed (the JSON is written as-is): its message indexes and binary
-encoding are left for later."""
+Protobuf values Eventline produces are not framed (the JSON is written as-is); Protobuf values a
+native client framed (magic byte, id, Confluent's message indexes, the binary message) are read
+here into Protobuf's JSON mapping, field names as in the .proto."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ MAGIC_BYTE = b"\0"
 _HEADER = struct.Struct(">bI")
 _JSON = "JSON"
 _AVRO = "AVRO"
+_PROTOBUF = "PROTOBUF"
 
 _writers: dict[int, tuple[str, Any]] = {}  # schema id -> (type, fastavro schema or None); ids are immutable
 _lock = threading.Lock()
@@ -43,9 +45,24 @@ def _schema(schema_id: int) -> tuple[str, Any]:
         for referenced in document.documents.values():
             parse_schema(referenced, named_schemas=named)
         parsed = parse_schema(document.parsed, named_schemas=named)
+    elif document.schema_type == _PROTOBUF:
+        from google.protobuf import descriptor_pool
+
+        from schemas import formats
+
+        compiled = formats.check(document.schema_type, document.parsed, document.documents)
+        pool = descriptor_pool.DescriptorPool()
+        for file in compiled.files:
+            pool.AddSerializedFile(file.SerializeToString())
+        parsed = (pool, compiled.file)
     with _lock:
         _writers[schema_id] = (document.schema_type, parsed)
     return document.schema_type, parsed
+
+
+def schema_type(schema_id: int) -> str:
+    """JSON, AVRO or PROTOBUF; LookupError for an id the registry does not know."""
+    return _schema(schema_id)[0]
 
 
 def encode(schema_id: int, data: Any) -> bytes | None:
@@ -71,7 +88,7 @@ def encode(schema_id: int, data: Any) -> bytes | None:
 
 def decode(value: bytes) -> tuple[int, Any] | None:
     """(schema id, data as JSON) of a framed value; None when `value` is not one Eventline can
-    read (no magic byte, an unknown id, or a type it does not frame)."""
+    read (no magic byte, or an unknown id). A value that does not parse under its schema raises."""
     if len(value) < _HEADER.size or value[:1] != MAGIC_BYTE:
         return None
     _, schema_id = _HEADER.unpack_from(value)
@@ -82,6 +99,8 @@ def decode(value: bytes) -> tuple[int, Any] | None:
     payload = value[_HEADER.size :]
     if schema_type == _JSON:
         return schema_id, loads(payload)
+    if schema_type == _PROTOBUF:
+        return schema_id, _protobuf_json(avro, payload)
     if schema_type != _AVRO:
         return None
     from fastavro import json_writer, schemaless_reader
@@ -90,6 +109,43 @@ def decode(value: bytes) -> tuple[int, Any] | None:
     text = io.StringIO()
     json_writer(text, avro, [datum])
     return schema_id, loads(text.getvalue().strip())
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """A zigzag varint (Confluent's message indexes) at `at`: (value, next position)."""
+    raw, shift = 0, 0
+    while True:
+        if at >= len(data):
+            raise ValueError("message indexes run past the value")
+        byte = data[at]
+        at += 1
+        raw |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (raw >> 1) ^ -(raw & 1), at
+        shift += 7
+
+
+def _protobuf_json(schema: tuple[Any, Any], payload: bytes) -> Any:
+    """The message a Protobuf value holds, in Protobuf's JSON mapping: Confluent's message indexes
+    (a count, then the index at each nesting level; a lone 0 for the first message) pick the
+    message type in the schema's file."""
+    from google.protobuf import json_format, message_factory
+
+    count, at = _varint(payload, 0)
+    indexes = [0]
+    if count:
+        indexes = []
+        for _ in range(count):
+            index, at = _varint(payload, at)
+            indexes.append(index)
+    pool, file = schema
+    package = f"{file.package}." if file.package else ""
+    descriptor = pool.FindMessageTypeByName(package + file.message_type[indexes[0]].name)
+    for index in indexes[1:]:
+        descriptor = descriptor.nested_types[index]
+    message = message_factory.GetMessageClass(descriptor)()
+    message.ParseFromString(payload[at:])
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
 __all__ = ["MAGIC_BYTE", "decode", "encode"]

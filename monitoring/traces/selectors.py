@@ -551,7 +551,12 @@ def _add_details(
         if item.schema_id is not None:
             expected = _expected_subject(topics[topic_of[item.pk]], item.event.type)
             pairs = versions.get(item.schema_id, [])
-            item.schema_versions = sorted(pairs, key=lambda pair: pair["subject"] != expected)
+            # The topic's own subject first, then one naming the record by its full name (what
+            # Confluent's TopicRecordNameStrategy registers: `<topic>-<namespace>.<type>`).
+            record = f".{item.event.type}"
+            item.schema_versions = sorted(
+                pairs, key=lambda pair: (pair["subject"] != expected, not pair["subject"].endswith(record))
+            )
 
 
 # -- putting it together -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ flows; a poison record is skipped and counted; a restart re-reads nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -38,6 +39,11 @@ def unique(settings: Any) -> Iterator[str]:
     names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
     for future in admin.delete_topics(names, request_timeout=10).values() if names else ():
         future.result(timeout=10)
+    listed = admin.list_consumer_groups(request_timeout=10).result(timeout=10)
+    groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
+    for future in admin.delete_consumer_groups(groups, request_timeout=10).values() if groups else ():
+        with contextlib.suppress(KafkaException):  # still leaving, or gone already
+            future.result(timeout=10)
 
 
 def _indexer(prefix: str) -> Indexer:
@@ -253,35 +259,104 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
     assert exported == {"invalid": 1, "unknown_schema": 1, "missing_wire_format": 1}
 
 
-def test_the_demos_native_producer_is_read_by_the_indexer_and_keeps_its_contract(
+def test_the_demos_native_clients_in_json_avro_and_protobuf_are_read_with_their_schemas(
     api: Any, unique: str, live_server: Any
 ) -> None:
-    """The demo's Shipping on Kafka (catalog simulate_traffic.NativeProducer): confluent-kafka
-    with Confluent's JSONSerializer against Eventline's /registry, CloudEvents headers."""
+    """The demo's native clients on Kafka (catalog.demo_native): confluent-kafka with Confluent's
+    JSON, Avro and Protobuf serializers against Eventline's /registry (Avro and Protobuf registering
+    their schemas), CloudEvents headers; the indexer reads each value with the schema its id names,
+    and the demo's native consumer reads them back through Confluent's deserializers."""
+    import threading
+
     from broker.models import ContractViolation
-    from catalog.management.commands.simulate_traffic import NativeProducer
+    from catalog.demo_native import NativeConsumer, NativeProducer
     from core.services import api_key_create
+    from schemas.models import SubjectVersion
     from schemas.services import schema_version_register
 
-    topic = f"{unique}-shipping"
+    topic = f"{unique}-mixed"
     assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
     schema = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
-    schema_id = schema_version_register(
+    json_id = schema_version_register(
         subject=f"{topic}-OrderShipped", schema=json.dumps(schema), schema_type="JSON"
     ).schema_id
-    shipping = Service.objects.create(name="shipping")
-    _, key = api_key_create(service_name="shipping", scopes=[f"produce:{topic}"])
-    native = NativeProducer(live_server.url, key, "shipping", KAFKA_BOOTSTRAP_SERVERS, {})
-    native.produce(topic, "OrderShipped", {"order_id": "ord-1"}, None, str(uuid.uuid4()))
-    native.close()
+    services = {name: Service.objects.create(name=name) for name in ("shipping", "payments", "inventory")}
+    keys = {name: api_key_create(service_name=name, scopes=["registry:write"])[1] for name in services}
+    sent = [
+        ("shipping", "json", "OrderShipped", {"order_id": "ord-1"}),
+        (
+            "payments",
+            "avro",
+            "PaymentCompleted",
+            {"order_id": "ord-1", "amount": 12.5, "currency": "EUR", "method": "card"},
+        ),
+        # The schema's second message (message index 1): read as itself, not as the first.
+        ("inventory", "protobuf", "StockReservationFailed", {"order_id": "ord-2", "reason": "out of stock"}),
+        (
+            "inventory",
+            "protobuf",
+            "StockReserved",
+            {"order_id": "ord-1", "items": [{"sku": "A", "quantity": 2}], "warehouse": "AMS-1"},
+        ),
+    ]
+    correlations: dict[str, str] = {}
+    for service, fmt, event_type, data in sent:
+        native = NativeProducer(live_server.url, keys[service], service, KAFKA_BOOTSTRAP_SERVERS, {}, fmt)
+        native.produce(topic, event_type, data, None, correlations.setdefault(event_type, str(uuid.uuid4())))
+        native.close()
 
     indexer = _indexer(unique)
     try:
-        _index_until(indexer, lambda: indexer.counts.indexed == 1)
+        _index_until(indexer, lambda: indexer.counts.indexed == 4)
     finally:
         indexer.close()
-    event = Event.objects.get(topic__name=topic)
-    assert (event.type, event.schema_id, event.producer_id) == ("OrderShipped", schema_id, shipping.id)
-    assert json.loads(event.payload)["data"] == {"order_id": "ord-1"}, "the wire format was read with its schema"
-    assert event.trace_id is not None and event.correlation_id is not None
+    events = list(Event.objects.filter(topic__name=topic).order_by("offset"))
+    assert [(e.type, e.producer_id, json.loads(e.payload)["data"]) for e in events] == [
+        (event_type, services[service].id, data) for service, _, event_type, data in sent
+    ], "each value was read with the schema its id names"
+    subjects = {
+        e.type: set(SubjectVersion.objects.filter(schema_id=e.schema_id).values_list("subject__name", flat=True))
+        for e in events
+    }
+    assert events[0].schema_id == json_id
+    assert subjects["PaymentCompleted"] == {f"{topic}-eventline.demo.PaymentCompleted"}  # registered by the serializer
+    # One .proto file with three messages: one schema id, under each message's subject.
+    assert subjects["StockReserved"] == {
+        f"{topic}-eventline.demo.StockReserved",
+        f"{topic}-eventline.demo.StockReservationFailed",
+    }
     assert not ContractViolation.objects.exists()
+    # A trace names the subject of the event's own message, of the three holding its schema id.
+    trace = api.get(f"/api/v1/traces/{correlations['StockReservationFailed']}").json()
+    assert trace["events"][0]["schema"] == {"subject": f"{topic}-eventline.demo.StockReservationFailed", "version": 1}
+
+    # Bytes that claim the Protobuf schema and do not parse under it: indexed, and a violation.
+    _native(topic, [(b"ord-3", b"\0" + events[-1].schema_id.to_bytes(4, "big") + b"\0\xff\xff\xff", [])])
+    indexer = _indexer(unique)
+    try:
+        _index_until(indexer, lambda: Event.objects.filter(topic__name=topic).count() == 5)
+    finally:
+        indexer.close()
+    [violation] = ContractViolation.objects.all()
+    assert (violation.kind, violation.example_reason) == (
+        ContractViolation.INVALID,
+        f"schema id {events[-1].schema_id}: the value does not decode under it",
+    )
+
+    # The demo's native consumer group reads all three back with Confluent's deserializers.
+    _, reader_key = api_key_create(service_name="notifications", scopes=[f"consume:{topic}"])
+    reader = NativeConsumer(
+        live_server.url, reader_key, f"{unique}-notifications", [topic], KAFKA_BOOTSTRAP_SERVERS, {}
+    )
+    stop, seen = threading.Event(), []
+
+    def handle(event: Any) -> None:
+        seen.append((event.type, event.data))
+        if len(seen) == len(sent):
+            stop.set()
+
+    thread = threading.Thread(target=reader.run, args=(stop, handle))
+    thread.start()
+    thread.join(timeout=30)
+    stop.set()
+    assert seen == [(event_type, data) for _, _, event_type, data in sent]

@@ -13,6 +13,11 @@ Services and what they do (a choreographed saga with compensation):
 Every order carries a correlation id; every event carries the id of the event that caused it.
 So the trace list shows every outcome within a minute or two: completed, compensated, failed,
 stuck (after the order saga's 30 s) and in flight.
+
+On BROKER_BACKEND=kafka the estate is mixed, as real ones are (catalog.demo_native): Inventory,
+Payments and Shipping write with plain confluent-kafka producers and Confluent's Protobuf, Avro and
+JSON serializers; Payments and Notifications read in their own Kafka consumer groups; Orders and
+Analytics use Eventline's API both ways.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from catalog.demo_native import NATIVE_FORMATS, NativeConsumer, NativeProducer
 from core.services import api_key_create
 from eventline.client import Consumer, Event, EventlineError, Producer
 
@@ -48,79 +54,14 @@ def _fate(order_id: str, salt: str) -> float:
 def _keys() -> dict[str, str]:
     scopes = {
         "orders": ["produce:orders", "consume:inventory", "consume:payments"],
-        "inventory": ["produce:inventory", "consume:orders", "consume:payments"],
-        "payments": ["produce:payments", "consume:inventory"],
+        # registry:write: on Kafka their serializers register their Protobuf and Avro schemas.
+        "inventory": ["produce:inventory", "consume:orders", "consume:payments", "registry:write"],
+        "payments": ["produce:payments", "consume:inventory", "registry:write"],
         "shipping": ["produce:shipping", "consume:payments"],
         "notifications": ["consume:shipping", "consume:orders"],
         "analytics": ["consume:*"],
     }
     return {name: api_key_create(service_name=name, scopes=s, label="demo traffic")[1] for name, s in scopes.items()}
-
-
-class NativeProducer:
-    """A demo service that never calls Eventline's produce API: confluent-kafka and Confluent's
-    JSONSerializer pointed at Eventline's registry (/registry, HTTP Basic with its API key), with
-    CloudEvents in binary mode and a W3C traceparent header. The indexer finds its records
-    (issue 18); used only with BROKER_BACKEND=kafka."""
-
-    def __init__(self, url: str, api_key: str, service: str, bootstrap: str, client_config: dict[str, Any]) -> None:
-        from confluent_kafka import Producer as KafkaProducer
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-
-        key_id, _, secret = api_key.partition(".")
-        self.service = service
-        self.registry = SchemaRegistryClient({"url": f"{url}/registry", "basic.auth.user.info": f"{key_id}:{secret}"})
-        self.serializers: dict[str, Any] = {}
-        self.kafka = KafkaProducer({"bootstrap.servers": bootstrap, **client_config, "linger.ms": 5})
-
-    @classmethod
-    def for_demo(cls, url: str, api_key: str, service: str) -> NativeProducer | None:
-        from django.conf import settings
-
-        if settings.BROKER_BACKEND != "kafka" or not settings.KAFKA_BOOTSTRAP_SERVERS:
-            return None
-        return cls(url, api_key, service, settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_CLIENT_CONFIG)
-
-    def _serializer(self, subject: str) -> Any:
-        """Confluent's serializer of the subject's latest version (TopicRecordNameStrategy's
-        `<topic>-<type>`, as the demo topics are bound), never registering anything."""
-        if subject not in self.serializers:
-            from confluent_kafka.schema_registry.json_schema import JSONSerializer
-
-            latest = self.registry.get_latest_version(subject)
-            self.serializers[subject] = JSONSerializer(
-                latest.schema.schema_str,
-                self.registry,
-                conf={
-                    "auto.register.schemas": False,
-                    "use.latest.version": True,
-                    "subject.name.strategy": lambda ctx, record_name: subject,
-                },
-            )
-        return self.serializers[subject]
-
-    def produce(
-        self, topic: str, event_type: str, data: dict[str, Any], cause: Event | None, correlation_id: str
-    ) -> None:
-        from confluent_kafka.serialization import MessageField, SerializationContext
-
-        value = self._serializer(f"{topic}-{event_type}")(data, SerializationContext(topic, MessageField.VALUE))
-        headers = [
-            ("ce_specversion", b"1.0"),
-            ("ce_id", str(uuid.uuid4()).encode()),
-            ("ce_source", f"/services/{self.service}".encode()),
-            ("ce_type", event_type.encode()),
-            ("ce_correlationid", correlation_id.encode()),
-            ("content-type", b"application/json"),
-            ("traceparent", f"00-{uuid.UUID(correlation_id).hex}-{uuid.uuid4().hex[:16]}-01".encode()),
-        ]
-        if cause is not None:
-            headers.append(("ce_causationid", cause.id.encode()))
-        self.kafka.produce(topic, value=value, key=data["order_id"].encode(), headers=headers)
-        self.kafka.poll(0)
-
-    def close(self) -> None:
-        self.kafka.flush(10)
 
 
 class Simulator:
@@ -144,14 +85,26 @@ class Simulator:
         self.producers = {
             name: Producer(url, key, source=f"/services/{name}", linger_ms=2) for name, key in self.keys.items()
         }
-        # On Kafka, Shipping is a plain Kafka client, as most services of a real estate are.
-        self.native = NativeProducer.for_demo(url, self.keys["shipping"], "shipping")
+        # On Kafka, Inventory, Payments and Shipping write with plain Kafka clients (Protobuf, Avro
+        # and JSON), and Payments and Notifications read in their own Kafka groups, as most
+        # services of a real estate do (catalog.demo_native).
+        self.native: dict[str, NativeProducer] = {}
+        self.native_readers: dict[str, list[str]] = {}
+        from django.conf import settings
+
+        if settings.BROKER_BACKEND == "kafka" and settings.KAFKA_BOOTSTRAP_SERVERS:
+            self.bootstrap, self.client_config = settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_CLIENT_CONFIG
+            self.native = {
+                name: NativeProducer(url, self.keys[name], name, self.bootstrap, self.client_config, fmt)
+                for name, fmt in NATIVE_FORMATS.items()
+            }
+            self.native_readers = {"payments": ["inventory"], "notifications": ["shipping", "orders"]}
 
     def emit(
         self, service: str, topic: str, event_type: str, data: dict[str, Any], cause: Event | None, correlation_id: str
     ) -> None:
-        if self.native is not None and service == self.native.service:
-            self.native.produce(topic, event_type, data, cause, correlation_id)
+        if service in self.native:
+            self.native[service].produce(topic, event_type, data, cause, correlation_id)
             return
         self.producers[service].produce(
             topic,
@@ -194,6 +147,12 @@ class Simulator:
     def react(
         self, service: str, group: str, topics: list[str], handler: Callable[[Event], None], delay_ms: int = 0
     ) -> None:
+        if service in self.native_readers:
+            reader = NativeConsumer(
+                self.url, self.keys[service], service, self.native_readers[service], self.bootstrap, self.client_config
+            )
+            reader.run(self.stop, handler)
+            return
         consumer = Consumer(
             self.url,
             self.keys[service],
@@ -370,8 +329,8 @@ class Simulator:
                 worker.join(timeout=10)
             for producer in self.producers.values():
                 producer.close()
-            if self.native is not None:
-                self.native.close()
+            for native in self.native.values():
+                native.close()
 
 
 class Command(BaseCommand):
