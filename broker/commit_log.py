@@ -44,6 +44,14 @@ logger = logging.getLogger(__name__)
 TOPIC = "__consumer_offsets"
 STATE = "commit-log"
 FRESH_MS = 60_000
+_COMMITTED_UPSERT = (
+    "INSERT INTO broker_grouppartition (group_id, topic_id, partition, committed_offset, committed_ms, "
+    "commit_metadata, position_member_id, position_generation) VALUES {rows} "
+    "ON CONFLICT (group_id, topic_id, partition) DO UPDATE SET "
+    "committed_offset = excluded.committed_offset, committed_ms = excluded.committed_ms "
+    "WHERE broker_grouppartition.committed_ms IS NULL "
+    "OR broker_grouppartition.committed_ms <= excluded.committed_ms"
+)
 
 
 @dataclass(frozen=True)
@@ -295,33 +303,16 @@ class CommitLogReader:
 
     @staticmethod
     def _committed_offsets(latest: dict[tuple[int, int, int], OffsetCommit]) -> None:
-        if not latest:
-            return
-        rows = {
-            (row.group_id, row.topic_id, row.partition): row
-            for row in GroupPartition.objects.filter(
-                group_id__in={g for g, _, _ in latest}, topic_id__in={t for _, t, _ in latest}
-            )
-        }
-        changed, created = [], []
-        for key, commit in latest.items():
-            row = rows.get(key)
-            if row is None:
-                group_id, topic_id, partition = key
-                created.append(
-                    GroupPartition(
-                        group_id=group_id,
-                        topic_id=topic_id,
-                        partition=partition,
-                        committed_offset=commit.offset,
-                        committed_ms=commit.commit_ms,
-                    )
+        """Each (group, topic, partition)'s committed offset, unless a later commit is there
+        already (the lag round may have written one): one upsert per 500 rows."""
+        rows = sorted((*key, commit.offset, commit.commit_ms) for key, commit in latest.items())
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 500):
+                part = rows[start : start + 500]
+                cursor.execute(
+                    _COMMITTED_UPSERT.format(rows=", ".join(["(%s, %s, %s, %s, %s, '', '', -1)"] * len(part))),
+                    [value for row in part for value in row],
                 )
-            elif row.committed_ms is None or commit.commit_ms >= row.committed_ms or row.committed_offset is None:
-                row.committed_offset, row.committed_ms = commit.offset, commit.commit_ms
-                changed.append(row)
-        GroupPartition.objects.bulk_create(created, batch_size=500, ignore_conflicts=True)
-        GroupPartition.objects.bulk_update(changed, ["committed_offset", "committed_ms"], batch_size=500)
 
 
 def reader_is_fresh(*, now: int) -> bool:

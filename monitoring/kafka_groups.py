@@ -9,8 +9,8 @@ Commits: while the indexer's commit-log reader (broker.commit_log) is running, i
 commit at its own time from `__consumer_offsets`, and this round leaves commits and flows to it.
 Without it, a commit is seen at the next round (LAG_SAMPLE_INTERVAL_S, 15 s by default) and its
 time is the round's. Time lag stays exact either way, from the timestamp of the record at the
-committed offset (lag.py reads it from Kafka). Each round also notes the members' client ids and
-hosts of every group, which map native groups to catalog services. Nothing here runs on the SQL
+committed offset (lag.py reads it from Kafka). Once a minute a round also notes the members'
+client ids and hosts of every group, which map native groups to catalog services. Nothing here runs on the SQL
 backend."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
             moved.append(row)
     seen = 0
     sampling = not reader_is_fresh(now=now_ms)
-    members = _members_seen(list(groups))
+    members = _members_seen(list(groups), now_ms)
     with transaction.atomic():
         Partition.objects.bulk_update(moved, ["log_start_offset", "end_offset"], batch_size=500)
         known = dict(ConsumerGroup.objects.filter(name__in=list(groups)).values_list("name", "id"))
@@ -126,10 +126,24 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
     return seen
 
 
-def _members_seen(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
-    """Each group's members' client ids and hosts, from one describe of all groups."""
-    if not names:
+MEMBERS_EVERY_MS = 60_000
+_members_described_ms = 0
+
+
+def members_due() -> None:
+    """Have the next round describe the groups' members whenever the last one did (tests)."""
+    global _members_described_ms
+    _members_described_ms = 0
+
+
+def _members_seen(names: list[str], now_ms: int) -> dict[str, tuple[list[str], list[str]]]:
+    """Each group's members' client ids and hosts, from one describe of all groups, at most once
+    a minute per process (members change far more rarely than offsets, and describing a thousand
+    groups costs as much as the rest of a round)."""
+    global _members_described_ms
+    if not names or now_ms - _members_described_ms < MEMBERS_EVERY_MS:
         return {}
+    _members_described_ms = now_ms
     from broker.services.hosted_groups import cluster_groups_described
 
     try:

@@ -100,6 +100,7 @@ def test_a_mixed_estate_of_http_and_native_avro_clients_is_traced_mapped_and_che
     api: Any, make_api: Any, estate: str, live_server: Any
 ) -> None:
     from lineage.selectors import lineage_graph
+    from monitoring.kafka_groups import members_due
     from monitoring.lag import lag_sample_round
     from monitoring.latency import group_latencies
 
@@ -184,6 +185,7 @@ def test_a_mixed_estate_of_http_and_native_avro_clients_is_traced_mapped_and_che
             lambda: indexer.run_once(timeout_s=0.2),
             lambda: commits.run_once(timeout_s=0.2),
         )
+        members_due()  # members are described once a minute: this round does it
         lag_sample_round(now_ms=int(time.time() * 1000))
     finally:
         indexer.close()
