@@ -15,7 +15,9 @@ neither loses nor repeats one):
 
 While the reader keeps up (its state written in the last `FRESH_MS`), the lag round's sampling
 (monitoring.kafka_groups) leaves commits to it; when it stops, sampling takes over again at its
-15 s resolution. One reader per deployment: its positions are one row.
+15 s resolution. One reader reads at a time, whatever the number of indexer processes: it holds a
+lease on the state row (renewed as it reads); another takes over, from the stored positions, once
+the holder has been silent for `FRESH_MS`. A holder that lost its lease mid-batch writes nothing.
 
 The records' layout is Kafka's (OffsetCommitKey v0-1, OffsetCommitValue v0-4). Other keys (group
 metadata, the new consumer protocol's records) and tombstones are skipped.
@@ -24,14 +26,18 @@ metadata, the new consumer protocol's records) and tombstones are skipped.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import struct
+import time
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from broker.choices import ActivityKind
 from broker.flows import FlowKey, consume_key, minute_of, record_flows
@@ -137,6 +143,10 @@ def parse_offset_commit(key: bytes | None, value: bytes | None) -> OffsetCommit 
     return OffsetCommit(group, topic, partition, offset, commit_ms)
 
 
+class LostLease(Exception):
+    """Another reader took the lease over: this batch is not recorded."""
+
+
 class CommitLogReader:
     """Reads `__consumer_offsets` from its stored positions (assigned, not subscribed: it joins
     no group) and records the commits that matter; `run_once` handles one batch."""
@@ -165,25 +175,50 @@ class CommitLogReader:
                 "auto.offset.reset": "earliest",
             }
         )
-        state, _ = CommitLogState.objects.get_or_create(name=name)
-        self.positions: dict[int, int] = {int(p): int(o) for p, o in state.positions.items()}
+        CommitLogState.objects.get_or_create(name=name)
         metadata = self.consumer.list_topics(TOPIC, timeout=10).topics[TOPIC]
         if metadata.error is not None:
             raise RuntimeError(f"cannot read {TOPIC}: {metadata.error}")
-        self.consumer.assign(
-            [TopicPartition(TOPIC, number, self.positions.get(number, -2)) for number in sorted(metadata.partitions)]
-        )
+        self._partitions = sorted(metadata.partitions)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leading = False
+        self.positions: dict[int, int] = {}
         self._topics: dict[str, int] = {}
         self._groups: dict[str, int] = {}
         # (group id, topic id, partition) -> the last commit recorded: what a new one moved past.
         self._last: dict[tuple[int, int, int], int | None] = {}
 
     def close(self) -> None:
+        """Stop reading and give the lease up, so another reader can take over at once."""
         self.consumer.close()
+        CommitLogState.objects.filter(name=self.name, owner=self.owner).update(owner="")
+
+    def _lease(self) -> bool:
+        """Hold (or take, when free or silent for FRESH_MS) the lease; on taking it, read on from
+        the stored positions, where the last holder stopped."""
+        now = now_ms()
+        held = (
+            CommitLogState.objects.filter(name=self.name)
+            .filter(Q(owner=self.owner) | Q(owner="") | Q(updated_ms__lt=now - FRESH_MS))
+            .update(owner=self.owner, updated_ms=now)
+        )
+        if held and not self.leading:
+            stored = CommitLogState.objects.get(name=self.name).positions
+            self.positions = {int(p): int(o) for p, o in stored.items()}
+            self.consumer.assign(
+                [TopicPartition(TOPIC, number, self.positions.get(number, -2)) for number in self._partitions]
+            )
+        elif not held and self.leading:
+            self.consumer.unassign()
+        self.leading = bool(held)
+        return self.leading
 
     def run_once(self, timeout_s: float = 1.0) -> int:
         """Record the commits that arrived (waiting up to `timeout_s` for the first record);
-        returns how many records were read."""
+        returns how many records were read. Reads nothing while another reader holds the lease."""
+        if not self._lease():
+            time.sleep(timeout_s)
+            return 0
         first = self.consumer.poll(timeout_s)
         if first is None:
             return 0
@@ -203,7 +238,13 @@ class CommitLogReader:
                 continue
             if commit is not None and commit.group not in self.own_groups and not commit.topic.startswith("__"):
                 commits.append(commit)
-        self._store(commits, positions)
+        try:
+            self._store(commits, positions)
+        except LostLease:
+            logger.warning("commit log: another reader took the lease over; this batch is theirs to read")
+            self.leading = False
+            self.consumer.unassign()
+            return 0
         self.positions = positions
         self.read += len(messages)
         return len(messages)
@@ -249,16 +290,18 @@ class CommitLogReader:
                 with connection.cursor() as cursor:
                     for minute, counts in sorted(flows.items()):
                         record_flows(cursor, counts, last_in_minute[minute])
-            CommitLogState.objects.filter(name=self.name).update(
+            kept = CommitLogState.objects.filter(name=self.name, owner=self.owner).update(
                 positions={str(p): o for p, o in positions.items()},
                 commits=F("commits") + len(activity),
                 updated_ms=now_ms(),
             )
+            if not kept:
+                raise LostLease  # rolls the batch back: the new holder reads it from the positions
         self.recorded += len(activity)
 
     def heartbeat(self) -> None:
         """Say the reader is alive though nothing was committed (the lag round reads this)."""
-        CommitLogState.objects.filter(name=self.name).update(updated_ms=now_ms())
+        CommitLogState.objects.filter(name=self.name, owner=self.owner).update(updated_ms=now_ms())
 
     # --- lookups, cached for the reader's life ----------------------------------------------------
 

@@ -434,6 +434,9 @@ class CommitLogState(models.Model):
     name = models.CharField(max_length=100, unique=True)
     positions = models.JSONField(default=dict, help_text="{partition: next offset to read}")
     commits = models.BigIntegerField(default=0, help_text="Commits recorded since the reader first ran.")
+    # The reader that holds the lease (host:pid:nonce): one reads at a time; another takes over
+    # when this one has not written for broker.commit_log.FRESH_MS.
+    owner = models.CharField(max_length=200, blank=True, default="")
     updated_ms = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:

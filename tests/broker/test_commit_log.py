@@ -170,3 +170,26 @@ def test_the_lag_round_leaves_commits_to_a_running_reader(kafka_topic: str) -> N
     flows = FlowStat.objects.filter(role=FlowStat.ROLE_CONSUME, group_id=ConsumerGroup.objects.get(name=group).id)
     assert sum(f.events for f in flows) == 4  # counted once, by the reader
     assert ConsumerGroup.objects.get(name=group).client_ids == []  # an empty group has no members to note
+
+
+def test_one_reader_at_a_time_and_a_silent_one_is_taken_over_without_repeats(kafka_topic: str) -> None:
+    from broker.models import CommitLogState
+
+    group = f"native-{uuid.uuid4().hex[:8]}"
+    _commit(group, kafka_topic, 2)
+    first, second = CommitLogReader(KAFKA), CommitLogReader(KAFKA)
+    try:
+        _read_until(first, lambda: len(_commits(group)) == 1)
+        _commit(group, kafka_topic, 5)
+        assert second.run_once(timeout_s=0.2) == 0 and not second.leading  # the first holds the lease
+        # The first falls silent (a crash): after FRESH_MS the second takes over where it stopped.
+        CommitLogState.objects.filter(owner=first.owner).update(updated_ms=0)
+        _read_until(second, lambda: len(_commits(group)) == 2)
+        assert second.leading
+        _commit(group, kafka_topic, 9)
+        assert first.run_once(timeout_s=0.5) == 0 and not first.leading  # back, but no longer the holder
+        _read_until(second, lambda: len(_commits(group)) == 3)
+    finally:
+        first.close()
+        second.close()
+    assert [offset for offset, _ in _commits(group)] == [2, 5, 9]
