@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 
 from broker.choices import ActivityKind
@@ -176,22 +176,29 @@ class CommitLogReader:
             }
         )
         CommitLogState.objects.get_or_create(name=name)
-        metadata = self.consumer.list_topics(TOPIC, timeout=10).topics[TOPIC]
-        if metadata.error is not None:
-            raise RuntimeError(f"cannot read {TOPIC}: {metadata.error}")
-        self._partitions = sorted(metadata.partitions)
+        self._partitions: list[int] = []  # found on first use: Kafka creates the topic with the first group
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leading = False
         self.positions: dict[int, int] = {}
         self._topics: dict[str, int] = {}
         self._groups: dict[str, int] = {}
-        # (group id, topic id, partition) -> the last commit recorded: what a new one moved past.
-        self._last: dict[tuple[int, int, int], int | None] = {}
+        # (group id, topic id, partition) -> (offset, commit time) of the last commit known, by
+        # this reader or the lag round's sampling: what a new one moved past, and what it repeats.
+        self._last: dict[tuple[int, int, int], tuple[int | None, int | None]] = {}
 
     def close(self) -> None:
-        """Stop reading and give the lease up, so another reader can take over at once."""
+        """Stop reading and give the lease up, so another reader can take over at once (and the
+        lag round samples commits again until one does)."""
         self.consumer.close()
-        CommitLogState.objects.filter(name=self.name, owner=self.owner).update(owner="")
+        CommitLogState.objects.filter(name=self.name, owner=self.owner).update(owner="", updated_ms=0)
+
+    def _find_partitions(self) -> bool:
+        if not self._partitions:
+            metadata = self.consumer.list_topics(TOPIC, timeout=10).topics.get(TOPIC)
+            if metadata is None or metadata.error is not None or not metadata.partitions:
+                return False  # no group has committed on this cluster yet
+            self._partitions = sorted(metadata.partitions)
+        return True
 
     def _lease(self) -> bool:
         """Hold (or take, when free or silent for FRESH_MS) the lease; on taking it, read on from
@@ -203,6 +210,7 @@ class CommitLogReader:
             .update(owner=self.owner, updated_ms=now)
         )
         if held and not self.leading:
+            self._forget()  # another holder may have moved on since: read what is stored again
             stored = CommitLogState.objects.get(name=self.name).positions
             self.positions = {int(p): int(o) for p, o in stored.items()}
             self.consumer.assign(
@@ -216,7 +224,7 @@ class CommitLogReader:
     def run_once(self, timeout_s: float = 1.0) -> int:
         """Record the commits that arrived (waiting up to `timeout_s` for the first record);
         returns how many records were read. Reads nothing while another reader holds the lease."""
-        if not self._lease():
+        if not self._find_partitions() or not self._lease():
             time.sleep(timeout_s)
             return 0
         first = self.consumer.poll(timeout_s)
@@ -245,6 +253,13 @@ class CommitLogReader:
             self.leading = False
             self.consumer.unassign()
             return 0
+        except DatabaseError:
+            # Most likely a topic or group deleted under the cached ids: forget them and read the
+            # batch again (nothing of it was written).
+            logger.warning("commit log: batch not recorded, read again", exc_info=True)
+            self._forget()
+            self.leading = False
+            return 0
         self.positions = positions
         self.read += len(messages)
         return len(messages)
@@ -260,8 +275,12 @@ class CommitLogReader:
         latest: dict[tuple[int, int, int], OffsetCommit] = {}
         flows: defaultdict[int, Counter[FlowKey]] = defaultdict(Counter)
         last_in_minute: dict[int, int] = {}
+        known = dict(self._last)  # this batch's view; kept only once the batch is written
         for key, commit in keyed:
-            before = self._last.get(key)
+            before, before_ms = known.get(key, (None, None))
+            if before_ms is not None and commit.commit_ms <= before_ms:
+                continue  # seen already: by this reader before a restart, or by the lag round's sampling
+            known[key] = (commit.offset, commit.commit_ms)
             if before == commit.offset:
                 continue  # the same offset committed again (an auto-commit with nothing read)
             group_id, topic_id, partition = key
@@ -269,7 +288,6 @@ class CommitLogReader:
                 minute = minute_of(commit.commit_ms)
                 flows[minute][consume_key(topic_id, None, group_id)] += commit.offset - before
                 last_in_minute[minute] = max(last_in_minute.get(minute, 0), commit.commit_ms)
-            self._last[key] = commit.offset
             latest[key] = commit
             activity.append(
                 GroupActivity(
@@ -297,7 +315,13 @@ class CommitLogReader:
             )
             if not kept:
                 raise LostLease  # rolls the batch back: the new holder reads it from the positions
+        self._last = known
         self.recorded += len(activity)
+
+    def _forget(self) -> None:
+        self._topics.clear()
+        self._groups.clear()
+        self._last.clear()
 
     def heartbeat(self) -> None:
         """Say the reader is alive though nothing was committed (the lag round reads this)."""
@@ -321,19 +345,19 @@ class CommitLogReader:
         return {name: self._groups[name] for name in names}
 
     def _load_last(self, keys: set[tuple[int, int, int]]) -> None:
-        """The committed offset each new (group, topic, partition) had before: its row of
-        GroupPartition, read once per key for the reader's life."""
+        """The last commit known of each new (group, topic, partition): its row of
+        GroupPartition (offset and time), read once per key for the reader's life."""
         missing = keys - self._last.keys()
         if not missing:
             return
         for key in missing:
-            self._last[key] = None
+            self._last[key] = (None, None)
         rows = GroupPartition.objects.filter(
             group_id__in={g for g, _, _ in missing}, topic_id__in={t for _, t, _ in missing}
-        ).values_list("group_id", "topic_id", "partition", "committed_offset")
-        for group_id, topic_id, partition, offset in rows:
+        ).values_list("group_id", "topic_id", "partition", "committed_offset", "committed_ms")
+        for group_id, topic_id, partition, offset, committed_ms in rows:
             if (group_id, topic_id, partition) in missing:
-                self._last[(group_id, topic_id, partition)] = offset
+                self._last[(group_id, topic_id, partition)] = (offset, committed_ms)
 
     @staticmethod
     def _ends(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:

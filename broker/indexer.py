@@ -401,8 +401,11 @@ def run(indexer: Indexer, stop: Any, *, commit_log: Any = None, report_every_s: 
     while not stop.is_set():
         indexer.run_once(timeout_s=0.5)
         if commit_log is not None:
-            while commit_log.run_once(timeout_s=0) >= commit_log.batch:
-                pass  # catching up: drain before indexing again
+            try:
+                while commit_log.run_once(timeout_s=0) >= commit_log.batch:
+                    pass  # catching up: drain before indexing again
+            except Exception:  # noqa: BLE001 - the commit log never stops the indexing
+                logger.warning("commit log: reading failed; retried on the next round", exc_info=True)
         if time.monotonic() - reported >= report_every_s:
             reported = time.monotonic()
             indexer.report()

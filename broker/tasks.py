@@ -10,12 +10,15 @@ from broker.flows import flow_stats_prune
 from broker.services.groups import group_expire_members
 from broker.services.retention import retention_apply
 from core.timeutil import now_ms
+from schemas.usage import registry_uses_prune
 
 
 @shared_task(name="broker.tasks.apply_retention")
 def apply_retention() -> int:
-    """Returns the number of events deleted (old flow counts are pruned on the same pass)."""
+    """Returns the number of events deleted (old flow counts and registry evidence are pruned on
+    the same pass)."""
     flow_stats_prune(now_ms=now_ms())
+    registry_uses_prune(now_ms=now_ms())
     return sum(result.deleted_events for result in retention_apply())
 
 

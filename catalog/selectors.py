@@ -291,10 +291,11 @@ class InboxItem:
     detail: str
 
 
-def governance_inbox() -> list[InboxItem]:
+def governance_inbox(*, principal: Any = None) -> list[InboxItem]:
     """What runs but is not documented: topics no event type travels on, registry subjects no
     event type uses, services seen producing or consuming without a catalog entry, and observed
-    flows no one declared. Dismissed items stay out."""
+    flows no one declared, and consumer groups no service claims (those `principal` may see, when
+    given). Dismissed items stay out."""
     dismissed = set(InboxDismissal.objects.values_list("kind", "name"))
     items: list[InboxItem] = []
     travelling = topic_event_types()
@@ -315,7 +316,9 @@ def governance_inbox() -> list[InboxItem]:
         items.append(InboxItem(InboxKind.SERVICE, service.name, "seen producing or consuming, not in the catalog"))
     for flow in undeclared_flows():
         items.append(InboxItem(InboxKind.FLOW, flow, "observed but not declared"))
-    items += _unclaimed_groups()
+    items += [
+        item for item in _unclaimed_groups() if principal is None or principal.may_use_group(item.name)
+    ]
     return [item for item in items if (item.kind, item.name) not in dismissed]
 
 

@@ -43,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     busiest = sorted(
         ({"name": names[tid], "rate": rate} for tid, rate in rates.items() if tid in names), key=lambda t: -t["rate"]
     )
-    inbox_items = selectors.governance_inbox()
+    inbox_items = selectors.governance_inbox(principal=principal_for_user(request.user))
     attention = attention_items(principal=principal_for_user(request.user))
     context = {
         "attention": attention,
@@ -322,7 +322,9 @@ def team_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "catalog/inbox.html", {"items": selectors.governance_inbox(), "can_edit": has_role(request, "editor")}
+        request,
+        "catalog/inbox.html",
+        {"items": selectors.governance_inbox(principal=_principal(request)), "can_edit": has_role(request, "editor")},
     )
 
 

@@ -90,11 +90,14 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                             topic_id=topic_id,
                             partition=partition,
                             committed_offset=offset,
-                            committed_ms=now_ms,
+                            # The reader dates commits itself; a sampled one is dated by the round.
+                            committed_ms=now_ms if sampling else None,
                         )
                     )
+                elif not sampling:
+                    continue  # the commit-log reader keeps committed offsets, at their own times
                 elif row.committed_offset != offset:
-                    if sampling and row.committed_offset is not None and offset > row.committed_offset:
+                    if row.committed_offset is not None and offset > row.committed_offset:
                         # What the group read since the last round, as an observed flow (lineage's
                         # consumers): the offsets it moved past, transaction markers included.
                         consumed_flows.update(consumed(topic_id, None, group_id, offset - row.committed_offset))
@@ -103,7 +106,7 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                 else:
                     continue
                 if not sampling:
-                    continue  # the commit-log reader records it, at its own time
+                    continue  # a new row: the commit-log reader records the commit itself
                 # A commit seen, as the SQL backend logs one: Burrow's windows are built from these.
                 commits.append(
                     GroupActivity(
@@ -117,7 +120,7 @@ def cluster_groups_mirror(*, now_ms: int) -> int:
                         log_end_offset=ends.get((topic_id, partition)),
                     )
                 )
-        GroupPartition.objects.bulk_create(created, batch_size=500)
+        GroupPartition.objects.bulk_create(created, batch_size=500, ignore_conflicts=True)  # the reader may add one
         GroupPartition.objects.bulk_update(changed, ["committed_offset", "committed_ms"], batch_size=500)
         GroupActivity.objects.bulk_create(commits, batch_size=500)
         if consumed_flows:

@@ -14,8 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
+
 from broker.choices import ActivityKind
-from broker.models import GroupActivity, Partition
+from broker.models import GroupActivity
 from broker.selectors import event_columns_at
 from monitoring.evaluation import CommitRecord, FetchRecord, commit_only_latencies, event_latencies, percentiles
 
@@ -52,22 +54,30 @@ def _events_at(positions: list[tuple[int, int, int]]) -> dict[tuple[int, int, in
     return {position: (append_ms, event_type) for position, (append_ms, event_type) in found.items()}
 
 
-def _committed_before(group_id: int, key: tuple[int, int], since_ms: int) -> int:
-    """Where a group stood on a partition when the window opened: its last commit before, else
-    the partition's log start (its first commit covers what it read from the start)."""
-    topic_id, partition = key
-    before = (
-        GroupActivity.objects.filter(
-            group_id=group_id, topic_id=topic_id, partition=partition, kind=ActivityKind.COMMIT, at_ms__lt=since_ms
+_LAST_COMMIT_BEFORE = (
+    "(SELECT id FROM broker_groupactivity WHERE group_id = %s AND topic_id = %s AND partition = %s "
+    f"AND kind = {int(ActivityKind.COMMIT)} AND at_ms < %s ORDER BY at_ms DESC LIMIT 1)"
+)
+
+
+def _commits_before(group_id: int, keys: list[tuple[int, int]], since_ms: int) -> dict[tuple[int, int], CommitRecord]:
+    """The group's last commit before the window on each partition, where there is one: two
+    statements (each lookup a LIMIT 1 walk of the group's index) whatever the partition count."""
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 200):
+            chunk = keys[start : start + 200]
+            cursor.execute(
+                "SELECT " + ", ".join([_LAST_COMMIT_BEFORE] * len(chunk)),
+                [value for topic_id, partition in chunk for value in (group_id, topic_id, partition, since_ms)],
+            )
+            ids += [found for found in cursor.fetchone() if found is not None]
+    return {
+        (topic_id, partition): CommitRecord(at_ms, offset)
+        for topic_id, partition, at_ms, offset in GroupActivity.objects.filter(id__in=ids).values_list(
+            "topic_id", "partition", "at_ms", "end_offset"
         )
-        .order_by("-at_ms")
-        .values_list("end_offset", flat=True)
-        .first()
-    )
-    if before is not None:
-        return int(before)
-    start = Partition.objects.filter(topic_id=topic_id, number=partition).values_list("log_start_offset", flat=True)
-    return int(start.first() or 0)
+    }
 
 
 def group_latencies(
@@ -88,17 +98,18 @@ def group_latencies(
         else:
             commits[(topic_id, partition)].append(CommitRecord(at_ms, end))
     sampled: list[tuple[int, int, int]] = []
-    commit_only = {key: records for key, records in commits.items() if key not in fetches}
+    # A group with no fetch log at all (a native client; any group on Kafka) is known by its
+    # commits only: what it consumed from where it stood before the window, its fetches estimated
+    # from the commit before each (with none known, what the first commit covers is left out).
+    commit_only = {} if fetches else dict(commits)
+    for key, before in _commits_before(group_id, sorted(commit_only), since_ms).items():
+        commit_only[key] = [before, *commit_only[key]]
     ranges = [
         *(
             (key, min(r.start_offset for r in records), max(r.end_offset for r in records))
             for key, records in fetches.items()
         ),
-        # Known by its commits only: what it consumed from where it stood before the window.
-        *(
-            (key, _committed_before(group_id, key, since_ms), max(r.offset for r in records))
-            for key, records in commit_only.items()
-        ),
+        *((key, records[0].offset, max(r.offset for r in records)) for key, records in commit_only.items()),
     ]
     for (topic_id, partition), low, high in ranges:
         step = max(1, (high - low) // SAMPLE_PER_PARTITION)

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 
 from core.auth import Principal
 from core.timeutil import now_ms
+from schemas.constants import SUBJECT_MAX_LENGTH
 from schemas.models import RegistryUse
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ _PRODUCER_ROUTES = {
     ("GET", "registry-version"),  # the latest version (use.latest.version), or one by number
 }
 
+RETENTION_MS = 7 * 24 * 3600 * 1000
 _Key = tuple[int, str, str, int, int]  # service id, role, subject, schema id, minute
 _pending: dict[_Key, list[int]] = {}  # -> [requests, last seen ms]
 _lock = threading.Lock()
@@ -65,7 +67,7 @@ def registry_use_note(
     else:
         return
     at = now_ms()
-    key = (principal.service_id, role, subject[:255], schema_id, at - at % 60_000)
+    key = (principal.service_id, role, subject[:SUBJECT_MAX_LENGTH], schema_id, at - at % 60_000)
     with _lock:
         counted = _pending.setdefault(key, [0, at])
         counted[0] += 1
@@ -87,6 +89,12 @@ def registry_uses_flush() -> int:
         for (service_id, role, subject, schema_id, minute), (requests, last) in sorted(pending.items()):
             cursor.execute(_UPSERT, [service_id, role, subject, schema_id, minute, requests, last])
     return len(pending)
+
+
+def registry_uses_prune(*, now_ms: int) -> int:
+    """Forget evidence older than seven days, as observed flows are."""
+    deleted, _ = RegistryUse.objects.filter(minute_ms__lt=now_ms - RETENTION_MS).delete()
+    return deleted
 
 
 def registry_uses_forget() -> None:

@@ -257,11 +257,12 @@ class ChangeListView(APIView):
 class InboxView(APIView):
     @extend_schema(
         responses=inline_serializer("Inbox", {"items": s.InboxItemSerializer(many=True)}),
-        summary="Undocumented topics, subjects, services and flows",
+        summary="Undocumented topics, subjects, services and flows, and consumer groups no service claims",
     )
     def get(self, request: Request) -> Response:
-        principal_of(request)
-        return Response({"items": s.InboxItemSerializer(selectors.governance_inbox(), many=True).data})
+        principal = principal_of(request)
+        items = selectors.governance_inbox(principal=principal)
+        return Response({"items": s.InboxItemSerializer(items, many=True).data})
 
     @extend_schema(request=s.DismissSerializer, responses={204: None}, summary="Dismiss an inbox item (editor)")
     def post(self, request: Request) -> Response:

@@ -15,9 +15,10 @@ no fetch log, only its commits, read from Kafka's commit log at their own times.
 is then estimated (``estimated_fetch_ms``): a consumer that commits after each batch fetches the
 next batch right after its previous commit, and a consumer waiting for records gets a new one as
 it is appended. So the fetch is taken as the later of the event's append and the group's previous
-commit on the partition before the commit that covers the event. The estimate is marked as such
-wherever it is shown; for a client that commits on a timer (auto-commit), processing includes the
-wait for the timer.
+commit on the partition before the commit that covers the event (never after that commit). With
+no previous commit known (what a group's first commit covers, possibly a backlog read from the
+start) nothing is estimated. The estimate is marked as such wherever it is shown; for a client
+that commits on a timer (auto-commit), processing includes the wait for the timer.
 """
 
 from __future__ import annotations
@@ -159,10 +160,13 @@ def event_latencies(
     return latencies
 
 
-def estimated_fetch_ms(append_ms: int, previous_commit_ms: int | None) -> int:
+def estimated_fetch_ms(append_ms: int, previous_commit_ms: int | None, commit_ms: int) -> int | None:
     """The estimated first fetch of an event by a group known only by its commits (see the
-    module's docstring): the later of its append and the commit before the one covering it."""
-    return append_ms if previous_commit_ms is None else max(append_ms, previous_commit_ms)
+    module's docstring): the later of its append and the commit before the one covering it, at
+    most that covering commit; None with no previous commit."""
+    if previous_commit_ms is None:
+        return None
+    return min(max(append_ms, previous_commit_ms), commit_ms)
 
 
 def commit_only_latencies(appends: Mapping[int, int], commits: Sequence[CommitRecord]) -> list[EventLatency]:
@@ -178,7 +182,10 @@ def commit_only_latencies(appends: Mapping[int, int], commits: Sequence[CommitRe
             latencies.append(EventLatency(offset, append_ms, None, None, None, None))
             continue
         before = bisect_left(times, commit.at_ms) - 1
-        fetch_ms = estimated_fetch_ms(append_ms, times[before] if before >= 0 else None)
+        fetch_ms = estimated_fetch_ms(append_ms, times[before] if before >= 0 else None, commit.at_ms)
+        if fetch_ms is None:
+            latencies.append(EventLatency(offset, append_ms, None, commit.at_ms, None, None))
+            continue
         latencies.append(
             EventLatency(offset, append_ms, fetch_ms, commit.at_ms, fetch_ms - append_ms, commit.at_ms - fetch_ms)
         )

@@ -482,7 +482,9 @@ def _hop_statuses(
                 previous_lookups.append((key, params))
     appended = {row["id"]: row["append_time_ms"] for row in rows}
     for key, previous in _first_times(_PREVIOUS_COMMIT_LOOKUP, previous_lookups).items():
-        estimated[key] = estimated_fetch_ms(appended[key[0]], previous)
+        fetch_ms = estimated_fetch_ms(appended[key[0]], previous, committed[key])
+        if fetch_ms is not None:
+            estimated[key] = fetch_ms
     retries, dead_letters = _failures(rows)
     statuses: dict[int, list[tuple[_Consumer, HopStatus]]] = defaultdict(list)
     group_ids: set[int] = set()

@@ -193,3 +193,27 @@ def test_one_reader_at_a_time_and_a_silent_one_is_taken_over_without_repeats(kaf
         first.close()
         second.close()
     assert [offset for offset, _ in _commits(group)] == [2, 5, 9]
+
+
+def test_commits_the_lag_round_sampled_while_no_reader_ran_are_not_recorded_again(kafka_topic: str) -> None:
+    from monitoring.lag import lag_sample_round
+
+    group = f"native-{uuid.uuid4().hex[:8]}"
+    _commit(group, kafka_topic, 2)
+    lag_sample_round(now_ms=int(time.time() * 1000))  # no reader: the round samples the commit
+    _commit(group, kafka_topic, 6)
+    lag_sample_round(now_ms=int(time.time() * 1000))
+    sampled = _commits(group)
+    assert [offset for offset, _ in sampled] == [2, 6]
+    group_id = ConsumerGroup.objects.get(name=group).id
+    assert sum(FlowStat.objects.filter(group_id=group_id).values_list("events", flat=True)) == 4
+
+    _commit(group, kafka_topic, 10)  # after the reader (re)starts, reading the log from its start
+    reader = CommitLogReader(KAFKA)
+    try:
+        _read_until(reader, lambda: len(_commits(group)) == 3)
+        reader.run_once(timeout_s=0.5)
+    finally:
+        reader.close()
+    assert _commits(group)[:2] == sampled and [offset for offset, _ in _commits(group)] == [2, 6, 10]
+    assert sum(FlowStat.objects.filter(group_id=group_id).values_list("events", flat=True)) == 8

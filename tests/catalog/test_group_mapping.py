@@ -115,3 +115,11 @@ def test_lineage_and_the_observed_flows_name_the_service_of_a_claimed_group(
 @pytest.fixture(autouse=True)
 def _db(db: Any) -> None:
     pass
+
+
+def test_the_inbox_api_shows_a_key_only_the_groups_it_may_see(catalog_base: Any, make_api: Any) -> None:
+    _, _, topic = catalog_base
+    _group("fraud-scorer", topic)
+    _group("billing-ledger", topic)
+    seen = make_api("group:billing-*", service="billing").get(f"{BASE}/inbox/").json()["items"]
+    assert [item["name"] for item in seen if item["kind"] == "group"] == ["billing-ledger"]

@@ -5,7 +5,10 @@ other routes do not count."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from django.db.models import F
 
 from schemas.models import RegistryUse
 from schemas.usage import registry_uses_flush
@@ -44,3 +47,14 @@ def test_failures_and_people_are_not_evidence(make_registry: Any, client: Any, d
     client.force_login(user)
     assert client.get("/registry/subjects").status_code == 200
     assert _uses() == []
+
+
+def test_evidence_is_kept_a_week(make_registry: Any) -> None:
+    from schemas.usage import RETENTION_MS, registry_uses_prune
+
+    payments = make_registry("registry:write", service="payments")
+    payments.registered_id("payments-value", SCHEMA)
+    [row] = _uses()
+    RegistryUse.objects.update(minute_ms=F("minute_ms") - RETENTION_MS)
+    assert registry_uses_prune(now_ms=int(time.time() * 1000)) == 1 and _uses() == []
+    assert row[1] == "producer"

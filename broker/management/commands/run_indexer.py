@@ -1,8 +1,8 @@
 """Run the indexer (broker.indexer): on BROKER_BACKEND=kafka, the process that indexes every
 governed topic of the cluster, native clients' records included, for traces, the catalog and
 lineage, and reads the consumer groups' commits from Kafka's commit log (broker.commit_log).
-`make run` starts it on Kafka; in production it is the Procfile's `indexer`. Run one per
-deployment: a second one would share the topics' partitions but read the commit log again."""
+`make run` starts it on Kafka; in production it is the Procfile's `indexer`. Several may run: they
+share the topics' partitions (one Kafka group), and one of them at a time reads the commit log."""
 
 from __future__ import annotations
 

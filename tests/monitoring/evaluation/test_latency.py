@@ -152,8 +152,8 @@ def test_commit_only_fetch_is_the_later_of_append_and_the_previous_commit() -> N
     appends = {offset: 1_000 + offset for offset in range(4)}
     commits = [CommitRecord(2_500, 4), CommitRecord(1_500, 2)]
     by_offset = {latency.offset: latency for latency in commit_only_latencies(appends, commits)}
-    # Covered by the first commit, nothing committed before it: fetched as appended (waiting).
-    assert (by_offset[0].first_fetch_ms, by_offset[0].time_in_broker_ms, by_offset[0].processing_ms) == (1_000, 0, 500)
+    # Covered by the first commit, with no commit known before it: committed, nothing estimated.
+    assert (by_offset[0].first_fetch_ms, by_offset[0].commit_ms, by_offset[0].processing_ms) == (None, 1_500, None)
     # Covered by the second: fetched right after the previous commit, at 1500.
     assert (by_offset[3].first_fetch_ms, by_offset[3].time_in_broker_ms, by_offset[3].processing_ms) == (
         1_500,
@@ -161,6 +161,14 @@ def test_commit_only_fetch_is_the_later_of_append_and_the_previous_commit() -> N
         1_000,
     )
     assert by_offset[3].commit_ms == 2_500
+
+
+def test_commit_only_an_idle_group_fetches_as_appended_and_never_after_its_commit() -> None:
+    from monitoring.evaluation import commit_only_latencies, estimated_fetch_ms
+
+    [latency] = commit_only_latencies({5: 3_000}, [CommitRecord(1_000, 5), CommitRecord(3_040, 6)])
+    assert (latency.first_fetch_ms, latency.time_in_broker_ms, latency.processing_ms) == (3_000, 0, 40)
+    assert estimated_fetch_ms(3_000, 2_000, 2_990) == 2_990  # clock skew: the commit bounds it
 
 
 def test_commit_only_an_event_no_commit_covers_has_no_figures() -> None:
