@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,9 +25,8 @@ from core.constants import (
     SCOPE_REGISTRY_WRITE,
 )
 from core.errors import Forbidden, Unauthorized
+from core.flushing import BackgroundFlush
 from core.scopes import NameRule, name_rule
-
-logger = logging.getLogger(__name__)
 
 ROLE_ADMIN = "admin"
 ROLE_EDITOR = "editor"
@@ -188,30 +186,12 @@ _UNKNOWN_KEY = "Unknown, revoked or expired API key."
 # EVENTLINE["KEY_USE_FLUSH_S"] seconds per process), so no request pays a write for it.
 _uses: dict[str, float] = {}
 _uses_lock = threading.Lock()
-_flusher: threading.Thread | None = None
 
 
 def _record_use(key_id: str) -> None:
-    global _flusher
     with _uses_lock:
         _uses[key_id] = time.time()
-        interval = settings.EVENTLINE["KEY_USE_FLUSH_S"]
-        if interval > 0 and (_flusher is None or not _flusher.is_alive()):
-            _flusher = threading.Thread(target=_flush_loop, args=(interval,), name="key-use-flush", daemon=True)
-            _flusher.start()
-
-
-def _flush_loop(interval: float) -> None:
-    from django.db import connection
-
-    while True:
-        time.sleep(interval)
-        try:
-            flush_key_uses()
-        except Exception:  # a busy or gone database must not end the thread; the next round retries
-            logger.warning("Could not record the last use of API keys.", exc_info=True)
-        finally:
-            connection.close()
+    _uses_flush.ensure_running(settings.EVENTLINE["KEY_USE_FLUSH_S"])
 
 
 def flush_key_uses() -> int:
@@ -231,6 +211,11 @@ def flush_key_uses() -> int:
             last_used_at=used
         )
     return len(pending)
+
+
+_uses_flush = BackgroundFlush(
+    flush_key_uses, name="key-use-flush", failure="Could not record the last use of API keys."
+)
 
 
 def credentials_from_header(header: bytes) -> tuple[str, str] | None:

@@ -13,9 +13,7 @@ by people (a browser session) and by keys of no service are not evidence. Lineag
 from __future__ import annotations
 
 import json
-import logging
 import threading
-import time
 from typing import Any
 
 from django.conf import settings
@@ -23,11 +21,10 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 
 from core.auth import Principal
+from core.flushing import BackgroundFlush
 from core.timeutil import now_ms
 from schemas.constants import SUBJECT_MAX_LENGTH
 from schemas.models import RegistryUse
-
-logger = logging.getLogger(__name__)
 
 _UPSERT = (
     "INSERT INTO schemas_registryuse (service_id, role, subject, schema_id, minute_ms, requests, last_seen_ms) "
@@ -46,7 +43,6 @@ RETENTION_MS = 7 * 24 * 3600 * 1000
 _Key = tuple[int, str, str, int, int]  # service id, role, subject, schema id, minute
 _pending: dict[_Key, list[int]] = {}  # -> [requests, last seen ms]
 _lock = threading.Lock()
-_flusher: threading.Thread | None = None
 
 
 def registry_use_note(
@@ -54,7 +50,6 @@ def registry_use_note(
 ) -> None:
     """Count this request as evidence when it is a serializer's or a deserializer's, by a
     service's key, and it succeeded."""
-    global _flusher
     if principal.service_id is None or response.status_code != 200 or request.resolver_match is None:
         return
     route = (request.method or "", request.resolver_match.url_name or "")
@@ -72,10 +67,7 @@ def registry_use_note(
         counted = _pending.setdefault(key, [0, at])
         counted[0] += 1
         counted[1] = at
-        interval = settings.EVENTLINE["REGISTRY_USE_FLUSH_S"]
-        if interval > 0 and (_flusher is None or not _flusher.is_alive()):
-            _flusher = threading.Thread(target=_flush_loop, args=(interval,), name="registry-use-flush", daemon=True)
-            _flusher.start()
+    _uses_flush.ensure_running(settings.EVENTLINE["REGISTRY_USE_FLUSH_S"])
 
 
 def registry_uses_flush() -> int:
@@ -103,15 +95,9 @@ def registry_uses_forget() -> None:
         _pending.clear()
 
 
-def _flush_loop(interval: float) -> None:
-    while True:
-        time.sleep(interval)
-        try:
-            registry_uses_flush()
-        except Exception:  # noqa: BLE001 - a busy or gone database must not end the thread
-            logger.warning("Could not record the registry's use as evidence.", exc_info=True)
-        finally:
-            connection.close()
+_uses_flush = BackgroundFlush(
+    registry_uses_flush, name="registry-use-flush", failure="Could not record the registry's use as evidence."
+)
 
 
 def _id_of(response: HttpResponse) -> int:
