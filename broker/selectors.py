@@ -20,6 +20,23 @@ Position = tuple[int, int, int]  # (topic id, partition, offset)
 _EVENT_COLUMNS = frozenset({"append_time_ms", "type"})  # what callers read so far
 
 
+_LOOKUPS_PER_STATEMENT = 100
+
+
+def scalar_lookups(template: str, lookups: Sequence[tuple[Any, Sequence[Any]]]) -> dict[Any, Any]:
+    """Many one-value lookups (each a LIMIT 1 walk of an index, such as the fetch and commit log's
+    (group, topic, partition, at_ms)) run as the scalar subqueries `template` of a few statements
+    instead of one round trip each: {key: value, None where nothing matched}."""
+    answers: dict[Any, Any] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(lookups), _LOOKUPS_PER_STATEMENT):
+            chunk = lookups[start : start + _LOOKUPS_PER_STATEMENT]
+            cursor.execute("SELECT " + ", ".join([template] * len(chunk)), [p for _, params in chunk for p in params])
+            for (key, _), value in zip(chunk, cursor.fetchone(), strict=True):
+                answers[key] = value
+    return answers
+
+
 def event_columns_at(positions: Sequence[Position], columns: Sequence[str]) -> dict[Position, tuple[Any, ...]]:
     """`columns` of the events at these positions (missing ones left out), in chunks of 300
     positions per query."""

@@ -14,11 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from broker.choices import ActivityKind
 from broker.models import GroupActivity
-from broker.selectors import event_columns_at
+from broker.selectors import event_columns_at, scalar_lookups
 from monitoring.evaluation import CommitRecord, FetchRecord, commit_only_latencies, event_latencies, percentiles
 
 SAMPLE_PER_PARTITION = 2_000
@@ -61,17 +59,10 @@ _LAST_COMMIT_BEFORE = (
 
 
 def _commits_before(group_id: int, keys: list[tuple[int, int]], since_ms: int) -> dict[tuple[int, int], CommitRecord]:
-    """The group's last commit before the window on each partition, where there is one: two
-    statements (each lookup a LIMIT 1 walk of the group's index) whatever the partition count."""
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(keys), 200):
-            chunk = keys[start : start + 200]
-            cursor.execute(
-                "SELECT " + ", ".join([_LAST_COMMIT_BEFORE] * len(chunk)),
-                [value for topic_id, partition in chunk for value in (group_id, topic_id, partition, since_ms)],
-            )
-            ids += [found for found in cursor.fetchone() if found is not None]
+    """The group's last commit before the window on each partition, where there is one: a lookup
+    per partition (broker.selectors.scalar_lookups), then the rows found."""
+    found = scalar_lookups(_LAST_COMMIT_BEFORE, [(key, (group_id, *key, since_ms)) for key in keys])
+    ids = [row_id for row_id in found.values() if row_id is not None]
     return {
         (topic_id, partition): CommitRecord(at_ms, offset)
         for topic_id, partition, at_ms, offset in GroupActivity.objects.filter(id__in=ids).values_list(

@@ -19,8 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-
 from broker.business_keys import business_key_find, key_names, positions_filter
 from broker.choices import ActivityKind
 from broker.constants import SUBJECT_STRATEGY_TOPIC_RECORD
@@ -28,6 +26,7 @@ from broker.envelope import parse_traceparent
 from broker.flows import minute_of
 from broker.masking import hidden_fields, mask_document
 from broker.models import DeadLetter, Event, FlowStat, GroupMember, GroupPartition, PendingRetry, Topic
+from broker.selectors import scalar_lookups
 from catalog.models import BusinessFlow
 from catalog.selectors import group_services
 from core.auth import Principal
@@ -76,7 +75,6 @@ _COLUMNS = (
 )
 # Many databases cap the number of bound parameters per statement (SQLite: 32,766; old builds 999).
 _IN_CHUNK = 500
-_LOOKUPS_PER_STATEMENT = 100
 
 
 # -- what a trace is made of -------------------------------------------------------------------
@@ -347,20 +345,6 @@ _PREVIOUS_COMMIT_LOOKUP = (
 )
 
 
-def _first_times(template: str, lookups: Sequence[tuple[Any, tuple[Any, ...]]]) -> dict[Any, int | None]:
-    """Run many "first log row after" lookups, each a LIMIT 1 walk of the (group, topic,
-    partition, at_ms) index, as scalar subqueries of a few statements instead of one round trip
-    each."""
-    answers: dict[Any, int | None] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(lookups), _LOOKUPS_PER_STATEMENT):
-            chunk = lookups[start : start + _LOOKUPS_PER_STATEMENT]
-            cursor.execute("SELECT " + ", ".join([template] * len(chunk)), [p for _, params in chunk for p in params])
-            for (key, _), value in zip(chunk, cursor.fetchone(), strict=True):
-                answers[key] = value
-    return answers
-
-
 def _group_services(group_ids: set[int], topic_ids: set[int], since_ms: int, until_ms: int) -> dict[int, int]:
     """The service behind each group: from the per-minute consume counts around the trace (who was
     consuming then), else from the group's live members, else the catalog service that lists the
@@ -455,7 +439,7 @@ def _hop_statuses(
                 since = row["append_time_ms"] - c.CLOCK_SKEW_MS
                 params = (consumer.group_id, row["topic_id"], row["partition"], since, offset, offset)
                 fetch_lookups.append(((row["id"], consumer.group_id), params))
-    fetched = _first_times(_FETCH_LOOKUP, fetch_lookups)
+    fetched = scalar_lookups(_FETCH_LOOKUP, fetch_lookups)
     commit_lookups: list[tuple[Any, tuple[Any, ...]]] = []
     for row in rows:
         offset = row["offset"]
@@ -469,7 +453,7 @@ def _hop_statuses(
                         (consumer.group_id, row["topic_id"], row["partition"], since, offset),
                     )
                 )
-    committed = _first_times(_COMMIT_LOOKUP, commit_lookups)
+    committed = scalar_lookups(_COMMIT_LOOKUP, commit_lookups)
     # No fetch logged for a consumed event: a group known by its commits only (a native client),
     # whose fetch is estimated from the commit before the one that covers the event.
     estimated: dict[Any, int] = {}
@@ -481,7 +465,7 @@ def _hop_statuses(
                 params = (consumer.group_id, row["topic_id"], row["partition"], committed[key])
                 previous_lookups.append((key, params))
     appended = {row["id"]: row["append_time_ms"] for row in rows}
-    for key, previous in _first_times(_PREVIOUS_COMMIT_LOOKUP, previous_lookups).items():
+    for key, previous in scalar_lookups(_PREVIOUS_COMMIT_LOOKUP, previous_lookups).items():
         fetch_ms = estimated_fetch_ms(appended[key[0]], previous, committed[key])
         if fetch_ms is not None:
             estimated[key] = fetch_ms
