@@ -42,16 +42,20 @@ def on_kafka(settings: Any, cluster: AdminClient, unique: str, tmp_path_factory:
     settings.KAFKA_BOOTSTRAP_SERVERS = KAFKA_BOOTSTRAP_SERVERS
     settings.EVENTLINE_CONSUMER_HOST_SOCKET = str(socket_path)
     yield socket_path
-    names = [name for name in cluster.list_topics(timeout=10).topics if name.startswith(unique)]
-    if names:
-        for future in cluster.delete_topics(names, request_timeout=10).values():
+    cluster_forget(cluster, unique)
+
+
+def cluster_forget(admin: AdminClient, prefix: str) -> None:
+    """Delete the topics and consumer groups of the cluster whose names start with `prefix`: what
+    a test made there."""
+    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
+    for future in admin.delete_topics(names, request_timeout=10).values() if names else ():
+        future.result(timeout=10)
+    listed = admin.list_consumer_groups(request_timeout=10).result(timeout=10)
+    groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
+    for future in admin.delete_consumer_groups(groups, request_timeout=10).values() if groups else ():
+        with contextlib.suppress(KafkaException):  # a group a test deleted itself, or still leaving
             future.result(timeout=10)
-    listed = cluster.list_consumer_groups(request_timeout=10).result(timeout=10)
-    groups = [g.group_id for g in listed.valid if g.group_id.startswith(unique)]
-    if groups:
-        for future in cluster.delete_consumer_groups(groups, request_timeout=10).values():
-            with contextlib.suppress(KafkaException):  # a group a test deleted itself, or still leaving
-                future.result(timeout=10)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ flows; a poison record is skipped and counted; a restart re-reads nothing twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -14,13 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from broker.indexer import Indexer, IndexerConfig
 from broker.models import Event, FlowStat
 from core.models import Service
+from tests.broker.conftest import cluster_forget
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +35,7 @@ def unique(settings: Any) -> Iterator[str]:
     settings.KAFKA_BOOTSTRAP_SERVERS = KAFKA_BOOTSTRAP_SERVERS
     prefix = f"idx-{uuid.uuid4().hex[:10]}"
     yield prefix
-    admin = AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS})
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
-    for future in admin.delete_topics(names, request_timeout=10).values() if names else ():
-        future.result(timeout=10)
-    listed = admin.list_consumer_groups(request_timeout=10).result(timeout=10)
-    groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
-    for future in admin.delete_consumer_groups(groups, request_timeout=10).values() if groups else ():
-        with contextlib.suppress(KafkaException):  # still leaving, or gone already
-            future.result(timeout=10)
+    cluster_forget(AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS}), prefix)
 
 
 def _indexer(prefix: str) -> Indexer:

@@ -13,7 +13,6 @@ data-contract violation."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -22,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
@@ -35,6 +34,7 @@ from catalog import services as catalog
 from core.models import Service
 from core.services import api_key_create
 from schemas.usage import registry_uses_flush
+from tests.broker.conftest import cluster_forget
 from tests.catalog.conftest import EDITOR
 
 pytestmark = pytest.mark.django_db
@@ -62,15 +62,7 @@ def estate(settings: Any) -> Iterator[str]:
     prefix = f"mix-{uuid.uuid4().hex[:8]}"
     settings.EVENTLINE = {**settings.EVENTLINE, "INDEXER_GROUP": f"{prefix}-indexer"}
     yield prefix
-    admin = AdminClient({"bootstrap.servers": KAFKA})
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
-    for future in admin.delete_topics(names, request_timeout=10).values() if names else ():
-        future.result(timeout=10)
-    listed = admin.list_consumer_groups(request_timeout=10).result(timeout=10)
-    groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
-    for future in admin.delete_consumer_groups(groups, request_timeout=10).values() if groups else ():
-        with contextlib.suppress(KafkaException):  # still leaving, or gone already
-            future.result(timeout=10)
+    cluster_forget(AdminClient({"bootstrap.servers": KAFKA}), prefix)
 
 
 def _registry(live_server: Any, service: str) -> SchemaRegistryClient:
