@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from broker.models import ConsumerGroup, Event, FlowStat, Partition, Topic
+from broker.models import ConsumerGroup, Event, FlowStat, GroupMember, GroupPartition, Partition, Topic
 from catalog.choices import FlowRole, InboxKind
 from catalog.models import (
     BusinessFlow,
@@ -316,9 +316,7 @@ def governance_inbox(*, principal: Any = None) -> list[InboxItem]:
         items.append(InboxItem(InboxKind.SERVICE, service.name, "seen producing or consuming, not in the catalog"))
     for flow in undeclared_flows():
         items.append(InboxItem(InboxKind.FLOW, flow, "observed but not declared"))
-    items += [
-        item for item in _unclaimed_groups() if principal is None or principal.may_use_group(item.name)
-    ]
+    items += [item for item in _unclaimed_groups() if principal is None or principal.may_use_group(item.name)]
     return [item for item in items if (item.kind, item.name) not in dismissed]
 
 
@@ -326,13 +324,12 @@ def _unclaimed_groups() -> list[InboxItem]:
     """Consumer groups that committed offsets but no service is known for: no member joined with
     a service's key, no service lists them (group_services), and none was seen consuming as a
     service. Eventline's own groups never commit on business topics."""
-    from broker.models import GroupMember, GroupPartition
-
-    committed = dict(
-        ConsumerGroup.objects.filter(
+    committed = {
+        group_id: (name, client_ids)
+        for group_id, name, client_ids in ConsumerGroup.objects.filter(
             id__in=GroupPartition.objects.filter(committed_offset__isnull=False).values("group_id")
-        ).values_list("id", "name")
-    )
+        ).values_list("id", "name", "client_ids")
+    }
     known = set(GroupMember.objects.filter(service__isnull=False).values_list("group_id", flat=True))
     known |= set(group_services(committed))
     known |= set(
@@ -345,14 +342,13 @@ def _unclaimed_groups() -> list[InboxItem]:
         "group_id", "topic__name"
     ):
         topics.setdefault(group_id, set()).add(topic)
-    client_ids = dict(ConsumerGroup.objects.filter(id__in=list(committed)).values_list("id", "client_ids"))
     items = []
-    for group_id, name in sorted(committed.items(), key=lambda item: item[1]):
+    for group_id, (name, client_ids) in sorted(committed.items(), key=lambda item: item[1][0]):
         if group_id in known:
             continue
         detail = f"consumes {', '.join(sorted(topics.get(group_id, ())))}; no service lists this group"
-        if client_ids.get(group_id):
-            detail += f" (client ids {', '.join(client_ids[group_id])})"
+        if client_ids:
+            detail += f" (client ids {', '.join(client_ids)})"
         items.append(InboxItem(InboxKind.GROUP, name, detail))
     return items
 
