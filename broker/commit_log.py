@@ -162,8 +162,6 @@ class CommitLogReader:
         self.name = name
         self.own_groups = own_groups()  # Eventline's groups: not consumers of the estate
         self.batch = batch
-        self.read = 0
-        self.recorded = 0
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -261,7 +259,6 @@ class CommitLogReader:
             self.leading = False
             return 0
         self.positions = positions
-        self.read += len(messages)
         return len(messages)
 
     def _store(self, commits: list[OffsetCommit], positions: dict[int, int]) -> None:
@@ -316,16 +313,11 @@ class CommitLogReader:
             if not kept:
                 raise LostLease  # rolls the batch back: the new holder reads it from the positions
         self._last = known
-        self.recorded += len(activity)
 
     def _forget(self) -> None:
         self._topics.clear()
         self._groups.clear()
         self._last.clear()
-
-    def heartbeat(self) -> None:
-        """Say the reader is alive though nothing was committed (the lag round reads this)."""
-        CommitLogState.objects.filter(name=self.name, owner=self.owner).update(updated_ms=now_ms())
 
     # --- lookups, cached for the reader's life ----------------------------------------------------
 

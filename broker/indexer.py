@@ -431,6 +431,4 @@ def run(indexer: Indexer, stop: Any, *, commit_log: Any = None, report_every_s: 
         if time.monotonic() - reported >= report_every_s:
             reported = time.monotonic()
             indexer.report()
-            if commit_log is not None:
-                commit_log.heartbeat()
     indexer.report()
