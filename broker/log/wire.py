@@ -21,7 +21,9 @@ _JSON = "JSON"
 _AVRO = "AVRO"
 _PROTOBUF = "PROTOBUF"
 
-_writers: dict[int, tuple[str, Any]] = {}  # schema id -> (type, fastavro schema or None); ids are immutable
+# schema id -> (type, what reads it: a fastavro schema, Protobuf's (pool, file), or None for JSON);
+# ids are immutable
+_writers: dict[int, tuple[str, Any]] = {}
 _lock = threading.Lock()
 
 
@@ -93,21 +95,19 @@ def decode(value: bytes) -> tuple[int, Any] | None:
         return None
     _, schema_id = _HEADER.unpack_from(value)
     try:
-        schema_type, avro = _schema(schema_id)
+        schema_type, parsed = _schema(schema_id)
     except LookupError:
         return None
     payload = value[_HEADER.size :]
     if schema_type == _JSON:
         return schema_id, loads(payload)
     if schema_type == _PROTOBUF:
-        return schema_id, _protobuf_json(avro, payload)
-    if schema_type != _AVRO:
-        return None
+        return schema_id, _protobuf_json(parsed, payload)
     from fastavro import json_writer, schemaless_reader
 
-    datum = schemaless_reader(io.BytesIO(payload), avro, None)
+    datum = schemaless_reader(io.BytesIO(payload), parsed, None)
     text = io.StringIO()
-    json_writer(text, avro, [datum])
+    json_writer(text, parsed, [datum])
     return schema_id, loads(text.getvalue().strip())
 
 
