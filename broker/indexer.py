@@ -19,23 +19,28 @@ traces, business keys and event pages read (broker.models.Event), with what gove
 Exactly once into the index: a batch's rows are inserted (a row whose position is already there
 is skipped) and its observed flows counted from the rows actually inserted, in one database
 transaction; only then are the batch's offsets committed to Kafka. A restart re-reads at most the
-batch in flight and inserts none of it twice. A record that cannot be indexed (a poison record)
-is skipped and counted, and never stops the indexer.
+batches in flight and inserts none of them twice. A record that cannot be indexed (a poison
+record) is skipped and counted, and never stops the indexer. run() overlaps the two halves: a
+writer thread stores batch N while the loop reads and extracts batch N+1.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 
 from broker.envelope import parse_traceparent
@@ -55,7 +60,6 @@ _COLUMNS = (
     'topic_id, partition, "offset", event_id, source, type, key, correlation_id, causation_id, trace_id, '
     "producer_id, schema_id, timestamp_ms, append_time_ms, size_bytes, payload"
 )
-_ROW = "(" + ", ".join(["%s"] * 16) + ")"
 # A batch's rows on their way into broker_event (PostgreSQL), emptied at each commit.
 _PG_BATCH_TABLE = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS eventline_index_batch ON COMMIT DELETE ROWS AS "
@@ -64,6 +68,7 @@ _PG_BATCH_TABLE = (
 _RETURNING = 'topic_id, producer_id, type, partition, "offset"'
 _MAX_TEXT = 255
 _APPEND_TIME_HEADER = "eventline_append_time"  # present on what Eventline's produce wrote
+_TRACEPARENT_HEADERS = ("traceparent",)
 
 
 @dataclass
@@ -110,6 +115,18 @@ class IndexerConfig:
 
 
 @dataclass
+class Batch:
+    """What one read of the topics yields: the index rows, the violations among them, by position
+    ((topic id, partition, offset) -> (kind, reason, producer id, type, payload)), and the offsets
+    to commit to Kafka once the rows are in the database."""
+
+    rows: list[tuple[Any, ...]]
+    violations: dict[tuple[int, int, int], tuple[str, str, int | None, str, str]]
+    offsets: list[TopicPartition]
+    read: int  # records read, governed or not
+
+
+@dataclass
 class Counts:
     indexed: int = 0
     repeated: int = 0  # already in the index (a batch re-read after a restart)
@@ -137,9 +154,8 @@ class Indexer:
         self.counts = Counts()
         self._topics: dict[str, int] = {}
         self._services: dict[str, int | None] = {}
+        self._producers: dict[tuple[bytes | None, str], int | None] = {}  # (service header, source) -> id
         self._required: dict[int, str] = {}  # topic id -> the subject its records must name ('' for none)
-        # (topic id, partition, offset) -> (kind, reason, producer id, type, payload), this batch's
-        self._violations: dict[tuple[int, int, int], tuple[str, str, int | None, str, str]] = {}
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -189,11 +205,22 @@ class Indexer:
     def run_once(self, timeout_s: float = 1.0) -> int:
         """Index what arrived (waiting up to `timeout_s` for the first record); returns how many
         records were read."""
+        batch = self.read(timeout_s)
+        if batch is None:
+            return 0
+        self.write(batch)
+        self.commit(batch)
+        return batch.read
+
+    def read(self, timeout_s: float = 1.0) -> Batch | None:
+        """The next batch, its rows extracted (waiting up to `timeout_s` for the first record);
+        None when nothing arrived."""
         first = self.consumer.poll(timeout_s)
         if first is None:
-            return 0
+            return None
         messages = [first, *self.consumer.consume(self.batch - 1, timeout=0)]
-        rows: list[tuple[Any, ...]] = []
+        batch = Batch([], {}, [], len(messages))
+        rows, governs = batch.rows, self.config.governs
         ends: dict[tuple[str, int], int] = {}
         for message in messages:
             error = message.error()
@@ -203,71 +230,80 @@ class Indexer:
                 continue
             topic = message.topic()
             ends[(topic, message.partition())] = message.offset() + 1
-            if not self.config.governs(topic):
+            if not governs(topic):
                 continue
             try:
-                rows.append(self._row(message))
+                rows.append(self._row(message, batch.violations))
             except Exception:  # noqa: BLE001 - a poison record is skipped and counted, never fatal
                 logger.warning("indexer: skipped %s/%s@%s", topic, message.partition(), message.offset(), exc_info=True)
                 self.counts.by_topic_skipped[topic] += 1
-        self._store(rows)
-        if ends:
-            self._commit([TopicPartition(t, p, o) for (t, p), o in ends.items()])
-        return len(messages)
+        batch.offsets = [TopicPartition(t, p, o) for (t, p), o in ends.items()]
+        return batch
+
+    def commit(self, batch: Batch) -> None:
+        """Kafka's commit of a batch, once its rows are in the database. A commit refused because
+        the partitions moved to another member meanwhile loses nothing: the new owner reads the
+        batch again and the index skips what it already holds."""
+        if not batch.offsets:
+            return
+        try:
+            self._commit(batch.offsets)
+        except KafkaException as error:
+            logger.warning("indexer: commit refused (%s); the batch will be read again and skipped", error)
 
     def _commit(self, offsets: list[TopicPartition]) -> None:
-        """Kafka's commit of a batch, once its rows are in the database."""
         self.consumer.commit(offsets=offsets, asynchronous=False)
 
     # --- one record ---------------------------------------------------------------------------
 
-    def _row(self, message: Any) -> tuple[Any, ...]:
+    def _row(self, message: Any, violations: dict[tuple[int, int, int], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """The index row of one record (and its violation, if it breaks its contract). The hot
+        path of the indexer: what it needs is read once, and the payload serialised once."""
         topic, partition, offset = message.topic(), message.partition(), message.offset()
         headers = message.headers() or []
         key, value = message.key(), message.value()
-        _, timestamp_ms = message.timestamp()
+        timestamp_ms = message.timestamp()[1]
         document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
         payload = dumps(document).decode()
-        named = {name: raw for name, raw in headers}
-        data = document.get("data")
-        correlation = document.get("correlationid") or self._header(named, self.config.correlation_headers)
-        if not correlation and isinstance(data, dict) and self.config.correlation_field:
-            found = data.get(self.config.correlation_field)
+        named = dict(headers)  # the last of a repeated header wins
+        get = document.get
+        correlation = get("correlationid") or self._header(named, self.config.correlation_headers)
+        if not correlation and self.config.correlation_field:
+            data = get("data")
+            found = data.get(self.config.correlation_field) if isinstance(data, dict) else None
             correlation = str(found) if isinstance(found, str | int) else None
         # The CloudEvents distributed-tracing attribute, else W3C trace context's own header
         # (what OpenTelemetry's Kafka instrumentation writes).
-        traceparent = document.get("traceparent") or self._header(named, ["traceparent"])
-        schema_id = int(named["eventline_schema_id"]) if named.get("eventline_schema_id") else None
-        framed = schema_id is None and bool(value) and value[:1] == wire.MAGIC_BYTE and len(value) >= 5
+        traceparent = get("traceparent") or self._header(named, _TRACEPARENT_HEADERS)
+        own_schema = named.get("eventline_schema_id")
+        schema_id = int(own_schema) if own_schema else None
+        framed = schema_id is None and value is not None and len(value) >= 5 and value[0] == 0
         if framed:
             schema_id = int.from_bytes(value[1:5], "big")  # Confluent's wire format: the id after the magic byte
-        topic_id = self._topic_id(topic)
-        producer_id = self._producer(named, str(document["source"]))
+        topic_id = self._topics.get(topic) or self._topic_id(topic)
+        source, event_type = str(document["source"]), str(document["type"])[:_MAX_TEXT]
+        producer_id = self._producer(named, source)
         if _APPEND_TIME_HEADER not in named:  # Eventline's own records were checked when produced
             broken = self._contract_broken(topic_id, schema_id if framed else None, document)
             if broken is not None:
-                self._violations[(topic_id, partition, offset)] = (
-                    *broken,
-                    producer_id,
-                    str(document["type"])[:_MAX_TEXT],
-                    payload,
-                )
+                violations[(topic_id, partition, offset)] = (*broken, producer_id, event_type, payload)
+        causation = get("causationid")
         return (
             topic_id,
             partition,
             offset,
             str(document["id"])[:_MAX_TEXT],
-            str(document["source"])[:500],
-            str(document["type"])[:_MAX_TEXT],
-            document.get("key"),
+            source[:500],
+            event_type,
+            get("key"),
             str(correlation)[:_MAX_TEXT] if correlation else None,
-            str(document["causationid"])[:_MAX_TEXT] if document.get("causationid") else None,
+            str(causation)[:_MAX_TEXT] if causation else None,
             parse_traceparent(traceparent) if isinstance(traceparent, str) else None,
             producer_id,
             schema_id,
             timestamp_ms,
-            int(document.get("append_time") or timestamp_ms),
-            len(value or b""),
+            int(get("append_time") or timestamp_ms),
+            len(value) if value is not None else 0,
             payload,
         )
 
@@ -335,56 +371,118 @@ class Indexer:
         raw = named.get("eventline_producer")
         if raw:
             return int(raw)
-        name = self._header(named, [self.config.service_header]) if self.config.service_header else None
-        if not name:
-            name = source.rstrip("/").rsplit("/", 1)[-1]
-        if name not in self._services:
-            self._services[name] = Service.objects.filter(name=name).values_list("id", flat=True).first()
-        return self._services[name]
+        header = named.get(self.config.service_header) if self.config.service_header else None
+        key = (header, source)
+        if key not in self._producers:
+            name = header.decode(errors="replace") if header else source.rstrip("/").rsplit("/", 1)[-1]
+            if name not in self._services:
+                self._services[name] = Service.objects.filter(name=name).values_list("id", flat=True).first()
+            self._producers[key] = self._services[name]
+        return self._producers[key]
 
     # --- the batch ------------------------------------------------------------------------------
 
-    def _store(self, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        inserted: list[tuple[Any, ...]] = []
-        with transaction.atomic(), connection.cursor() as cursor:
-            # RETURNING names exactly the rows written (not there before): what is counted.
-            if connection.vendor == "postgresql":
-                # COPY the batch into a temporary table, then insert it from there: 3-4x faster
-                # than multi-row VALUES, whose thousands of placeholders the driver rewrites for
-                # every statement (measured: 5,000 rows in 0.13 s against 0.48 s).
-                raw = cursor.cursor
-                raw.execute(_PG_BATCH_TABLE)
-                raw.execute("DELETE FROM eventline_index_batch")  # empty, unless inside an outer transaction
-                with raw.copy(f"COPY eventline_index_batch ({_COLUMNS}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                raw.execute(
-                    f"INSERT INTO broker_event ({_COLUMNS}) SELECT {_COLUMNS} FROM eventline_index_batch "
-                    f"ON CONFLICT DO NOTHING RETURNING {_RETURNING}"
-                )
-                inserted += raw.fetchall()
-            else:
-                for start in range(0, len(rows), 500):
-                    part = rows[start : start + 500]
-                    cursor.execute(
-                        f"INSERT INTO broker_event ({_COLUMNS}) VALUES {', '.join([_ROW] * len(part))} "
-                        f"ON CONFLICT DO NOTHING RETURNING {_RETURNING}",
-                        [value for row in part for value in row],
-                    )
-                    inserted += cursor.fetchall()
-            flows: Counter[Any] = Counter()
-            for (topic_id, producer_id), types in _grouped(inserted).items():
-                flows += produced(topic_id, producer_id, types)
-            record_flows(cursor, flows, now_ms())
-            # Violations of the rows written now only: a batch read again counts none twice.
-            _record_violations(
-                [self._violations[(t, p, o)] + (t, p, o) for t, _, _, p, o in inserted if (t, p, o) in self._violations]
+    def write(self, batch: Batch) -> None:
+        """Put a batch's rows into the index (store_batch). Safe to run in another thread than
+        read(): it touches no state read() uses but the counts."""
+        if batch.rows:
+            inserted = store_batch(batch.rows, batch.violations)
+            self.counts.indexed += inserted
+            self.counts.repeated += len(batch.rows) - inserted
+
+
+# --- the index's writes -----------------------------------------------------------------------
+
+
+def store_batch(rows: list[tuple[Any, ...]], violations: dict[tuple[int, int, int], tuple[Any, ...]]) -> int:
+    """Insert index rows (a row whose position or identity is already there is skipped), and
+    count the observed flows and violations of the rows actually written, in one transaction;
+    returns how many were written."""
+    inserted: list[tuple[Any, ...]] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY the batch into a temporary table, then insert it from there: 3-4x faster than
+            # multi-row VALUES, whose thousands of placeholders the driver rewrites for every
+            # statement (measured: 5,000 rows in 0.13 s against 0.48 s). RETURNING names exactly
+            # the rows written.
+            raw = cursor.cursor
+            raw.execute(_PG_BATCH_TABLE)
+            raw.execute("DELETE FROM eventline_index_batch")  # empty, unless inside an outer transaction
+            with raw.copy(f"COPY eventline_index_batch ({_COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            raw.execute(
+                f"INSERT INTO broker_event ({_COLUMNS}) SELECT {_COLUMNS} FROM eventline_index_batch "
+                f"ON CONFLICT DO NOTHING RETURNING {_RETURNING}"
             )
-        self._violations.clear()
-        self.counts.indexed += len(inserted)
-        self.counts.repeated += len(rows) - len(inserted)
+            inserted = raw.fetchall()
+        else:
+            inserted = _sqlite_insert(connection.connection, rows)
+        flows: Counter[Any] = Counter()
+        for (topic_id, producer_id), types in _grouped(inserted).items():
+            flows += produced(topic_id, producer_id, types)
+        record_flows(cursor, flows, now_ms())
+        # Violations of the rows written now only: a batch read again counts none twice.
+        if violations:
+            _record_violations(
+                [violations[(t, p, o)] + (t, p, o) for t, _, _, p, o in inserted if (t, p, o) in violations]
+            )
+    return len(inserted)
+
+
+def _sqlite_insert(raw: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Insert `rows` with sqlite3 itself and return what _RETURNING names of those written.
+
+    Not Django's cursor: its placeholder rewriting and parameter checks cost as much as the insert
+    (26 us a row through it, 14 us raw). Not RETURNING either: SQLite hands its rows back one
+    step at a time, and sqlite3 lets go of the GIL and takes it back at every step, which stalls
+    run()'s reading thread and this one in turn. Instead, one statement a few thousand rows, which
+    SQLite runs in one step without the GIL; what was there before is found by position first
+    (nothing, but for a batch read again), and the rare row the identity constraint turned away
+    (an event id a producer sent twice) by position after."""
+    spans: dict[tuple[int, int], list[int]] = {}
+    for row in rows:
+        span = spans.get((row[0], row[1]))
+        if span is None:
+            spans[(row[0], row[1])] = [row[2], row[2]]
+        elif row[2] < span[0]:
+            span[0] = row[2]
+        elif row[2] > span[1]:
+            span[1] = row[2]
+    before = _positions(raw, spans)
+    candidates = [row for row in rows if (row[0], row[1], row[2]) not in before] if before else rows
+    written = raw.total_changes
+    for start in range(0, len(candidates), _SQLITE_ROWS):
+        part = candidates[start : start + _SQLITE_ROWS]
+        statement = _SQLITE_INSERT if len(part) == _SQLITE_ROWS else _sqlite_statement(len(part))
+        raw.execute(statement, list(chain.from_iterable(part)))
+    if raw.total_changes - written < len(candidates):
+        now = _positions(raw, spans)
+        candidates = [row for row in candidates if (row[0], row[1], row[2]) in now]
+    return [(row[0], row[10], row[5], row[1], row[2]) for row in candidates]  # as _RETURNING
+
+
+def _positions(raw: Any, spans: dict[tuple[int, int], list[int]]) -> set[tuple[int, int, int]]:
+    found: set[tuple[int, int, int]] = set()
+    for (topic_id, partition), (low, high) in spans.items():
+        found.update(
+            raw.execute(
+                'SELECT topic_id, partition, "offset" FROM broker_event '
+                'WHERE topic_id = ? AND partition = ? AND "offset" BETWEEN ? AND ?',
+                (topic_id, partition, low, high),
+            ).fetchall()
+        )
+    return found
+
+
+def _sqlite_statement(rows: int) -> str:
+    values = ", ".join(["(" + ", ".join(["?"] * 16) + ")"] * rows)
+    return f"INSERT INTO broker_event ({_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING"
+
+
+# SQLite binds at most 32,766 parameters a statement: 2,000 rows of 16.
+_SQLITE_ROWS = 2_000
+_SQLITE_INSERT = _sqlite_statement(_SQLITE_ROWS)
 
 
 def _grouped(inserted: list[tuple[Any, ...]]) -> dict[tuple[int, int | None], list[str]]:
@@ -418,17 +516,62 @@ def _record_violations(found: list[tuple[Any, ...]]) -> None:
 
 def run(indexer: Indexer, stop: Any, *, commit_log: Any = None, report_every_s: float = 5.0) -> None:
     """Index until `stop` (a threading.Event) is set, reporting its state every few seconds; with
-    a `commit_log` (broker.commit_log.CommitLogReader), read the groups' commits in the same loop."""
+    a `commit_log` (broker.commit_log.CommitLogReader), read the groups' commits in the same loop.
+
+    Two stages, one batch apart: while a writer thread puts batch N into the database (and reads
+    the commit log, the loop's other writer), this thread reads and extracts batch N+1; the
+    database driver lets go of the GIL while it works, so the two share the machine's cores.
+    Batch N's offsets are committed to Kafka here, once its rows are in, before batch N+1 is
+    handed over: run_once's order, overlapped."""
+    # A long-running indexer allocates a document per record and keeps a batch alive for a
+    # while, so CPython's collections run often, and a full one walks every object the process
+    # has loaded (Django, the models, the schemas): moved out of the collector's view (gc.freeze).
+    gc.collect()
+    gc.freeze()
+    # The writer takes the GIL back after each of SQLite's statements; at CPython's default
+    # switch interval (5 ms) it waits up to that long for the reading thread to let go.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        _run(indexer, stop, commit_log, report_every_s)
+    finally:
+        sys.setswitchinterval(switch_interval)
+        gc.unfreeze()
+
+
+def _run(indexer: Indexer, stop: Any, commit_log: Any, report_every_s: float) -> None:
     reported = 0.0
-    while not stop.is_set():
-        indexer.run_once(timeout_s=0.5)
-        if commit_log is not None:
-            try:
-                while commit_log.run_once(timeout_s=0) >= commit_log.batch:
-                    pass  # catching up: drain before indexing again
-            except Exception:  # noqa: BLE001 - the commit log never stops the indexing
-                logger.warning("commit log: reading failed; retried on the next round", exc_info=True)
-        if time.monotonic() - reported >= report_every_s:
-            reported = time.monotonic()
-            indexer.report()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-writer") as writer:
+        pending: Future[None] | None = None
+        written: Batch | None = None
+        try:
+            while not stop.is_set():
+                batch = indexer.read(timeout_s=0.5)
+                if pending is not None:
+                    pending.result()  # a failed write stops the indexer; its batch is read again
+                    if written is not None:
+                        indexer.commit(written)
+                pending, written = writer.submit(_write_stage, indexer, batch, commit_log), batch
+                if time.monotonic() - reported >= report_every_s:
+                    reported = time.monotonic()
+                    indexer.report()
+            if pending is not None:
+                pending.result()
+                if written is not None:
+                    indexer.commit(written)
+        finally:
+            writer.submit(connections.close_all)  # the writer thread's own connections
     indexer.report()
+
+
+def _write_stage(indexer: Indexer, batch: Batch | None, commit_log: Any) -> None:
+    """run()'s writer: the batch's rows, then the commit log, so that one thread writes to the
+    database (on SQLite, a second writer would wait for the first's transaction)."""
+    if batch is not None:
+        indexer.write(batch)
+    if commit_log is not None:
+        try:
+            while commit_log.run_once(timeout_s=0) >= commit_log.batch:
+                pass  # catching up: drain before indexing again
+        except Exception:  # noqa: BLE001 - the commit log never stops the indexing
+            logger.warning("commit log: reading failed; retried on the next round", exc_info=True)

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from broker.indexer import Indexer, IndexerConfig
-from broker.models import Event, FlowStat
+from broker.choices import ActivityKind
+from broker.commit_log import CommitLogReader
+from broker.indexer import Indexer, IndexerConfig, run
+from broker.indexer import store_batch as indexer_store_batch
+from broker.models import Event, FlowStat, GroupActivity, IndexerState
 from core.models import Service
 from tests.broker.conftest import cluster_forget
 
@@ -141,6 +145,80 @@ def test_a_restart_resumes_after_the_last_commit_and_a_lost_commit_indexes_nothi
         second.close()
     assert second.counts.repeated == 5, "the batch whose commit was lost was read again and skipped"
     assert sorted(Event.objects.filter(topic__name=topic).values_list("offset", flat=True)) == list(range(8))
+
+
+def test_a_commit_refused_by_a_rebalance_loses_nothing_and_repeats_nothing(
+    api: Any, unique: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = f"{unique}-events"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    _native(topic, [(None, json.dumps({"n": n}).encode(), []) for n in range(5)])
+    first = _indexer(unique)
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise KafkaException(KafkaError(KafkaError.REBALANCE_IN_PROGRESS))
+
+    monkeypatch.setattr(first, "_commit", refused)
+    try:
+        _index_until(first, lambda: first.counts.indexed == 5)  # the refusal does not stop it
+    finally:
+        first.close()
+    assert "commit refused" in caplog.text
+    second = _indexer(unique)
+    try:
+        _index_until(second, lambda: second.counts.repeated == 5)
+    finally:
+        second.close()
+    assert second.counts.indexed == 0 and Event.objects.filter(topic__name=topic).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)  # the writer thread has its own connection
+def test_the_running_indexer_writes_beside_its_reads_and_commits_each_batch_after_its_rows(
+    api: Any, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic, readers = f"{unique}-events", f"{unique}-readers"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 2}).status_code == 201
+    _native(topic, [(str(n % 7).encode(), json.dumps({"n": n}).encode(), []) for n in range(1_000)])
+    reader = Consumer({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS, "group.id": readers, "enable.auto.commit": False})
+    reader.assign([TopicPartition(topic, 0, 0)])
+    assert reader.consume(3, timeout=10)
+    reader.commit(asynchronous=False)  # a native group's commit, for the commit log
+    reader.close()
+    writers: set[str] = set()
+
+    def store_batch(*args: Any) -> int:
+        writers.add(threading.current_thread().name)
+        return indexer_store_batch(*args)
+
+    monkeypatch.setattr("broker.indexer.store_batch", store_batch)
+    indexer = _indexer(unique)  # batches of 100: ten or more handed to the writer
+    commit_log = CommitLogReader(KAFKA_BOOTSTRAP_SERVERS)
+    stop = threading.Event()
+    loop = threading.Thread(target=run, args=(indexer, stop), kwargs={"commit_log": commit_log, "report_every_s": 0.2})
+    loop.start()
+    try:
+        deadline = time.monotonic() + 60
+        committed = GroupActivity.objects.filter(group__name=readers, kind=ActivityKind.COMMIT)
+        while time.monotonic() < deadline and not (indexer.counts.indexed == 1_000 and committed.exists()):
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        loop.join(30)
+        indexer.close()
+        commit_log.close()
+    assert not loop.is_alive()
+    assert (indexer.counts.indexed, indexer.counts.repeated) == (1_000, 0)
+    assert Event.objects.filter(topic__name=topic).count() == 1_000
+    assert committed.exists(), "the commit log is read in the same loop"
+    assert writers and all(name.startswith("indexer-writer") for name in writers), writers
+    check = Consumer({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS, "group.id": f"{unique}-indexer"})
+    try:
+        positions = check.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=10)
+        ends = [check.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in (0, 1)]
+    finally:
+        check.close()
+    assert [tp.offset for tp in positions] == ends, "the last batch's offsets were committed before it stopped"
+    assert IndexerState.objects.get(name=f"{unique}-indexer").total_lag == 0
 
 
 def test_its_own_lag_is_reported_on_the_monitoring_page_and_in_metrics(
