@@ -32,7 +32,7 @@ from django.utils.module_loading import import_string
 
 from broker.constants import BUSINESS_KEYS_CACHE_S, BUSINESS_KEYS_INDEX_BATCH, BUSINESS_KEYS_MAX_MATCHES
 from broker.models import BusinessKey, BusinessKeyCursor, Event, Partition
-from core.jsonutil import loads
+from broker.selectors import STORED_EVENT_COLUMNS, event_documents
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +124,14 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
         until = min(end, start + budget)
         rows = []
         if fields and until > start:
-            events = Event.objects.filter(
-                topic_id=topic_id, partition=number, offset__gte=start, offset__lt=until, type__in=list(fields)
-            ).values_list("offset", "type", "correlation_id", "payload")
-            for offset, event_type, correlation_id, payload in events:
-                data = loads(payload).get("data")
+            events = list(
+                Event.objects.filter(
+                    topic_id=topic_id, partition=number, offset__gte=start, offset__lt=until, type__in=list(fields)
+                ).values(*STORED_EVENT_COLUMNS)
+            )
+            for event, document in zip(events, event_documents(events), strict=True):
+                offset, event_type, correlation_id = event["offset"], event["type"], event["correlation_id"]
+                data = document.get("data")
                 for pointer in fields[event_type]:
                     for value in dict.fromkeys(key_values(data, pointer)):
                         rows.append(

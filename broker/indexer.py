@@ -46,7 +46,7 @@ from django.db.models import F
 from broker.envelope import parse_traceparent
 from broker.flows import minute_of, produced, record_flows
 from broker.log import wire
-from broker.log.kafka import record_document
+from broker.log.kafka import record_attributes, record_document
 from broker.models import ContractViolation, IndexerState, Topic
 from core.jsonutil import dumps
 from core.models import Service
@@ -257,58 +257,69 @@ class Indexer:
     # --- one record ---------------------------------------------------------------------------
 
     def _row(self, message: Any, violations: dict[tuple[int, int, int], tuple[Any, ...]]) -> tuple[Any, ...]:
-        """The index row of one record (and its violation, if it breaks its contract). The hot
-        path of the indexer: what it needs is read once, and the payload serialised once."""
+        """The index row of one record (and its violation, if it breaks its contract): its
+        attributes and coordinates, not the record itself, which stays in Kafka (the pages that
+        show it read it back: broker.selectors.event_documents). The hot path of the indexer: the
+        value is decoded only when something needs its data (a schema id to check it against, a
+        correlation id to find in it, a violation's example)."""
         topic, partition, offset = message.topic(), message.partition(), message.offset()
         headers = message.headers() or []
         key, value = message.key(), message.value()
         timestamp_ms = message.timestamp()[1]
-        document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
-        payload = dumps(document).decode()
+        attributes = record_attributes(headers)
         named = dict(headers)  # the last of a repeated header wins
-        get = document.get
-        correlation = get("correlationid") or self._header(named, self.config.correlation_headers)
-        if not correlation and self.config.correlation_field:
-            data = get("data")
-            found = data.get(self.config.correlation_field) if isinstance(data, dict) else None
-            correlation = str(found) if isinstance(found, str | int) else None
-        # The CloudEvents distributed-tracing attribute, else W3C trace context's own header
-        # (what OpenTelemetry's Kafka instrumentation writes).
-        traceparent = get("traceparent") or self._header(named, _TRACEPARENT_HEADERS)
+        get = attributes.get
         own_schema = named.get("eventline_schema_id")
         schema_id = int(own_schema) if own_schema else None
         framed = schema_id is None and value is not None and len(value) >= 5 and value[0] == 0
         if framed:
             schema_id = int.from_bytes(value[1:5], "big")  # Confluent's wire format: the id after the magic byte
+        native = _APPEND_TIME_HEADER not in named  # Eventline's own records were checked when produced
+        document = None
+        if framed and native:
+            document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
+        correlation = get("correlationid") or self._header(named, self.config.correlation_headers)
+        if not correlation and self.config.correlation_field and value:
+            if document is None:
+                document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
+            data = document.get("data")
+            found = data.get(self.config.correlation_field) if isinstance(data, dict) else None
+            correlation = str(found) if isinstance(found, str | int) else None
+        # The CloudEvents distributed-tracing attribute, else W3C trace context's own header
+        # (what OpenTelemetry's Kafka instrumentation writes).
+        traceparent = get("traceparent") or self._header(named, _TRACEPARENT_HEADERS)
         topic_id = self._topics.get(topic) or self._topic_id(topic)
-        source, event_type = str(document["source"]), str(document["type"])[:_MAX_TEXT]
+        source, event_type = str(get("source") or f"kafka:{topic}"), str(get("type") or topic)[:_MAX_TEXT]
         producer_id = self._producer(named, source)
-        if _APPEND_TIME_HEADER not in named:  # Eventline's own records were checked when produced
+        if native:
             broken = self._contract_broken(topic_id, schema_id if framed else None, document)
             if broken is not None:
-                violations[(topic_id, partition, offset)] = (*broken, producer_id, event_type, payload)
+                if document is None:
+                    document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
+                violations[(topic_id, partition, offset)] = (*broken, producer_id, event_type, dumps(document).decode())
         causation = get("causationid")
+        append_time = named.get(_APPEND_TIME_HEADER)
         return (
             topic_id,
             partition,
             offset,
-            str(document["id"])[:_MAX_TEXT],
+            str(get("id") or f"{topic}-{partition}-{offset}")[:_MAX_TEXT],
             source[:500],
             event_type,
-            get("key"),
+            key.decode(errors="replace") if key is not None else None,
             str(correlation)[:_MAX_TEXT] if correlation else None,
             str(causation)[:_MAX_TEXT] if causation else None,
             parse_traceparent(traceparent) if isinstance(traceparent, str) else None,
             producer_id,
             schema_id,
             timestamp_ms,
-            int(get("append_time") or timestamp_ms),
+            int(append_time) if append_time else timestamp_ms,
             len(value) if value is not None else 0,
-            payload,
+            "",  # the payload: the record stays in Kafka
         )
 
     def _contract_broken(
-        self, topic_id: int, schema_id: int | None, document: dict[str, Any]
+        self, topic_id: int, schema_id: int | None, document: dict[str, Any] | None
     ) -> tuple[str, str] | None:
         """(kind, reason) when a native record breaks its data contract: a schema id the registry
         does not know, data that fails the schema its id names, or no schema id at all on a topic
@@ -322,7 +333,7 @@ class Indexer:
             validator = validator_for(schema_id)
         except LookupError:
             return ContractViolation.UNKNOWN_SCHEMA, f"schema id {schema_id} is not in the registry"
-        if "data" not in document:
+        if document is None or "data" not in document:
             return ContractViolation.INVALID, f"schema id {schema_id}: the value does not decode under it"
         if wire.schema_type(schema_id) == "PROTOBUF":
             return None  # decoded into the message its indexes name: the binary fits the schema

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from confluent_kafka import KafkaException
 from django.db import connection
 from django.db.models import Count, Max, QuerySet, Sum
 
@@ -13,8 +15,11 @@ from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition,
 from core.auth import Principal
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import NotFound, field_error
+from core.jsonutil import loads
 from core.selectors import name_rule_q
 from core.timeutil import ms_to_iso
+
+logger = logging.getLogger(__name__)
 
 Position = tuple[int, int, int]  # (topic id, partition, offset)
 _EVENT_COLUMNS = frozenset({"append_time_ms", "type"})  # what callers read so far
@@ -57,6 +62,70 @@ def event_columns_at(positions: Sequence[Position], columns: Sequence[str]) -> d
             for topic_id, partition, offset, *row in cursor.fetchall():
                 found[(topic_id, partition, offset)] = tuple(row)
     return found
+
+
+# The columns of an index row event_documents needs.
+STORED_EVENT_COLUMNS = (
+    "topic_id",
+    "partition",
+    "offset",
+    "payload",
+    "event_id",
+    "source",
+    "type",
+    "key",
+    "correlation_id",
+    "timestamp_ms",
+    "append_time_ms",
+)
+_UNAVAILABLE = "the record is no longer in Kafka (retention), or Kafka did not answer: the index keeps its attributes"
+
+
+def event_documents(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The events of index rows (STORED_EVENT_COLUMNS) as reads return them, in order. A row of
+    the SQL log stores its event. A row the Kafka indexer wrote keeps none (the record is in Kafka,
+    and storing it again would halve the indexer's rate): its record is read back by position, all
+    of them in one pass over their partitions. A record Kafka no longer has stands in as the
+    row's attributes, marked "unavailable"."""
+    missing = [row for row in rows if not row["payload"]]
+    names: dict[int, str] = {}
+    found: dict[tuple[str, int, int], str] = {}
+    if missing:
+        names = dict(Topic.objects.filter(id__in={row["topic_id"] for row in missing}).values_list("id", "name"))
+        records_at = getattr(get_log(), "records_at", None)  # the Kafka log's; the SQL log stores every event
+        if records_at is not None:
+            positions = [(names[r["topic_id"]], r["partition"], r["offset"]) for r in missing if r["topic_id"] in names]
+            try:
+                found = records_at(positions)
+            except KafkaException:
+                logger.warning("events: Kafka did not answer for %s records; shown as unavailable", len(positions))
+    documents = []
+    for row in rows:
+        if row["payload"]:
+            documents.append(loads(row["payload"]))
+            continue
+        topic = names.get(row["topic_id"], "")
+        record = found.get((topic, row["partition"], row["offset"]))
+        documents.append(loads(record) if record is not None else _stand_in(row, topic))
+    return documents
+
+
+def _stand_in(row: Mapping[str, Any], topic: str) -> dict[str, Any]:
+    document = {
+        "topic": topic,
+        "partition": row["partition"],
+        "offset": row["offset"],
+        "id": row["event_id"],
+        "source": row["source"],
+        "type": row["type"],
+        "key": row["key"],
+        "timestamp": row["timestamp_ms"],
+        "append_time": row["append_time_ms"],
+        "unavailable": _UNAVAILABLE,
+    }
+    if row["correlation_id"]:
+        document["correlationid"] = row["correlation_id"]
+    return document
 
 
 def topic_get(*, name: str) -> Topic:

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from broker.models import ConsumerGroup, Event, FlowStat, GroupMember, GroupPartition, Partition, Topic
+from broker.selectors import STORED_EVENT_COLUMNS, event_documents
 from catalog.choices import FlowRole, InboxKind
 from catalog.models import (
     BusinessFlow,
@@ -39,7 +40,6 @@ from catalog.models import (
     Team,
 )
 from core.errors import NotFound
-from core.jsonutil import loads
 from core.models import Service
 from core.timeutil import now_ms
 from schemas.selectors import subject_names
@@ -174,13 +174,13 @@ def latest_event_of_type(event_type: EventType) -> dict[str, Any] | None:
     topic_ids = [topic.id for topic in event_type.topics.all()]
     if not topic_ids:
         return None
-    payload = (
+    row = (
         Event.objects.filter(topic_id__in=topic_ids, type=event_type.name)
         .order_by("-append_time_ms")
-        .values_list("payload", flat=True)
+        .values(*STORED_EVENT_COLUMNS)
         .first()
     )
-    return loads(payload) if payload else None
+    return event_documents([row])[0] if row else None
 
 
 def personal_data_fields_by_type() -> dict[str, list[str]]:

@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -59,6 +59,7 @@ def own_groups() -> frozenset[str]:
     from django.conf import settings
 
     return frozenset({READER_GROUP, settings.EVENTLINE["INDEXER_GROUP"]})
+
 
 # Topic settings Eventline manages, by Kafka's names.
 TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "cleanup.policy", "max.message.bytes")
@@ -157,6 +158,18 @@ def render_record(
     return dumps(record_document(topic, partition, offset, timestamp_ms, key, value, headers)).decode()
 
 
+def record_attributes(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]:
+    """The CloudEvents attributes of a record in binary mode (its `ce_*` headers), as
+    record_document reads them, without the rest of the document."""
+    return {name[len(_CE_PREFIX) :]: _attribute(raw) for name, raw in headers if name.startswith(_CE_PREFIX)}
+
+
+def _attribute(raw: bytes | None) -> Any:
+    """A `ce_*` header's value: text, or JSON after a zero byte (a non-string value Eventline wrote)."""
+    text = raw or b""
+    return loads(text[1:]) if text[:1] == b"\0" else text.decode()
+
+
 def record_document(
     topic: str,
     partition: int,
@@ -176,8 +189,7 @@ def record_document(
         elif name == _CONTENT_TYPE:
             attributes["datacontenttype"] = (raw or b"").decode()
         elif name.startswith(_CE_PREFIX):
-            text = raw or b""
-            attributes[name[len(_CE_PREFIX) :]] = loads(text[1:]) if text[:1] == b"\0" else text.decode()
+            attributes[name[len(_CE_PREFIX) :]] = _attribute(raw)
         else:
             user_headers.append({"key": name, "value": raw.decode() if raw is not None else None})
     # A record another client wrote may lack the CloudEvents headers: its coordinates and topic
@@ -673,25 +685,50 @@ class KafkaLog:
 
     def record_timestamps(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
         """When the record at each (topic, partition, offset) was appended (or the first record
-        after it, when the offset is a transaction marker). All partitions are read at once,
-        each forward from its first position rather than once per position; a gap of more than
-        _SPAN records is skipped with a seek. Positions with no record (the log end) are left out."""
+        after it, when the offset is a transaction marker). Positions with no record (the log
+        end) are left out."""
+        return {position: _append_time_of(message) for position, message in self._at_or_after(positions)}
+
+    def records_at(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], str]:
+        """The rendered record (render_record's document, as read() returns it) at each (topic,
+        partition, offset) the cluster still has: what the governance index points at, read back
+        for the pages that show it. Positions retention removed, or past the end, are left out."""
+        return {
+            position: render_record(
+                position[0],
+                position[1],
+                position[2],
+                message.timestamp()[1],
+                message.key(),
+                message.value(),
+                message.headers() or [],
+            )
+            for position, message in self._at_or_after(positions)
+            if message.offset() == position[2]
+        }
+
+    def _at_or_after(self, positions: Sequence[tuple[str, int, int]]) -> Iterator[tuple[tuple[str, int, int], Any]]:
+        """(position, the first record at or after it) for each position that has one. All
+        partitions are read at once, each forward from its first position rather than once per
+        position; a gap of more than _SPAN records is skipped with a seek."""
         wanted: dict[tuple[str, int], list[int]] = {}
         for topic, partition, offset in positions:
             wanted.setdefault((topic, partition), []).append(offset)
         if not wanted:
-            return {}
+            return
         for key in wanted:
             wanted[key] = sorted(set(wanted[key]))
-        following = dict.fromkeys(wanted, 0)  # per partition, the index of the next position to time
-        found: dict[tuple[str, int, int], int] = {}
+        following = dict.fromkeys(wanted, 0)  # per partition, the index of the next position to find
         reader = self._readers.take()
         try:
             reader.assign([TopicPartition(t, p, offsets[0]) for (t, p), offsets in wanted.items()])
             active = set(wanted)
+            left = sum(len(offsets) for offsets in wanted.values())
             deadline = time.monotonic() + self._timeout_s
             while active and time.monotonic() < deadline:
-                for message in reader.consume(1000, timeout=0.005):
+                # No more records at once than positions are left: a fetch brings a partition's
+                # next megabyte, and each record handed over costs a Python object.
+                for message in reader.consume(min(max(left, 16), 1000), timeout=0.005):
                     key = (message.topic(), message.partition())
                     if key not in active:
                         continue
@@ -702,10 +739,10 @@ class KafkaLog:
                             continue
                         raise KafkaException(error)
                     offsets, index, at = wanted[key], following[key], message.offset()
-                    stamp = _append_time_of(message)
                     while index < len(offsets) and offsets[index] <= at:
-                        found[(key[0], key[1], offsets[index])] = stamp
+                        yield (key[0], key[1], offsets[index]), message
                         index += 1
+                        left -= 1
                     following[key] = index
                     if index >= len(offsets):
                         active.discard(key)  # its later records are skipped (a pause would outlive unassign)
@@ -714,7 +751,6 @@ class KafkaLog:
         finally:
             reader.unassign()
             self._readers.give(reader)
-        return found
 
     def wait_visible(self, *, topic_id: int, appended: Sequence[AppendedEvent], timeout_s: float = 5.0) -> bool:
         """Wait (bounded) until read_committed readers can read `appended`. commit_transaction

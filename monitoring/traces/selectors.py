@@ -26,12 +26,11 @@ from broker.envelope import parse_traceparent
 from broker.flows import minute_of
 from broker.masking import hidden_fields, mask_document
 from broker.models import DeadLetter, Event, FlowStat, GroupMember, GroupPartition, PendingRetry, Topic
-from broker.selectors import scalar_lookups
+from broker.selectors import STORED_EVENT_COLUMNS, event_documents, scalar_lookups
 from catalog.models import BusinessFlow
 from catalog.selectors import group_services
 from core.auth import Principal
 from core.errors import NotFound
-from core.jsonutil import loads
 from core.models import Service
 from core.timeutil import now_ms as clock_now_ms
 from monitoring.evaluation import (
@@ -237,12 +236,13 @@ def _rows_in(column: str, values: Iterable[str]) -> list[dict[str, Any]]:
     return found
 
 
-def _payloads(pks: Sequence[int]) -> dict[int, str]:
-    """The stored events, read only for the events a trace keeps and shows."""
-    payloads: dict[int, str] = {}
+def _documents(pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The events, read only for the events a trace keeps and shows (from Kafka, for what the
+    indexer indexed: broker.selectors.event_documents)."""
+    rows: list[dict[str, Any]] = []
     for start in range(0, len(pks), _IN_CHUNK):
-        payloads.update(Event.objects.filter(id__in=pks[start : start + _IN_CHUNK]).values_list("id", "payload"))
-    return payloads
+        rows.extend(Event.objects.filter(id__in=pks[start : start + _IN_CHUNK]).values("id", *STORED_EVENT_COLUMNS))
+    return {row["id"]: document for row, document in zip(rows, event_documents(rows), strict=True)}
 
 
 def trace_resolve(query: str) -> tuple[str, list[dict[str, Any]]]:
@@ -521,7 +521,7 @@ def _add_details(
     items: list[TraceItem],
     topics: dict[int, Topic],
     topic_of: dict[int, int],
-    payloads: dict[int, str],
+    documents: dict[int, dict[str, Any]],
     principal: Principal,
 ) -> None:
     """The stored event for the inspector, personal-data fields masked by its catalog type unless
@@ -529,7 +529,7 @@ def _add_details(
     subject the topic binds first)."""
     versions = _schema_versions({item.schema_id for item in items if item.schema_id is not None})
     for item in items:
-        document = loads(payloads[item.pk])
+        document = documents[item.pk]
         pointers = hidden_fields(principal, item.event.type)
         if pointers:
             mask_document(document, pointers)
@@ -828,7 +828,7 @@ def trace_get(*, query: str, principal: Principal, now_ms: int | None = None, de
     )
     if details:
         topic_of = {row["id"]: row["topic_id"] for row in visible}
-        _add_details(trace.items, topics, topic_of, _payloads(list(items)), principal)
+        _add_details(trace.items, topics, topic_of, _documents(list(items)), principal)
     return trace
 
 
