@@ -51,7 +51,7 @@ from broker.models import ContractViolation, IndexerState, Topic
 from core.jsonutil import dumps
 from core.models import Service
 from core.timeutil import now_ms
-from schemas.models import Subject
+from schemas.models import SubjectVersion
 from schemas.validation import validator_for
 
 logger = logging.getLogger(__name__)
@@ -345,13 +345,14 @@ class Indexer:
 
     def _required_subject(self, topic_id: int) -> str:
         """The subject whose records must carry a schema id on this topic ('' for none): its bound
-        subject, else `<topic>-value` when the registry has it; never with validation off."""
+        subject, else `<topic>-value`, when the registry has a version of it that is not deleted;
+        never with validation off."""
         if topic_id not in self._required:
             topic = Topic.objects.filter(pk=topic_id).values("name", "value_subject", "validation_mode").first()
             subject = ""
             if topic is not None and topic["validation_mode"] != "off":
                 candidate = topic["value_subject"] or f"{topic['name']}-value"
-                if Subject.objects.filter(name=candidate).exists():
+                if SubjectVersion.objects.filter(subject__name=candidate, deleted=False).exists():
                     subject = candidate
             self._required[topic_id] = subject
         return self._required[topic_id]

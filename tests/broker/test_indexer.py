@@ -311,14 +311,18 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
     from broker.models import ContractViolation
     from core.auth import principal_for_user
     from monitoring.attention import attention_items
-    from schemas.services import schema_version_register
+    from schemas.services import schema_version_register, subject_delete
 
-    topic = f"{unique}-payments"
-    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    topic, retired = f"{unique}-payments", f"{unique}-retired"
+    for name in (topic, retired):
+        assert api.post("/api/v1/topics", {"name": name, "partitions": 1}).status_code == 201
     schema = {"type": "object", "properties": {"amount": {"type": "number"}}, "required": ["amount"]}
     schema_id = schema_version_register(
         subject=f"{topic}-value", schema=json.dumps(schema), schema_type="JSON"
     ).schema_id
+    # A subject whose versions are all (soft-)deleted no longer asks for the wire format.
+    schema_version_register(subject=f"{retired}-value", schema=json.dumps(schema), schema_type="JSON")
+    subject_delete(subject=f"{retired}-value")
     Service.objects.create(name="billing")
     framed = b"\0" + schema_id.to_bytes(4, "big")
     by_billing = [("service", b"billing")]
@@ -331,11 +335,12 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
             (None, b'{"amount": 5}', [("ce_id", b"bad-3"), *by_billing]),  # no wire format on a registered topic
         ],
     )
+    _native(retired, [(None, b'{"amount": 5}', [("ce_id", b"fine-1"), *by_billing])])
     # Eventline's own records were checked when produced: not checked again.
     assert api.post(f"/api/v1/topics/{topic}/events", {"data": {"amount": 1}}).status_code == 200
     indexer = _indexer(unique)
     try:
-        _index_until(indexer, lambda: indexer.counts.indexed == 5)
+        _index_until(indexer, lambda: indexer.counts.indexed == 6)
     finally:
         indexer.close()
 
@@ -346,12 +351,13 @@ def test_native_records_that_break_their_data_contract_are_counted_shown_and_exp
         (ContractViolation.UNKNOWN_SCHEMA, "billing", 1),
         (ContractViolation.MISSING_WIRE_FORMAT, "billing", 1),
     }
+    assert not ContractViolation.objects.filter(topic__name=retired).exists(), "its subject's versions are deleted"
     invalid = ContractViolation.objects.get(kind=ContractViolation.INVALID)
     assert "/amount" in invalid.example_reason and json.loads(invalid.example_payload)["id"] == "bad-1"
 
     again = Indexer(KAFKA_BOOTSTRAP_SERVERS, config=IndexerConfig(include=[f"{unique}.*"]), group=f"{unique}-again")
     try:
-        _index_until(again, lambda: again.counts.repeated == 5)  # everything read a second time
+        _index_until(again, lambda: again.counts.repeated == 6)  # everything read a second time
     finally:
         again.close()
     assert sum(ContractViolation.objects.values_list("count", flat=True)) == 3, "nothing counted twice"
