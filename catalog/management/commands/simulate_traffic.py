@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.demo_native import NATIVE_FORMATS, NativeConsumer, NativeProducer
@@ -162,7 +163,8 @@ class Simulator:
             auto_commit_interval_ms=1000,
         )
         consumer.subscribe(topics)
-        retries_offered = True
+        # Kafka offers no retries: nothing to ask (the 501 would only fill the server's error log).
+        retries_offered = settings.BROKER_BACKEND != "kafka"
         while not self.stop.is_set():
             try:
                 for event in consumer.poll(timeout=1.0, max_events=50):
