@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Count, Max, QuerySet, Sum
 
 from broker.log import PartitionOffsets, ReadBatch, get_log, get_topic_admin
-from broker.models import ConsumerGroup, GroupMember, GroupPartition, Partition, Topic
+from broker.models import ConsumerGroup, Event, GroupMember, GroupPartition, Partition, Topic
 from core.auth import Principal
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import NotFound, field_error
@@ -89,7 +89,7 @@ def event_documents(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     row's attributes, marked "unavailable"."""
     missing = [row for row in rows if not row["payload"]]
     names: dict[int, str] = {}
-    found: dict[tuple[str, int, int], str] = {}
+    found: dict[tuple[str, int, int], dict[str, Any]] = {}
     if missing:
         names = dict(Topic.objects.filter(id__in={row["topic_id"] for row in missing}).values_list("id", "name"))
         records_at = getattr(get_log(), "records_at", None)  # the Kafka log's; the SQL log stores every event
@@ -105,9 +105,13 @@ def event_documents(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             documents.append(loads(row["payload"]))
             continue
         topic = names.get(row["topic_id"], "")
-        record = found.get((topic, row["partition"], row["offset"]))
-        documents.append(loads(record) if record is not None else _stand_in(row, topic))
+        documents.append(found.get((topic, row["partition"], row["offset"])) or _stand_in(row, topic))
     return documents
+
+
+def events_of(rows: QuerySet[Event]) -> list[dict[str, Any]]:
+    """event_documents of the index rows a query selects, in its order."""
+    return event_documents(list(rows.values(*STORED_EVENT_COLUMNS)))
 
 
 def _stand_in(row: Mapping[str, Any], topic: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from broker.models import ConsumerGroup, Event, FlowStat, GroupMember, GroupPartition, Partition, Topic
-from broker.selectors import STORED_EVENT_COLUMNS, event_documents
+from broker.selectors import events_of
 from catalog.choices import FlowRole, InboxKind
 from catalog.models import (
     BusinessFlow,
@@ -174,13 +174,10 @@ def latest_event_of_type(event_type: EventType) -> dict[str, Any] | None:
     topic_ids = [topic.id for topic in event_type.topics.all()]
     if not topic_ids:
         return None
-    row = (
-        Event.objects.filter(topic_id__in=topic_ids, type=event_type.name)
-        .order_by("-append_time_ms")
-        .values(*STORED_EVENT_COLUMNS)
-        .first()
+    latest = events_of(
+        Event.objects.filter(topic_id__in=topic_ids, type=event_type.name).order_by("-append_time_ms")[:1]
     )
-    return event_documents([row])[0] if row else None
+    return latest[0] if latest else None
 
 
 def personal_data_fields_by_type() -> dict[str, list[str]]:

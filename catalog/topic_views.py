@@ -17,7 +17,7 @@ from broker.constants import ACCESS_DECLARED, ACCESS_EXPLICIT
 from broker.masking import hidden_fields, mask_events, pointer_touches
 from broker.models import Event, FlowStat, Partition, Topic
 from broker.partitioner import partition_for_key
-from broker.selectors import STORED_EVENT_COLUMNS, contract_violations_recent, event_documents
+from broker.selectors import contract_violations_recent, events_of
 from catalog.models import EventType
 from catalog.selectors import declared_services_of_topic
 from core.auth import principal_for_user
@@ -80,33 +80,24 @@ def topic_detail(request: HttpRequest, name: str) -> HttpResponse:
     if business_key:
         mode = "business_key"
         matches = business_key_find(business_key, topic_id=topic.id, limit=PAGE_SIZE)
-        rows = (
-            Event.objects.filter(positions_filter(matches), topic=topic)
-            .order_by("-append_time_ms")
-            .values(*STORED_EVENT_COLUMNS)[:PAGE_SIZE]
+        events = (
+            events_of(
+                Event.objects.filter(positions_filter(matches), topic=topic).order_by("-append_time_ms")[:PAGE_SIZE]
+            )
             if matches
             else []
         )
-        events = event_documents(list(rows))
     elif correlation:
         mode = "correlation"
-        events = event_documents(
-            list(
-                Event.objects.filter(correlation_id=correlation, topic=topic)
-                .order_by("append_time_ms")
-                .values(*STORED_EVENT_COLUMNS)[:PAGE_SIZE]
-            )
+        events = events_of(
+            Event.objects.filter(correlation_id=correlation, topic=topic).order_by("append_time_ms")[:PAGE_SIZE]
         )
     elif key:
         mode = "key"
         partition = partition_for_key(key.encode(), topic.partition_count)
         log = partitions[partition]
-        events = event_documents(
-            list(
-                Event.objects.filter(topic=topic, partition=partition, key=key)
-                .order_by("-offset")
-                .values(*STORED_EVENT_COLUMNS)[:PAGE_SIZE]
-            )
+        events = events_of(
+            Event.objects.filter(topic=topic, partition=partition, key=key).order_by("-offset")[:PAGE_SIZE]
         )
     else:
         field, field_value = request.GET.get("field", "").strip(), request.GET.get("value", "").strip()

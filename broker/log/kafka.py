@@ -689,12 +689,13 @@ class KafkaLog:
         end) are left out."""
         return {position: _append_time_of(message) for position, message in self._at_or_after(positions)}
 
-    def records_at(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], str]:
-        """The rendered record (render_record's document, as read() returns it) at each (topic,
-        partition, offset) the cluster still has: what the governance index points at, read back
-        for the pages that show it. Positions retention removed, or past the end, are left out."""
+    def records_at(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], dict[str, Any]]:
+        """The record's document (record_document's, what read() returns serialised) at each
+        (topic, partition, offset) the cluster still has: what the governance index points at,
+        read back for the pages that show it. Positions retention removed, or past the end, are
+        left out."""
         return {
-            position: render_record(
+            position: record_document(
                 position[0],
                 position[1],
                 position[2],
