@@ -13,7 +13,9 @@ second table would cost every produce. Instead `business_keys_index` (a periodic
 BUSINESS_KEY_INDEX_INTERVAL_S) reads each partition from its cursor to the log end once, keeps the
 events of types that name keys, and records their values with the event's position and
 correlation id. A lookup is then one indexed query on (value, name). An event is findable within
-about one interval of its append; a type that names keys later is indexed from then on.
+about one interval of its append; a type that names keys later is indexed from then on. On
+Kafka the pass reads what the indexer (broker.indexer) has indexed, each record read back from
+Kafka. When retention moves a log start, the keys of the events before it go on the next pass.
 """
 
 from __future__ import annotations
@@ -112,11 +114,9 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
     }
     recorded = 0
     budget = max_events
-    for topic_id, number, log_start, end in Partition.objects.values_list(
-        "topic_id", "number", "log_start_offset", "end_offset"
-    ).order_by("topic_id", "number"):
+    for topic_id, number, log_start, end in _partitions(cursors):
         cursor = cursors.get((topic_id, number))
-        if cursor is not None and cursor < log_start:  # retention deleted events past the cursor
+        if log_start > 0:  # retention deleted the events before the log start: their keys go too
             BusinessKey.objects.filter(topic_id=topic_id, partition=number, offset__lt=log_start).delete()
         start = max(cursor if cursor is not None else log_start, log_start)
         if start >= end and cursor == start:
@@ -155,6 +155,28 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
         if budget <= 0:
             break
     return recorded
+
+
+def _partitions(cursors: Mapping[tuple[int, int], int]) -> Iterator[tuple[int, int, int, int]]:
+    """(topic id, partition, log start, log end) of every partition. The SQL log keeps them on its
+    Partition rows. On Kafka those stay at zero: what can be read is what the indexer
+    (broker.indexer) has put into the events table, from its lowest offset to one past its
+    highest (two index seeks; retention drops the rows of records Kafka deleted)."""
+    partitions = Partition.objects.values_list("topic_id", "number", "log_start_offset", "end_offset").order_by(
+        "topic_id", "number"
+    )
+    if settings.BROKER_BACKEND != "kafka":
+        yield from partitions
+        return
+    for topic_id, number, _, _ in partitions:
+        offsets = Event.objects.filter(topic_id=topic_id, partition=number).values_list("offset", flat=True)
+        lowest, highest = offsets.order_by("offset").first(), offsets.order_by("-offset").first()
+        if lowest is None or highest is None:
+            # Nothing indexed yet, or retention dropped it all: then no key may stay below the cursor.
+            at = cursors.get((topic_id, number), 0)
+            yield topic_id, number, at, at
+        else:
+            yield topic_id, number, lowest, highest + 1
 
 
 @dataclass(frozen=True)

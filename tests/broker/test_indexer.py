@@ -497,3 +497,76 @@ def test_the_demos_native_clients_in_json_avro_and_protobuf_are_read_with_their_
     thread.join(timeout=30)
     stop.set()
     assert seen == [(event_type, data) for _, _, event_type, data in sent]
+
+
+def test_native_records_are_found_by_business_key_and_retention_drops_their_keys(api: Any, unique: str) -> None:
+    """On Kafka the business-key pass reads what the indexer indexed (the SQL log's partition
+    offsets stay at zero there): a native client's orders are found by order id in the trace API,
+    each only once however often the pass runs, and the keys of records Kafka deleted go."""
+    from broker.business_keys import business_key_find, business_keys_forget, business_keys_index
+    from broker.models import BusinessKey, BusinessKeyCursor
+    from broker.services.retention import retention_apply
+    from catalog import services
+    from core.auth import Principal
+
+    topic = f"{unique}-orders"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    editor = Principal(scopes=frozenset({"admin"}), username="seed")
+    services.domain_create(principal=editor, name="Ordering")
+    services.team_create(principal=editor, name="Checkout")
+    services.event_type_create(
+        principal=editor,
+        data={
+            "name": f"{unique}.OrderPlaced",
+            "domain": "Ordering",
+            "owner_team": "Checkout",
+            "summary": "An order was placed",
+            "business_key_fields": ["/order_id"],
+        },
+    )
+    business_keys_forget()
+    _native(
+        topic,
+        [
+            (
+                None,
+                json.dumps({"order_id": f"ord-{n}"}).encode(),
+                [
+                    ("ce_id", f"o{n}".encode()),
+                    ("ce_type", f"{unique}.OrderPlaced".encode()),
+                    ("correlation_id", f"c{n}".encode()),
+                ],
+            )
+            for n in range(4)
+        ],
+    )
+    assert business_keys_index() == 0, "nothing indexed yet: nothing to read"
+    indexer = _indexer(unique)
+    try:
+        _index_until(indexer, lambda: indexer.counts.indexed == 4)
+        assert business_keys_index() == 4 and business_keys_index() == 0, "each record read once"
+        assert [(m.offset, m.correlation_id) for m in business_key_find("order_id=ord-2")] == [(2, "c2")]
+        trace = api.get("/api/v1/traces/order_id=ord-2")
+        assert trace.status_code == 200, trace.content
+        assert [(e["event_id"], e["data"]) for e in trace.json()["events"]] == [("o2", {"order_id": "ord-2"})]
+
+        _native(
+            topic, [(None, json.dumps({"order_id": "ord-4"}).encode(), [("ce_type", f"{unique}.OrderPlaced".encode())])]
+        )
+        _index_until(indexer, lambda: indexer.counts.indexed == 5)
+    finally:
+        indexer.close()
+    assert business_keys_index() == 1 and business_key_find("ord-4")[0].offset == 4
+    # Kafka deletes the first three records; the retention pass drops their index rows, and the
+    # next business-key pass their keys.
+    admin = AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS})
+    for future in admin.delete_records([TopicPartition(topic, 0, 3)]).values():
+        future.result(timeout=30)
+    retention_apply()
+    business_keys_index()
+    assert sorted(BusinessKey.objects.filter(topic__name=topic).values_list("offset", "value")) == [
+        (3, "ord-3"),
+        (4, "ord-4"),
+    ]
+    assert BusinessKeyCursor.objects.get(topic__name=topic).next_offset == 5
+    business_keys_forget()

@@ -5,13 +5,16 @@ the log."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from broker.business_keys import business_key_find, business_keys_forget, business_keys_index, key_values
-from broker.models import BusinessKey, BusinessKeyCursor
+from broker.models import BusinessKey, BusinessKeyCursor, Event, Topic
+from broker.services.retention import retention_apply
 from catalog import services
 from catalog.models import EventType
 from core.auth import Principal
@@ -119,6 +122,22 @@ def test_the_topic_browser_filters_by_business_key(viewer, order):
     assert "Events with business key" in html and "corr-42" in html and "corr-7" not in html
     none = viewer.get("/topics/orders/", {"business_key": "order_id=9"}).content.decode()
     assert "corr-9" not in none
+
+
+def test_retention_drops_the_keys_of_the_events_it_deleted_behind_the_cursor(shop, keyed):
+    """The log start moves past events whose keys are indexed while the cursor is further on:
+    their keys go, the others stay, and the cursor does not move back."""
+    for n in range(3):
+        shop.produce("orders", "orders", "OrderPlaced", correlation=f"c{n}", data={"order_id": n})
+        time.sleep(0.005)  # one append time each
+    assert business_keys_index() == 3
+    kept = Event.objects.get(topic__name="orders", correlation_id="c1")
+    Topic.objects.filter(name="orders").update(retention_ms=60_000)
+    retention_apply(at_ms=kept.append_time_ms + 60_000)  # expires what was appended before c1
+    business_keys_index()
+    assert sorted(BusinessKey.objects.values_list("value", flat=True)) == ["1", "2"]
+    assert business_key_find("order_id=0") == []
+    assert BusinessKeyCursor.objects.get(topic__name="orders", partition=kept.partition).next_offset == 3
 
 
 def test_the_global_search_finds_the_order_and_links_its_trace(viewer, order):
