@@ -158,14 +158,9 @@ def render_record(
     return dumps(record_document(topic, partition, offset, timestamp_ms, key, value, headers)).decode()
 
 
-def record_attributes(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]:
-    """The CloudEvents attributes of a record in binary mode (its `ce_*` headers), as
-    record_document reads them, without the rest of the document."""
-    return {name[len(_CE_PREFIX) :]: _attribute(raw) for name, raw in headers if name.startswith(_CE_PREFIX)}
-
-
-def _attribute(raw: bytes | None) -> Any:
-    """A `ce_*` header's value: text, or JSON after a zero byte (a non-string value Eventline wrote)."""
+def ce_attribute(raw: bytes | None) -> Any:
+    """A `ce_*` header's value as a CloudEvents attribute: text, or JSON after a zero byte (a
+    non-string value Eventline wrote); "" for a header that is missing or empty."""
     text = raw or b""
     return loads(text[1:]) if text[:1] == b"\0" else text.decode()
 
@@ -189,7 +184,7 @@ def record_document(
         elif name == _CONTENT_TYPE:
             attributes["datacontenttype"] = (raw or b"").decode()
         elif name.startswith(_CE_PREFIX):
-            attributes[name[len(_CE_PREFIX) :]] = _attribute(raw)
+            attributes[name[len(_CE_PREFIX) :]] = ce_attribute(raw)
         else:
             user_headers.append({"key": name, "value": raw.decode() if raw is not None else None})
     # A record another client wrote may lack the CloudEvents headers: its coordinates and topic

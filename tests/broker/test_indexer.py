@@ -5,8 +5,10 @@ flows; a poison record is skipped and counted; a restart re-reads nothing twice.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -186,9 +188,12 @@ def test_the_running_indexer_writes_beside_its_reads_and_commits_each_batch_afte
     reader.commit(asynchronous=False)  # a native group's commit, for the commit log
     reader.close()
     writers: set[str] = set()
+    collecting: set[bool] = set()
+    switch_interval = sys.getswitchinterval()
 
     def store_batch(*args: Any) -> int:
         writers.add(threading.current_thread().name)
+        collecting.add(gc.isenabled())
         return indexer_store_batch(*args)
 
     monkeypatch.setattr("broker.indexer.store_batch", store_batch)
@@ -212,6 +217,8 @@ def test_the_running_indexer_writes_beside_its_reads_and_commits_each_batch_afte
     assert Event.objects.filter(topic__name=topic).count() == 1_000
     assert committed.exists(), "the commit log is read in the same loop"
     assert writers and all(name.startswith("indexer-writer") for name in writers), writers
+    assert collecting == {False}, "the cyclic collector is off while the loop runs"
+    assert gc.isenabled() and sys.getswitchinterval() == switch_interval, "and both are put back after"
     check = Consumer({"bootstrap.servers": KAFKA_BOOTSTRAP_SERVERS, "group.id": f"{unique}-indexer"})
     try:
         positions = check.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=10)
