@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import KafkaException
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -129,7 +130,12 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
                     topic_id=topic_id, partition=number, offset__gte=start, offset__lt=until, type__in=list(fields)
                 ).values(*STORED_EVENT_COLUMNS)
             )
-            for event, document in zip(events, event_documents(events), strict=True):
+            try:
+                documents = event_documents(events, strict=True)
+            except KafkaException:
+                logger.warning("business keys: Kafka did not answer; the pass resumes from its cursors next time")
+                break  # the other partitions would wait out the same timeout
+            for event, document in zip(events, documents, strict=True):
                 offset, event_type, correlation_id = event["offset"], event["type"], event["correlation_id"]
                 data = document.get("data")
                 for pointer in fields[event_type]:

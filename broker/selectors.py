@@ -81,12 +81,13 @@ STORED_EVENT_COLUMNS = (
 _UNAVAILABLE = "the record is no longer in Kafka (retention), or Kafka did not answer: the index keeps its attributes"
 
 
-def event_documents(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def event_documents(rows: Sequence[Mapping[str, Any]], *, strict: bool = False) -> list[dict[str, Any]]:
     """The events of index rows (STORED_EVENT_COLUMNS) as reads return them, in order. A row of
     the SQL log stores its event. A row the Kafka indexer wrote keeps none (the record is in Kafka,
     and storing it again would halve the indexer's rate): its record is read back by position, all
     of them in one pass over their partitions. A record Kafka no longer has stands in as the
-    row's attributes, marked "unavailable"."""
+    row's attributes, marked "unavailable"; so do all of them when Kafka does not answer, unless
+    `strict` (a caller that must not pass over records), which raises KafkaException then."""
     missing = [row for row in rows if not row["payload"]]
     names: dict[int, str] = {}
     found: dict[tuple[str, int, int], dict[str, Any]] = {}
@@ -98,6 +99,8 @@ def event_documents(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             try:
                 found = records_at(positions)
             except KafkaException:
+                if strict:
+                    raise
                 logger.warning("events: Kafka did not answer for %s records; shown as unavailable", len(positions))
     documents = []
     for row in rows:

@@ -506,11 +506,14 @@ def test_the_demos_native_clients_in_json_avro_and_protobuf_are_read_with_their_
     assert seen == [(event_type, data) for _, _, event_type, data in sent]
 
 
-def test_native_records_are_found_by_business_key_and_retention_drops_their_keys(api: Any, unique: str) -> None:
+def test_native_records_are_found_by_business_key_and_retention_drops_their_keys(
+    api: Any, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On Kafka the business-key pass reads what the indexer indexed (the SQL log's partition
     offsets stay at zero there): a native client's orders are found by order id in the trace API,
     each only once however often the pass runs, and the keys of records Kafka deleted go."""
     from broker.business_keys import business_key_find, business_keys_forget, business_keys_index
+    from broker.log import get_log
     from broker.models import BusinessKey, BusinessKeyCursor
     from broker.services.retention import retention_apply
     from catalog import services
@@ -551,6 +554,16 @@ def test_native_records_are_found_by_business_key_and_retention_drops_their_keys
     indexer = _indexer(unique)
     try:
         _index_until(indexer, lambda: indexer.counts.indexed == 4)
+        with monkeypatch.context() as kafka_down:
+
+            def no_answer(*args: Any) -> None:
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "no answer"))
+
+            kafka_down.setattr(get_log(), "records_at", no_answer)
+            assert business_keys_index() == 0
+            assert not BusinessKeyCursor.objects.filter(topic__name=topic, next_offset__gt=0).exists(), (
+                "records Kafka did not hand back are not passed over"
+            )
         assert business_keys_index() == 4 and business_keys_index() == 0, "each record read once"
         assert [(m.offset, m.correlation_id) for m in business_key_find("order_id=ord-2")] == [(2, "c2")]
         trace = api.get("/api/v1/traces/order_id=ord-2")
