@@ -97,7 +97,7 @@ def event_documents(rows: Sequence[Mapping[str, Any]], *, strict: bool = False) 
         if records_at is not None:
             positions = [(names[r["topic_id"]], r["partition"], r["offset"]) for r in missing if r["topic_id"] in names]
             try:
-                found = records_at(positions)
+                found = records_at(positions, strict=strict)
             except KafkaException:
                 if strict:
                     raise

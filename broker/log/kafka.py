@@ -684,11 +684,15 @@ class KafkaLog:
         end) are left out."""
         return {position: _append_time_of(message) for position, message in self._at_or_after(positions)}
 
-    def records_at(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], dict[str, Any]]:
+    def records_at(
+        self, positions: Sequence[tuple[str, int, int]], *, strict: bool = False
+    ) -> dict[tuple[str, int, int], dict[str, Any]]:
         """The record's document (record_document's, what read() returns serialised) at each
         (topic, partition, offset) the cluster still has: what the governance index points at,
         read back for the pages that show it. Positions retention removed, or past the end, are
-        left out."""
+        left out; so are those Kafka did not answer for within the log's timeout, unless
+        `strict`, which raises KafkaException (_TIMED_OUT) then, for a caller that must not take
+        an unanswered position for a deleted one."""
         return {
             position: record_document(
                 position[0],
@@ -699,14 +703,17 @@ class KafkaLog:
                 message.value(),
                 message.headers() or [],
             )
-            for position, message in self._at_or_after(positions)
+            for position, message in self._at_or_after(positions, strict=strict)
             if message.offset() == position[2]
         }
 
-    def _at_or_after(self, positions: Sequence[tuple[str, int, int]]) -> Iterator[tuple[tuple[str, int, int], Any]]:
+    def _at_or_after(
+        self, positions: Sequence[tuple[str, int, int]], *, strict: bool = False
+    ) -> Iterator[tuple[tuple[str, int, int], Any]]:
         """(position, the first record at or after it) for each position that has one. All
         partitions are read at once, each forward from its first position rather than once per
-        position; a gap of more than _SPAN records is skipped with a seek."""
+        position; a gap of more than _SPAN records is skipped with a seek. Partitions still
+        unanswered at the log's timeout are given up, or raise KafkaException when `strict`."""
         wanted: dict[tuple[str, int], list[int]] = {}
         for topic, partition, offset in positions:
             wanted.setdefault((topic, partition), []).append(offset)
@@ -744,6 +751,9 @@ class KafkaLog:
                         active.discard(key)  # its later records are skipped (a pause would outlive unassign)
                     elif offsets[index] - at > _SPAN:
                         reader.seek(TopicPartition(key[0], key[1], offsets[index]))  # rather than read the gap
+            if active and strict:
+                unanswered = ", ".join(f"{t}/{p}" for t, p in sorted(active))
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"no answer in time for {unanswered}"))
         finally:
             reader.unassign()
             self._readers.give(reader)
