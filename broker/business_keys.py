@@ -117,8 +117,11 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
     budget = max_events
     for topic_id, number, log_start, end in _partitions(cursors):
         cursor = cursors.get((topic_id, number))
-        if log_start > 0:  # retention deleted the events before the log start: their keys go too
-            BusinessKey.objects.filter(topic_id=topic_id, partition=number, offset__lt=log_start).delete()
+        # Retention deleted the events before the log start: their keys go too. Looked for first,
+        # so that a pass with nothing to drop takes no write lock.
+        stale = BusinessKey.objects.filter(topic_id=topic_id, partition=number, offset__lt=log_start)
+        if log_start > 0 and stale.exists():
+            stale.delete()
         start = max(cursor if cursor is not None else log_start, log_start)
         if start >= end and cursor == start:
             continue  # nothing new
