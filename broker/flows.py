@@ -4,7 +4,7 @@ inside the transaction of the append or fetch being counted."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from broker.models import FlowStat
@@ -50,6 +50,16 @@ def flows_upsert(counts: Counter[FlowKey], at_ms: int) -> tuple[str, list[Any]]:
 
 def produced(topic_id: int, service_id: int | None, event_types: Iterable[str]) -> Counter[FlowKey]:
     return Counter((topic_id, FlowStat.ROLE_PRODUCE, service_id or 0, 0, event_type) for event_type in event_types)
+
+
+def produced_counts(counts: Mapping[tuple[int, int | None, str], int]) -> Counter[FlowKey]:
+    """produced() of many events at once, from their counts per (topic, service, event type)."""
+    return Counter(
+        {
+            (topic_id, FlowStat.ROLE_PRODUCE, service_id or 0, 0, event_type): events
+            for (topic_id, service_id, event_type), events in counts.items()
+        }
+    )
 
 
 def consumed(topic_id: int, service_id: int | None, group_id: int, events: int) -> Counter[FlowKey]:
