@@ -49,7 +49,7 @@ def flows_upsert(counts: Counter[FlowKey], at_ms: int) -> tuple[str, list[Any]]:
 
 
 def produced(topic_id: int, service_id: int | None, event_types: Iterable[str]) -> Counter[FlowKey]:
-    return Counter((topic_id, FlowStat.ROLE_PRODUCE, service_id or 0, 0, event_type) for event_type in event_types)
+    return produced_counts({(topic_id, service_id, event_type): n for event_type, n in Counter(event_types).items()})
 
 
 def produced_counts(counts: Mapping[tuple[int, int | None, str], int]) -> Counter[FlowKey]:
