@@ -27,8 +27,11 @@ writer thread stores batch N while the loop reads and extracts batch N+1.
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
+import os
 import re
+import socket
 import sys
 import time
 from collections import Counter
@@ -73,6 +76,10 @@ _SQLITE_CACHE = "PRAGMA cache_size=-32768"  # KiB
 _MAX_TEXT = 255
 _APPEND_TIME_HEADER = "eventline_append_time"  # present on what Eventline's produce wrote
 _TRACEPARENT_HEADERS = ("traceparent",)
+_INSTANCES = itertools.count(1)  # the Indexers of this process, for their member names
+# A member that has not reported for this long is gone (it reports every few seconds): its row is
+# deleted when another member of its group starts.
+_GONE_MS = 3_600_000
 
 
 @dataclass
@@ -153,9 +160,12 @@ class Indexer:
     ) -> None:
         self.config = config or IndexerConfig.from_settings()
         self.group = group or settings.EVENTLINE["INDEXER_GROUP"]
+        # Its IndexerState row: one per member, the group's figures being their sums.
+        self.member = f"{self.group}@{socket.gethostname()}:{os.getpid()}/{next(_INSTANCES)}"[:255]
         self.started_ms = now_ms()
         self.batch = batch
         self.counts = Counts()
+        self.reported = False
         self._topics: dict[str, int] = {}
         self._services: dict[str, int | None] = {}
         self._producers: dict[tuple[bytes | None, str], int | None] = {}  # (service header, source) -> id
@@ -191,18 +201,25 @@ class Indexer:
         return {topic: count for topic, count in behind.items() if self.config.governs(topic)}
 
     def report(self) -> None:
-        """Write its state where the monitoring page and /metrics read it (IndexerState)."""
+        """Write its state where the monitoring page and /metrics read it (IndexerState, one row a
+        member: broker.selectors.indexer_summary adds up the group's live ones)."""
         lag = self.lag()
+        at = now_ms()
+        if not self.reported:
+            # Members of earlier runs (another pid each) that stopped long ago.
+            IndexerState.objects.filter(group=self.group, updated_ms__lt=at - _GONE_MS).delete()
+            self.reported = True
         IndexerState.objects.update_or_create(
-            name=self.group,
+            name=self.member,
             defaults={
+                "group": self.group,
                 "lag": lag,
                 "total_lag": sum(lag.values()),
                 "indexed": self.counts.indexed,
                 "skipped": self.counts.skipped,
                 "skipped_by_topic": dict(self.counts.by_topic_skipped),
                 "started_ms": self.started_ms,
-                "updated_ms": now_ms(),
+                "updated_ms": at,
             },
         )
 

@@ -420,10 +420,13 @@ class ProducedId(models.Model):
 
 
 class IndexerState(models.Model):
-    """What the Kafka indexer (broker.indexer) last reported of itself, every few seconds: how far
-    behind the governed topics it is, and what it has indexed and skipped since it started."""
+    """What a member of the Kafka indexer (broker.indexer: one `run_indexer` process of the group)
+    last reported of itself, every few seconds: how far behind its share of the governed topics it
+    is, and what it has indexed and skipped since it started. The group's figures are the sums
+    over its live members (broker.selectors.indexer_summary)."""
 
-    name = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, unique=True, help_text="The member: group@host:pid/instance.")
+    group = models.CharField(max_length=255, default="", help_text="The indexer's Kafka group.")
     lag = models.JSONField(default=dict, help_text="Records not yet indexed, per topic.")
     total_lag = models.BigIntegerField(default=0)
     indexed = models.BigIntegerField(default=0)

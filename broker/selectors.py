@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -11,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, Max, QuerySet, Sum
 
 from broker.log import PartitionOffsets, ReadBatch, get_log, get_topic_admin
-from broker.models import ConsumerGroup, Event, GroupMember, GroupPartition, Partition, Topic
+from broker.models import ConsumerGroup, Event, GroupMember, GroupPartition, IndexerState, Partition, Topic
 from core.auth import Principal
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import NotFound, field_error
@@ -133,6 +135,56 @@ def _stand_in(row: Mapping[str, Any], topic: str) -> dict[str, Any]:
     if row["correlation_id"]:
         document["correlationid"] = row["correlation_id"]
     return document
+
+
+# A member whose last report is this much older than its group's latest is not counted: it has
+# stopped, and its partitions are the others' now (members report every 5 s).
+INDEXER_LIVE_MS = 30_000
+
+
+@dataclass(frozen=True)
+class IndexerSummary:
+    """The Kafka indexer as its live members last reported it: sums over them."""
+
+    group: str
+    members: list[str]
+    lag: dict[str, int]
+    total_lag: int
+    indexed: int
+    skipped: int
+    skipped_by_topic: dict[str, int]
+    indexed_by_member: dict[str, int]
+    updated_ms: int
+
+
+def indexer_summary() -> IndexerSummary | None:
+    """The indexer group that reported last, added up over its members that reported within
+    INDEXER_LIVE_MS of that (each `run_indexer` process reports its own share: broker.indexer);
+    None before any indexer ran."""
+    latest = IndexerState.objects.order_by("-updated_ms").first()
+    if latest is None:
+        return None
+    members = list(
+        IndexerState.objects.filter(
+            group=latest.group, updated_ms__gte=latest.updated_ms - INDEXER_LIVE_MS
+        ).order_by("name")
+    ) or [latest]
+    lag: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    for member in members:
+        lag.update(member.lag)
+        skipped.update(member.skipped_by_topic)
+    return IndexerSummary(
+        group=latest.group,
+        members=[member.name for member in members],
+        lag=dict(sorted(lag.items())),
+        total_lag=sum(member.total_lag for member in members),
+        indexed=sum(member.indexed for member in members),
+        skipped=sum(member.skipped for member in members),
+        skipped_by_topic=dict(sorted(skipped.items())),
+        indexed_by_member={member.name: member.indexed for member in members},
+        updated_ms=latest.updated_ms,
+    )
 
 
 def topic_get(*, name: str) -> Topic:

@@ -16,7 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from broker.models import ContractViolation, IndexerState, Partition, Topic
+from broker.models import ContractViolation, Partition, Topic
+from broker.selectors import indexer_summary
 from core.auth import Principal, authenticate_key, credentials_from_header, principal_for_user
 from core.constants import SCOPE_DESCRIBE, SCOPE_GROUP
 from core.errors import EventlineError
@@ -108,11 +109,13 @@ def _indexer_series() -> Iterator[Metric]:
     ):
         violations.add_metric([topic, kind], count)
     yield violations
-    for state in IndexerState.objects.order_by("name"):
-        for topic, count in sorted(state.lag.items()):
+    summary = indexer_summary()
+    if summary is not None:
+        for topic, count in summary.lag.items():
             behind.add_metric([topic], count)
-        indexed.add_metric([state.name], state.indexed)
-        for topic, count in sorted(state.skipped_by_topic.items()):
+        for member, count in summary.indexed_by_member.items():
+            indexed.add_metric([member], count)
+        for topic, count in summary.skipped_by_topic.items():
             skipped.add_metric([topic], count)
     yield from (behind, indexed, skipped)
 

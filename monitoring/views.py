@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from broker.models import IndexerState, Topic
-from broker.selectors import group_describe, group_get
+from broker.models import Topic
+from broker.selectors import group_describe, group_get, indexer_summary
 from broker.services.groups import group_offsets_reset
 from broker.services.retries import dead_letters_count
 from core.auth import principal_for_user
@@ -59,7 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "rollups": [] if request.headers.get("HX-Request") else service_rollups(),
         # On Kafka, the indexer's own progress (broker.indexer), shown above the table: not on
         # the 5 s refreshes of the rows.
-        "indexer": None if request.headers.get("HX-Request") else IndexerState.objects.order_by("name").first(),
+        "indexer": None if request.headers.get("HX-Request") else indexer_summary(),
     }
     template = "htmx/lag_rows.html" if request.headers.get("HX-Request") else "monitoring/dashboard.html"
     return render(request, template, context)

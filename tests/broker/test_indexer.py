@@ -226,7 +226,8 @@ def test_the_running_indexer_writes_beside_its_reads_and_commits_each_batch_afte
     finally:
         check.close()
     assert [tp.offset for tp in positions] == ends, "the last batch's offsets were committed before it stopped"
-    assert IndexerState.objects.get(name=f"{unique}-indexer").total_lag == 0
+    [state] = IndexerState.objects.filter(group=f"{unique}-indexer")
+    assert state.total_lag == 0 and state.name == indexer.member
 
 
 def test_the_index_keeps_no_copy_of_a_record_and_traces_read_it_back_from_kafka_while_kafka_has_it(
@@ -606,3 +607,56 @@ def test_native_records_are_found_by_business_key_and_retention_drops_their_keys
     ]
     assert BusinessKeyCursor.objects.get(topic__name=topic).next_offset == 5
     business_keys_forget()
+
+
+@pytest.mark.django_db(transaction=True)  # each member's thread has its own connection
+def test_members_of_one_indexer_group_share_the_partitions_and_the_pages_add_them_up(
+    api: Any, unique: str, client: Any, admin_user: Any
+) -> None:
+    """Two `run_indexer` processes (here two Indexers, one thread each) join one group: each
+    indexes its own partitions, nothing twice, and each reports its own share; the monitoring page
+    and /metrics show the group's sums, without a member that stopped long ago."""
+    topic, group = f"{unique}-events", f"{unique}-indexer"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 4}).status_code == 201
+    IndexerState.objects.create(name=f"{group}@gone:1/1", group=group, lag={topic: 99}, total_lag=99, updated_ms=1)
+    members = [_indexer(unique), _indexer(unique)]
+    holding: list[set[int]] = [set(), set()]  # each member's partitions, as of its last round
+
+    def index(member: Indexer, held: set[int]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(m.counts.indexed for m in members) < 400:
+            member.run_once(timeout_s=0.2)
+            held.clear()
+            held.update(tp.partition for tp in member.consumer.assignment())
+
+    try:
+        threads = [threading.Thread(target=index, args=pair) for pair in zip(members, holding, strict=True)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while not (all(holding) and holding[0] | holding[1] == {0, 1, 2, 3}) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shares = [set(held) for held in holding]
+        assert not shares[0] & shares[1] and shares[0] | shares[1] == {0, 1, 2, 3}, shares
+        _native(topic, [(str(n).encode(), json.dumps({"n": n}).encode(), []) for n in range(400)])
+        for thread in threads:
+            thread.join(90)
+        for member in members:
+            member.report()
+    finally:
+        for member in members:
+            member.close()
+    assert Event.objects.filter(topic__name=topic).count() == 400
+    assert sorted(m.counts.indexed for m in members) != [0, 400], "both members indexed a share"
+    assert sum(m.counts.indexed for m in members) == 400 and all(m.counts.repeated == 0 for m in members)
+    states = IndexerState.objects.filter(group=group)
+    assert sorted(states.values_list("name", flat=True)) == sorted(m.member for m in members), "the gone one deleted"
+
+    client.force_login(admin_user)
+    html = client.get("/monitoring/").content.decode()
+    assert "0 records behind" in html and "400 indexed" in html and f"2 processes in group {group}" in html
+    families = text_string_to_metric_families(api.client.get("/metrics").content.decode())
+    samples = [s for f in families for s in f.samples]
+    assert [s.value for s in samples if s.name == "eventline_indexer_lag_records"] == [0]
+    by_member = {s.labels["indexer"]: s.value for s in samples if s.name == "eventline_indexer_records_total"}
+    assert by_member == {m.member: m.counts.indexed for m in members}
