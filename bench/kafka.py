@@ -20,6 +20,8 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -29,7 +31,7 @@ from typing import Any
 import orjson
 
 from bench.broker import event_document
-from bench.harness import Database, Figure, Http, Report, Server, django_setup, wrk_available, wrk_post
+from bench.harness import ROOT, Database, Figure, Http, Report, Server, django_setup, wrk_available, wrk_post
 
 ROUNDS = 3
 
@@ -148,11 +150,18 @@ def _produce_figures(
 # --- group fetch: an HTTP member beside a native consumer -----------------------------------------
 
 
-def _fill(bootstrap: str, topic: str, count: int) -> None:
-    """`count` ~1 KB events written natively, not transactional (the readers are what is measured)."""
+def _fill(bootstrap: str, topic: str, count: int, *, transactional_id: str = "") -> None:
+    """`count` ~1 KB events written natively (the readers are what is measured); with a
+    `transactional_id`, all in one transaction, which read_committed readers see at once."""
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
+    config = {"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True}
+    if transactional_id:
+        config |= {"transactional.id": transactional_id, "transaction.timeout.ms": 600_000}
+    producer = Producer(config)
+    if transactional_id:
+        producer.init_transactions(30)
+        producer.begin_transaction()
     records = native_records(1000)
     for n in range(count):
         key, value, headers = records[n % len(records)]
@@ -165,6 +174,8 @@ def _fill(bootstrap: str, topic: str, count: int) -> None:
                 producer.poll(0.05)
         producer.poll(0)
     producer.flush(60)
+    if transactional_id:
+        producer.commit_transaction(60)
 
 
 def http_group_rate(url: str, token: str, group: str, topic: str, count: int) -> float:
@@ -507,13 +518,27 @@ def bench_indexer(report: Report, bootstrap: str, quick: bool, run: str) -> None
     assert Event.objects.filter(topic__name=topic).count() == count
     report.add(
         Figure(
-            "Indexer, records indexed per second",
+            "Indexer, one member, records indexed per second",
             index_rate,
             "rec/s",
             "native producer writing them",
             produce_rate,
+        )
+    )
+    # As deployed on this machine: one `run_indexer` a core, sharing the partitions (one group).
+    members = 2
+    topic = f"bench-kafka-members-{run}"
+    topic_create(name=topic, partitions=4)
+    members_rate, produce_rate = _members_rate(bootstrap, topic, count, members, f"bench-members-{run}")
+    report.add(
+        Figure(
+            f"Indexer, {members} members (run_indexer processes), records indexed per second",
+            members_rate,
+            "rec/s",
+            "native producer writing them",
+            produce_rate,
             ">= 50,000 rec/s",
-            index_rate >= 50_000,
+            members_rate >= 50_000,
         )
     )
 
@@ -542,6 +567,72 @@ def _index_rate(indexer: Any, count: int, *, commit_log: Any = None, timeout_s: 
     watcher.join()
     (began, first), (ended, last) = marks
     return (last - first) / (ended - began)
+
+
+def _members_rate(
+    bootstrap: str, topic: str, count: int, members: int, group: str, timeout_s: float = 600
+) -> tuple[float, float]:
+    """Records/s of `members` `manage.py run_indexer` processes in one group on a backlog of
+    `count` records of `topic`, and the rate a native producer wrote them at. The group forms
+    first; the backlog is then written in one transaction, which the indexer (read_committed)
+    sees at once when it commits. Timed from that commit to the last record indexed, counted by
+    the observed flows, which are written in the transaction of the rows they count."""
+    from confluent_kafka import ConsumerGroupState
+    from confluent_kafka.admin import AdminClient
+    from django.db.models import Sum
+
+    from broker.models import Event, FlowStat, Topic
+
+    topic_id = Topic.objects.get(name=topic).id
+    produced = FlowStat.objects.filter(topic_id=topic_id, role=FlowStat.ROLE_PRODUCE)
+
+    def indexed() -> int:
+        return produced.aggregate(n=Sum("events"))["n"] or 0
+
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "EVENTLINE_INDEXER_INCLUDE": topic,
+        "EVENTLINE_INDEXER_GROUP": group,
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "run_indexer"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+        )
+        for _ in range(members)
+    ]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            [future] = admin.describe_consumer_groups([group]).values()
+            described = future.result(timeout=10)
+            if (
+                described.state == ConsumerGroupState.STABLE
+                and len(described.members) == members
+                and all(member.assignment.topic_partitions for member in described.members)
+            ):
+                break
+            if any(process.poll() is not None for process in processes):
+                raise RuntimeError("an indexer process stopped")
+            time.sleep(0.02)
+        else:
+            raise RuntimeError(f"the group of {members} indexers did not form")
+        began = time.perf_counter()
+        _fill(bootstrap, topic, count, transactional_id=f"{group}-fill")
+        began, produce_rate = time.perf_counter(), count / (time.perf_counter() - began)
+        while (last := indexed()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ended = time.perf_counter()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
+        for future in admin.delete_consumer_groups([group], request_timeout=30).values():
+            future.result(timeout=60)
+    assert Event.objects.filter(topic_id=topic_id).count() == count == last
+    return last / (ended - began), produce_rate
 
 
 # --- the commit log ------------------------------------------------------------------------------
