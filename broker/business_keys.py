@@ -40,6 +40,7 @@ from broker.selectors import STORED_EVENT_COLUMNS, event_documents
 logger = logging.getLogger(__name__)
 
 _MAX_VALUE_LENGTH = 255
+_MIN_SHARE = 500  # positions: below this, a partition's round trip costs more than its reading
 _lock = threading.Lock()
 _fields: tuple[float, dict[str, tuple[str, ...]]] | None = None
 
@@ -113,8 +114,7 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
             "topic_id", "partition", "next_offset"
         )
     }
-    recorded = 0
-    budget = max_events
+    work: list[tuple[int, int, int, int]] = []  # (topic id, partition, from, to) to read or to move
     for topic_id, number, log_start, end in _partitions(cursors):
         cursor = cursors.get((topic_id, number))
         # Retention deleted the events before the log start: their keys go too. Looked for first,
@@ -125,7 +125,11 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
         start = max(cursor if cursor is not None else log_start, log_start)
         if start >= end and cursor == start:
             continue  # nothing new
-        until = min(end, start + budget)
+        work.append((topic_id, number, start, end))
+    recorded = 0
+    shares = _shares([max(end - start, 0) for *_, start, end in work], max_events)
+    for (topic_id, number, start, _), share in zip(work, shares, strict=True):
+        until = start + share
         rows = []
         if fields and until > start:
             events = list(
@@ -160,10 +164,28 @@ def business_keys_index(*, max_events: int = BUSINESS_KEYS_INDEX_BATCH) -> int:
                 topic_id=topic_id, partition=number, defaults={"next_offset": max(until, start)}
             )
         recorded += len(rows)
-        budget -= until - start
-        if budget <= 0:
-            break
     return recorded
+
+
+def _shares(sizes: list[int], budget: int) -> list[int]:
+    """How many positions of `budget` each partition reads, of the `sizes` it has new: what it
+    has, up to an equal part of what the smaller ones leave (max-min fair), so that one
+    partition's backlog (a bulk load, an estate indexed for the first time) does not hold back
+    the keys of all the others. With more partitions than the budget has parts of _MIN_SHARE,
+    they are served _MIN_SHARE each from a place that turns with the clock, so that every one
+    is reached within a few passes."""
+    shares = [0] * len(sizes)
+    left = budget
+    if len(sizes) * _MIN_SHARE > budget:
+        turn = int(time.time()) % len(sizes)
+        for index in [*range(turn, len(sizes)), *range(turn)]:
+            shares[index] = min(sizes[index], _MIN_SHARE, left)
+            left -= shares[index]
+        return shares
+    for rank, index in enumerate(sorted(range(len(sizes)), key=sizes.__getitem__)):
+        shares[index] = min(sizes[index], left // (len(sizes) - rank))
+        left -= shares[index]
+    return shares
 
 
 def _partitions(cursors: Mapping[tuple[int, int], int]) -> Iterator[tuple[int, int, int, int]]:

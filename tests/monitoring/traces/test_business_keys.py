@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from broker.business_keys import business_key_find, business_keys_forget, business_keys_index, key_values
+from broker.business_keys import _shares, business_key_find, business_keys_forget, business_keys_index, key_values
 from broker.models import BusinessKey, BusinessKeyCursor, Event, Topic
 from broker.services.retention import retention_apply
 from catalog import services
@@ -138,6 +138,32 @@ def test_retention_drops_the_keys_of_the_events_it_deleted_behind_the_cursor(sho
     assert sorted(BusinessKey.objects.values_list("value", flat=True)) == ["1", "2"]
     assert business_key_find("order_id=0") == []
     assert BusinessKeyCursor.objects.get(topic__name="orders", partition=kept.partition).next_offset == 3
+
+
+def test_a_backlog_on_one_partition_does_not_hold_back_the_keys_of_the_others(shop, keyed, monkeypatch):
+    """Each partition with something new reads a fair part of a pass's budget: the one shipment
+    is found in the first pass, beside a part of the orders' backlog, not after all of it."""
+    monkeypatch.setattr("broker.business_keys._MIN_SHARE", 1)
+    for n in range(12):
+        shop.produce("orders", "orders", "OrderPlaced", correlation=f"c{n}", data={"order_id": n})
+    shop.produce("shipping", "shipping", "OrderShipped", correlation="c0", data={"order_id": 0})
+    assert business_keys_index(max_events=6) == 6
+    assert BusinessKey.objects.filter(event_type="OrderShipped").count() == 1
+    while business_keys_index(max_events=6):
+        pass
+    assert BusinessKey.objects.filter(event_type="OrderPlaced").count() == 12
+
+
+def test_shares_are_max_min_fair_and_turn_when_the_budget_is_too_small(monkeypatch):
+    monkeypatch.setattr("broker.business_keys._MIN_SHARE", 1)
+    assert _shares([1, 100, 0, 3], 20) == [1, 16, 0, 3], "the small ones have all they need, the rest goes to the big one"
+    assert _shares([100, 100, 100], 30) == [10, 10, 10]
+    assert _shares([], 30) == []
+    monkeypatch.setattr("broker.business_keys._MIN_SHARE", 10)
+    monkeypatch.setattr("broker.business_keys.time.time", lambda: 2.0)
+    assert _shares([50] * 4, 20) == [0, 0, 10, 10], "from the third, by the clock"
+    monkeypatch.setattr("broker.business_keys.time.time", lambda: 3.0)
+    assert _shares([50] * 4, 20) == [10, 0, 0, 10]
 
 
 def test_the_global_search_finds_the_order_and_links_its_trace(viewer, order):
