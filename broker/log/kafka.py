@@ -19,6 +19,7 @@ confluent-kafka. DESIGN.md §4 and §8; what differs from the SQL log is listed 
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import os
 import socket
@@ -72,8 +73,30 @@ _SPAN = 2_000
 DEDUP_WINDOW = 100_000
 
 _TOPIC_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
+# What a client says when it reached no broker in time (refused, unreachable, or no answer).
+_SILENCE_ERRORS = (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._TIMED_OUT)
+# Once a read found the cluster silent, this process's reads fail at once for this long, instead
+# of each waiting out _TIMEOUT_S (a page makes several); the first read after it asks again.
+SILENT_S = 10.0
 # A partition new to this client's metadata, or whose leader moved: answered after a refresh.
 _STALE_LEADER_ERRORS = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+
+
+def _answered(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A read of KafkaLog's, refused at once (KafkaException, _TRANSPORT) while the cluster is
+    taken for silent; a silence it meets itself (_SILENCE_ERRORS) makes it so for SILENT_S."""
+
+    @functools.wraps(method)
+    def read(self: KafkaLog, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_while_silent()
+        try:
+            return method(self, *args, **kwargs)
+        except KafkaException as exc:
+            if exc.args and isinstance(exc.args[0], KafkaError) and exc.args[0].code() in _SILENCE_ERRORS:
+                self._fell_silent()
+            raise
+
+    return read
 
 
 def _topic_not_found(name: str) -> NotFound:
@@ -267,6 +290,24 @@ class KafkaLog:
         self._readers = _Pool(self._new_reader)
         self._seen: OrderedDict[tuple[str, str, str], tuple[int, int, int]] = OrderedDict()
         self._seen_lock = threading.Lock()
+        self._silent_since = 0.0  # time.time() of the last read that found the cluster silent
+
+    # --- when the cluster does not answer ---------------------------------------------------
+
+    def _fell_silent(self) -> None:
+        self._silent_since = time.time()
+
+    def _refuse_while_silent(self) -> None:
+        since = self._silent_since
+        if since and time.time() - since < SILENT_S:
+            at = time.strftime("%H:%M:%S", time.localtime(since))
+            raise KafkaException(
+                KafkaError(
+                    KafkaError._TRANSPORT,
+                    f"Kafka ({self._common['bootstrap.servers']}) did not answer at {at}; "
+                    f"asked again {SILENT_S:.0f} s after that",
+                )
+            )
 
     # --- clients ----------------------------------------------------------------------------
 
@@ -369,6 +410,7 @@ class KafkaLog:
         """Every topic of the cluster, those other clients created included; internal ones hidden."""
         return sorted(self.topic_partition_counts())
 
+    @_answered
     def topic_partition_counts(self) -> dict[str, int]:
         """Every topic of the cluster (internal ones hidden) with its partition count, from one
         metadata request."""
@@ -379,6 +421,7 @@ class KafkaLog:
             if not name.startswith("__") and topic.error is None
         }
 
+    @_answered
     def topic_describe(self, *, name: str) -> TopicDescription:
         metadata = self._admin.list_topics(topic=name, timeout=self._timeout_s)
         topic = metadata.topics.get(name)
@@ -546,6 +589,7 @@ class KafkaLog:
             while len(self._seen) > DEDUP_WINDOW:
                 self._seen.popitem(last=False)
 
+    @_answered
     def read(self, *, topic_id: int, partition: int, offset: int, max_events: int, max_bytes: int) -> ReadBatch:
         topic = self._topic_name_of(topic_id)
         offsets = self.offsets(topic_id=topic_id, partition=partition)
@@ -600,6 +644,7 @@ class KafkaLog:
             self._readers.give(reader)
         return ReadBatch(payloads, next_offset, total, first_offset)
 
+    @_answered
     def group_offsets(self) -> dict[str, list[tuple[str, int, int]]]:
         """Every consumer group of the cluster with its committed offsets: {group: [(topic,
         partition, next offset to read)]}. Groups with no commit are listed with none;
@@ -632,6 +677,7 @@ class KafkaLog:
             )
         return found
 
+    @_answered
     def offsets(self, *, topic_id: int, partition: int) -> PartitionOffsets:
         topic = self._topic_name_of(topic_id)
         reader = self._readers.take()
@@ -657,6 +703,7 @@ class KafkaLog:
             self._readers.give(reader)
         return PartitionOffsets(low, high)
 
+    @_answered
     def offsets_of(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], PartitionOffsets]:
         """`offsets` of many partitions (by topic name) in two admin requests, earliest and
         latest, instead of a round trip per partition. Partitions the cluster does not know are
@@ -678,12 +725,14 @@ class KafkaLog:
                     raise
         return {key: PartitionOffsets(*pair) for key, pair in found.items() if len(pair) == 2}
 
+    @_answered
     def record_timestamps(self, positions: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
         """When the record at each (topic, partition, offset) was appended (or the first record
         after it, when the offset is a transaction marker). Positions with no record (the log
         end) are left out."""
         return {position: _append_time_of(message) for position, message in self._at_or_after(positions)}
 
+    @_answered
     def records_at(
         self, positions: Sequence[tuple[str, int, int]], *, strict: bool = False
     ) -> dict[tuple[str, int, int], dict[str, Any]]:
@@ -691,8 +740,9 @@ class KafkaLog:
         (topic, partition, offset) the cluster still has: what the governance index points at,
         read back for the pages that show it. Positions retention removed, or past the end, are
         left out; so are those Kafka did not answer for within the log's timeout, unless
-        `strict`, which raises KafkaException (_TIMED_OUT) then, for a caller that must not take
-        an unanswered position for a deleted one."""
+        `strict`, which raises KafkaException then (_TIMED_OUT when no partition answered,
+        REQUEST_TIMED_OUT when some did), for a caller that must not take an unanswered position
+        for a deleted one. While the cluster is taken for silent it raises at once (_answered)."""
         return {
             position: record_document(
                 position[0],
@@ -727,11 +777,13 @@ class KafkaLog:
             reader.assign([TopicPartition(t, p, offsets[0]) for (t, p), offsets in wanted.items()])
             active = set(wanted)
             left = sum(len(offsets) for offsets in wanted.values())
+            answered = False
             deadline = time.monotonic() + self._timeout_s
             while active and time.monotonic() < deadline:
                 # No more records at once than positions are left: a fetch brings a partition's
                 # next megabyte, and each record handed over costs a Python object.
                 for message in reader.consume(min(max(left, 16), 1000), timeout=0.005):
+                    answered = True
                     key = (message.topic(), message.partition())
                     if key not in active:
                         continue
@@ -751,9 +803,14 @@ class KafkaLog:
                         active.discard(key)  # its later records are skipped (a pause would outlive unassign)
                     elif offsets[index] - at > _SPAN:
                         reader.seek(TopicPartition(key[0], key[1], offsets[index]))  # rather than read the gap
+            if active and not answered:
+                self._fell_silent()  # not one partition answered: the cluster, not a partition
             if active and strict:
                 unanswered = ", ".join(f"{t}/{p}" for t, p in sorted(active))
-                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"no answer in time for {unanswered}"))
+                # Some partitions answered: slow ones, not a silent cluster (REQUEST_TIMED_OUT
+                # is not among _SILENCE_ERRORS).
+                code = KafkaError.REQUEST_TIMED_OUT if answered else KafkaError._TIMED_OUT
+                raise KafkaException(KafkaError(code, f"no answer in time for {unanswered}"))
         finally:
             reader.unassign()
             self._readers.give(reader)
@@ -777,6 +834,7 @@ class KafkaLog:
                 time.sleep(0.01)
         return True
 
+    @_answered
     def first_offset_at_or_after(self, *, topic_id: int, partition: int, timestamp_ms: int) -> int | None:
         topic = self._topic_name_of(topic_id)
         reader = self._readers.take()
