@@ -76,6 +76,7 @@ _SQLITE_CACHE = "PRAGMA cache_size=-32768"  # KiB
 _MAX_TEXT = 255
 _APPEND_TIME_HEADER = "eventline_append_time"  # present on what Eventline's produce wrote
 _TRACEPARENT_HEADERS = ("traceparent",)
+_TEXTS_KEPT = 4_096
 _INSTANCES = itertools.count(1)  # the Indexers of this process, for their member names
 # A member that has not reported for this long is gone (it reports every few seconds): its row is
 # deleted when another member of its group starts.
@@ -169,6 +170,9 @@ class Indexer:
         self._topics: dict[str, int] = {}
         self._services: dict[str, int | None] = {}
         self._producers: dict[tuple[bytes | None, str], int | None] = {}  # (service header, source) -> id
+        # A ce_source, a ce_type header -> its text (_text).
+        self._sources: dict[bytes | None, str] = {}
+        self._types: dict[bytes | None, str] = {}
         self._required: dict[int, str] = {}  # topic id -> the subject its records must name ('' for none)
         self.consumer = Consumer(
             {
@@ -315,10 +319,14 @@ class Indexer:
             correlation = str(found) if isinstance(found, str | int) else None
         # The CloudEvents distributed-tracing attribute, else W3C trace context's own header
         # (what OpenTelemetry's Kafka instrumentation writes).
-        traceparent = ce_attribute(header("ce_traceparent")) or self._header(named, _TRACEPARENT_HEADERS)
+        raw = header("ce_traceparent")
+        traceparent = (raw and ce_attribute(raw)) or self._header(named, _TRACEPARENT_HEADERS)
         topic_id = self._topics.get(topic) or self._topic_id(topic)
-        source = str(ce_attribute(header("ce_source")) or f"kafka:{topic}")
-        event_type = str(ce_attribute(header("ce_type")) or topic)[:_MAX_TEXT]
+        # A topic's records name a handful of sources and types: decoded once each.
+        raw = header("ce_source")
+        source = self._sources.get(raw) or self._text(self._sources, raw, f"kafka:{topic}", 500)
+        raw = header("ce_type")
+        event_type = self._types.get(raw) or self._text(self._types, raw, topic, _MAX_TEXT)
         producer_id = self._producer(named, source)
         if native:
             broken = self._contract_broken(topic_id, schema_id if framed else None, document)
@@ -326,14 +334,15 @@ class Indexer:
                 if document is None:
                     document = record_document(topic, partition, offset, timestamp_ms, key, value, headers)
                 violations[(topic_id, partition, offset)] = (*broken, producer_id, event_type, dumps(document).decode())
-        causation = ce_attribute(header("ce_causationid"))
+        raw = header("ce_causationid")
+        causation = raw and ce_attribute(raw)
         append_time = header(_APPEND_TIME_HEADER)
         return (
             topic_id,
             partition,
             offset,
             str(ce_attribute(header("ce_id")) or f"{topic}-{partition}-{offset}")[:_MAX_TEXT],
-            source[:500],
+            source,
             event_type,
             key.decode(errors="replace") if key is not None else None,
             str(correlation)[:_MAX_TEXT] if correlation else None,
@@ -385,6 +394,17 @@ class Indexer:
                     subject = candidate
             self._required[topic_id] = subject
         return self._required[topic_id]
+
+    @staticmethod
+    def _text(kept: dict[bytes | None, str], raw: bytes | None, default: str, limit: int) -> str:
+        """A CloudEvents attribute's text, or `default` when it has none, cut to `limit`; kept by
+        its bytes (a few thousand at most) for the records that repeat it."""
+        text = str(ce_attribute(raw) or default)[:limit]
+        if raw:
+            if len(kept) >= _TEXTS_KEPT:
+                kept.clear()
+            kept[raw] = text
+        return text
 
     @staticmethod
     def _header(named: dict[str, bytes | None], names: Sequence[str]) -> str | None:

@@ -662,3 +662,33 @@ def test_members_of_one_indexer_group_share_the_partitions_and_the_pages_add_the
     assert [s.value for s in samples if s.name == "eventline_indexer_lag_records"] == [0]
     by_member = {s.labels["indexer"]: s.value for s in samples if s.name == "eventline_indexer_records_total"}
     assert by_member == {m.member: m.counts.indexed for m in members}
+
+
+def test_cloudevents_sources_and_types_are_kept_whole_up_to_their_columns(api: Any, unique: str) -> None:
+    """Sources and types repeat from record to record (the indexer decodes each once): each row
+    still gets its own, a type cut at 255 characters and a source at 500, and a record without
+    them its topic's."""
+    topic = f"{unique}-events"
+    assert api.post("/api/v1/topics", {"name": topic, "partitions": 1}).status_code == 201
+    long_type, long_source = "T" * 300, "/services/" + "s" * 600
+    records = [
+        [("ce_id", b"a"), ("ce_source", b"/services/orders"), ("ce_type", b"OrderPlaced")],
+        [("ce_id", b"b"), ("ce_source", b"/services/orders"), ("ce_type", long_type.encode())],
+        [("ce_id", b"c"), ("ce_source", long_source.encode()), ("ce_type", b"OrderPlaced")],
+        [("ce_id", b"d"), ("ce_source", b"/services/billing"), ("ce_type", long_type.encode())],
+        [("ce_id", b"e")],
+    ]
+    _native(topic, [(None, b"{}", headers) for headers in records])
+    indexer = _indexer(unique)
+    try:
+        _index_until(indexer, lambda: indexer.counts.indexed == 5)
+    finally:
+        indexer.close()
+    rows = list(Event.objects.filter(topic__name=topic).order_by("offset").values_list("event_id", "source", "type"))
+    assert rows == [
+        ("a", "/services/orders", "OrderPlaced"),
+        ("b", "/services/orders", "T" * 255),
+        ("c", long_source[:500], "OrderPlaced"),
+        ("d", "/services/billing", "T" * 255),
+        ("e", f"kafka:{topic}", topic),
+    ]
