@@ -219,7 +219,9 @@ def estate_read(*, window_ms: int, at_ms: int | None = None) -> Estate:
 # graph with the observations it was built from. A request is answered from the graph while its
 # observations are younger than CACHE_SECONDS; up to STALE_SECONDS it still is, while a thread
 # reads new observations and rebuilds. A catalog edit rebuilds at once on the kept observations
-# (editors see their change on the next request) and only the catalog is read again. Inside a
+# (editors see their change on the next request) and only the catalog is read again; but an edit
+# of a service's consumer groups or client ids reads the observations again too, since the groups'
+# services are among them (observed_facts_read). Inside a
 # transaction a graph past CACHE_SECONDS is rebuilt before answering, not in a thread: another
 # thread could not see what this transaction wrote.
 
@@ -402,8 +404,22 @@ def lineage_graph(*, window: str = c.DEFAULT_WINDOW) -> LineageGraph:
                 _refresh_in_background(window)
             if cached.fingerprint == fingerprint:
                 return cached.graph
-            return _build(window, fingerprint, kept=cached)
+            if not _groups_remapped(since=cached.fingerprint):
+                return _build(window, fingerprint, kept=cached)
     return _build(window, fingerprint)
+
+
+# The fields of a service whose change maps consumer groups to services anew: the groups' services
+# are in the observations (observed_facts_read), so the graph is rebuilt on observations read anew.
+_GROUP_MAPPING_FIELDS = frozenset({"consumer_groups", "client_ids"})
+
+
+def _groups_remapped(*, since: tuple[object, ...]) -> bool:
+    """Whether a catalog change after the fingerprint `since` (its first item, the latest change
+    then) claimed or let go of a consumer group: a service's group or client-id lists edited, or
+    a service that had some deleted."""
+    changes = CatalogChange.objects.filter(id__gt=since[0] or 0).values_list("changes", flat=True)
+    return any(_GROUP_MAPPING_FIELDS & set(change or ()) for change in changes)
 
 
 # ---------------------------------------------------------------------------------------------

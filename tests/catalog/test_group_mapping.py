@@ -112,6 +112,32 @@ def test_lineage_and_the_observed_flows_name_the_service_of_a_claimed_group(
     assert FlowStat.objects.get(group_id=group.id).service_id == 0  # mapped when read, not rewritten
 
 
+def test_lineage_shows_a_groups_new_service_on_the_next_request_after_the_edit(
+    catalog_base: Any, make_event_type: Any
+) -> None:
+    """The cached graph keeps its observations for CACHE_SECONDS, and a group's services are
+    among them: an edit of a service's groups rebuilds it on observations read anew."""
+    from django.db import connection
+
+    from lineage.selectors import lineage_cache_clear, lineage_graph
+
+    _, _, topic = catalog_base
+    make_event_type("OrderPlaced", topics=["orders"])
+    group = _group("fraud-scorer", topic)
+    with connection.cursor() as cursor:
+        record_flows(cursor, consumed(topic.id, None, group.id, 12), now_ms())
+    lineage_cache_clear()
+    try:
+        assert lineage_graph().edge("group:fraud-scorer", "service:risk") is None
+        _lists("risk", groups=["fraud-scorer"])
+        runs_in = lineage_graph().edge("group:fraud-scorer", "service:risk")
+        assert runs_in is not None and runs_in.kind == "runs_in"
+        services.service_document(principal=EDITOR, name="risk", create=False, consumer_groups=[], client_ids=[])
+        assert lineage_graph().edge("group:fraud-scorer", "service:risk") is None, "and let go as soon"
+    finally:
+        lineage_cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _db(db: Any) -> None:
     pass
