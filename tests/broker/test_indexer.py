@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from django.db import connections
 from prometheus_client.parser import text_string_to_metric_families
 
 from broker.choices import ActivityKind
@@ -626,10 +627,13 @@ def test_members_of_one_indexer_group_share_the_partitions_and_the_pages_add_the
 
     def index(member: Indexer, held: set[int]) -> None:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sum(m.counts.indexed for m in members) < 400:
-            member.run_once(timeout_s=0.2)
-            held.clear()
-            held.update(tp.partition for tp in member.consumer.assignment())
+        try:
+            while time.monotonic() < deadline and sum(m.counts.indexed for m in members) < 400:
+                member.run_once(timeout_s=0.2)
+                held.clear()
+                held.update(tp.partition for tp in member.consumer.assignment())
+        finally:
+            connections.close_all()  # this thread's own
 
     try:
         threads = [threading.Thread(target=index, args=pair) for pair in zip(members, holding, strict=True)]
