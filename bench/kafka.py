@@ -599,9 +599,7 @@ def _members_rate(
         "EVENTLINE_INDEXER_GROUP": group,
     }
     processes = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "run_indexer"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-        )
+        subprocess.Popen([sys.executable, "manage.py", "run_indexer"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         for _ in range(members)
     ]
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -623,7 +621,7 @@ def _members_rate(
             raise RuntimeError(f"the group of {members} indexers did not form")
         began = time.perf_counter()
         _fill(bootstrap, topic, count, transactional_id=f"{group}-fill")
-        began, produce_rate = time.perf_counter(), count / (time.perf_counter() - began)
+        committed = time.perf_counter()
         while (last := indexed()) < count and time.monotonic() < deadline:
             time.sleep(0.05)
         ended = time.perf_counter()
@@ -635,7 +633,7 @@ def _members_rate(
         for future in admin.delete_consumer_groups([group], request_timeout=30).values():
             future.result(timeout=60)
     assert Event.objects.filter(topic_id=topic_id).count() == count == last
-    return last / (ended - began), produce_rate
+    return last / (ended - committed), count / (committed - began)
 
 
 # --- the commit log ------------------------------------------------------------------------------

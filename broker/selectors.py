@@ -147,7 +147,6 @@ class IndexerSummary:
     """The Kafka indexer as its live members last reported it: sums over them."""
 
     group: str
-    members: list[str]
     lag: dict[str, int]
     total_lag: int
     indexed: int
@@ -155,6 +154,10 @@ class IndexerSummary:
     skipped_by_topic: dict[str, int]
     indexed_by_member: dict[str, int]
     updated_ms: int
+
+    @property
+    def members(self) -> list[str]:
+        return list(self.indexed_by_member)
 
 
 def indexer_summary() -> IndexerSummary | None:
@@ -164,11 +167,11 @@ def indexer_summary() -> IndexerSummary | None:
     latest = IndexerState.objects.order_by("-updated_ms").first()
     if latest is None:
         return None
-    members = list(
-        IndexerState.objects.filter(
-            group=latest.group, updated_ms__gte=latest.updated_ms - INDEXER_LIVE_MS
-        ).order_by("name")
-    ) or [latest]
+    members = list(  # `latest` among them
+        IndexerState.objects.filter(group=latest.group, updated_ms__gte=latest.updated_ms - INDEXER_LIVE_MS).order_by(
+            "name"
+        )
+    )
     lag: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     for member in members:
@@ -176,7 +179,6 @@ def indexer_summary() -> IndexerSummary | None:
         skipped.update(member.skipped_by_topic)
     return IndexerSummary(
         group=latest.group,
-        members=[member.name for member in members],
         lag=dict(sorted(lag.items())),
         total_lag=sum(member.total_lag for member in members),
         indexed=sum(member.indexed for member in members),
